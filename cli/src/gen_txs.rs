@@ -1,0 +1,68 @@
+//! `zkroll gen-txs`: a genesis, wallets and a batch of random signed transactions.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+use zkroll_engine::workload::Workload;
+
+use crate::execute::BatchFile;
+use crate::files::write_json;
+use crate::wallet::WalletFile;
+
+#[derive(Args)]
+pub struct GenTxsArgs {
+    /// Output directory: genesis.json, operator.json, wallets/, txs.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// Number of user accounts (indices 1..=N; the operator is 0).
+    #[arg(long, default_value_t = 32)]
+    accounts: u32,
+    /// Number of transactions.
+    #[arg(long, default_value_t = 300)]
+    count: usize,
+    /// Number of deliberately invalid transactions mixed in (each must be rejected).
+    #[arg(long, default_value_t = 0)]
+    invalid: usize,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Chain id.
+    #[arg(long, default_value_t = 1)]
+    chain_id: u32,
+    /// Depth of the account tree.
+    #[arg(long, default_value_t = zkroll_engine::smt::DEFAULT_DEPTH)]
+    depth: u8,
+}
+
+pub fn run(args: GenTxsArgs) -> Result<ExitCode> {
+    let mut workload = Workload::new(args.seed, args.accounts, args.chain_id, args.depth);
+    let genesis = workload.genesis();
+    let mut txs = workload.random_batch(args.count);
+    for k in 0..args.invalid {
+        let invalid = workload.invalid_tx();
+        let at = (k * 7919 + 13) % (txs.len() + 1);
+        txs.insert(at, invalid);
+    }
+    write_json(&args.out.join("genesis.json"), &genesis)?;
+    write_json(
+        &args.out.join("operator.json"),
+        &WalletFile::new(&workload.operator.key),
+    )?;
+    for w in &workload.wallets {
+        write_json(
+            &args.out.join("wallets").join(format!("{}.json", w.index)),
+            &WalletFile::new(&w.key),
+        )?;
+    }
+    write_json(&args.out.join("txs.json"), &BatchFile { transactions: txs })?;
+    println!(
+        "wrote {} transactions ({} invalid) for {} accounts to {}",
+        args.count + args.invalid,
+        args.invalid,
+        args.accounts,
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

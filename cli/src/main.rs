@@ -1,0 +1,63 @@
+//! `zkroll`: the command-line interface of the zkroll rollup prover.
+//!
+//! A thin layer of clap subcommands over the workspace crates, one module per subcommand.
+//! Every failure is reported as one line on stderr with a non-zero exit status.
+
+mod execute;
+mod files;
+mod gen_txs;
+mod state;
+mod trace;
+mod wallet;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// zkroll: a zero-knowledge validity rollup prover.
+#[derive(Parser)]
+#[command(name = "zkroll", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Key pairs and signing.
+    #[command(subcommand)]
+    Wallet(wallet::WalletCommand),
+    /// The rollup state in a data directory.
+    #[command(subcommand)]
+    State(state::StateCommand),
+    /// Execute a batch of transactions and write its trace.
+    Execute(execute::ExecuteArgs),
+    /// Execution traces.
+    #[command(subcommand)]
+    Trace(trace::TraceCommand),
+    /// Generate wallets and random signed transactions for a fresh state (demo, benchmarks).
+    GenTxs(gen_txs::GenTxsArgs),
+}
+
+/// Exit status for failures of the command (bad input, invalid data).
+const EXIT_FAILURE: u8 = 1;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Wallet(cmd) => wallet::run(cmd),
+        Command::State(cmd) => state::run(cmd),
+        Command::Execute(args) => execute::run(args),
+        Command::Trace(cmd) => trace::run(cmd),
+        Command::GenTxs(args) => gen_txs::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            // One line: the context chain joined, no backtrace.
+            let message = format!("{error:#}").replace('\n', " ");
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}

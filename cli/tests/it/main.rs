@@ -1,0 +1,367 @@
+//! End-to-end tests of the `zkroll` binary: the command flow, bad inputs (one-line errors,
+//! non-zero exit, state untouched), and crash safety under `kill -9`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn zkroll() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_zkroll"))
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let out = zkroll().args(args).output().expect("spawn zkroll");
+    assert!(
+        out.status.success(),
+        "zkroll {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs a command expected to fail: non-zero exit, exactly one line on stderr that contains
+/// every `needles`, no panic.
+fn run_err(args: &[&str], needles: &[&str]) -> Output {
+    let out = zkroll().args(args).output().expect("spawn zkroll");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "zkroll {args:?} succeeded");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "not one line: {stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "zkroll {args:?} panicked: {stderr}"
+    );
+    for needle in needles {
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: {stderr:?} lacks {needle:?}"
+        );
+    }
+    out
+}
+
+struct Demo {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Demo {
+    fn new(count: usize, invalid: usize) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().to_path_buf();
+        let (count, invalid) = (count.to_string(), invalid.to_string());
+        run_ok(&[
+            "gen-txs",
+            "--out",
+            s(&root),
+            "--accounts",
+            "8",
+            "--count",
+            &count,
+            "--invalid",
+            &invalid,
+            "--seed",
+            "3",
+        ]);
+        Self { _dir: dir, root }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.root.join(name).display().to_string()
+    }
+
+    fn init(&self, data_dir: &str) {
+        run_ok(&[
+            "state",
+            "init",
+            "--data-dir",
+            data_dir,
+            "--genesis",
+            &self.path("genesis.json"),
+        ]);
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn root_of(data_dir: &str) -> String {
+    let out = run_ok(&["state", "show", "--data-dir", data_dir, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    v["root"].as_str().expect("root").to_string()
+}
+
+#[test]
+fn init_execute_check_flow() {
+    let demo = Demo::new(40, 3);
+    let data = demo.path("state");
+    demo.init(&data);
+    let out = run_ok(&[
+        "execute",
+        "--data-dir",
+        &data,
+        "--txs",
+        &demo.path("txs.json"),
+        "--trace",
+        &demo.path("t.json"),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(report["accepted"], 40);
+    assert_eq!(report["rejected"].as_array().expect("array").len(), 3);
+    assert!(run_ok(&["trace", "check", &demo.path("t.json")]).contains("trace OK"));
+    // The stored copy exports to the same trace, and the binary form checks as well.
+    run_ok(&[
+        "trace",
+        "export",
+        "--data-dir",
+        &data,
+        "--batch",
+        "0",
+        "--out",
+        &demo.path("t.bin"),
+        "--format",
+        "bin",
+    ]);
+    assert!(run_ok(&["trace", "check", &demo.path("t.bin")]).contains("trace OK"));
+    assert_eq!(report["new_root"].as_str(), Some(root_of(&data).as_str()));
+    run_ok(&["state", "check", "--data-dir", &data]);
+}
+
+#[test]
+fn wallet_keys_sign_transactions_the_engine_accepts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    run_ok(&["wallet", "new", "--out", &p("op.json")]);
+    run_ok(&[
+        "wallet",
+        "new",
+        "--out",
+        &p("alice.json"),
+        "--private-key",
+        "0001020304050607080900010203040506070809000102030405060708090001",
+    ]);
+    let alice: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("alice.json")).expect("read"))
+            .expect("json");
+    // The key zk-kit derives from this private key (engine/tests/vectors/eddsa.json).
+    assert_eq!(
+        alice["public_key"]["x"].as_str(),
+        Some("0x1d5ac1f31407018b7d413a4f52c8f74463b30e6ac2238220ad8b254de4eaa3a2")
+    );
+    run_ok(&[
+        "state",
+        "init",
+        "--data-dir",
+        &p("state"),
+        "--operator-key",
+        &p("op.json"),
+        "--chain-id",
+        "5",
+    ]);
+    let pk = &alice["public_key"];
+    let deposit = serde_json::json!({"transactions": [{"deposit": {"account": 7, "public_key": pk, "amount": 1000}}]});
+    std::fs::write(p("dep.json"), deposit.to_string()).expect("write");
+    run_ok(&[
+        "execute",
+        "--data-dir",
+        &p("state"),
+        "--txs",
+        &p("dep.json"),
+    ]);
+    std::fs::write(
+        p("unsigned.json"),
+        r#"{"withdraw": {"from": 7, "amount": 300, "fee": 2, "nonce": 0, "recipient": "0x00000000000000000000000000000000000000aa"}}"#,
+    )
+    .expect("write");
+    run_ok(&[
+        "wallet",
+        "sign",
+        "--key",
+        &p("alice.json"),
+        "--tx",
+        &p("unsigned.json"),
+        "--chain-id",
+        "5",
+        "--out",
+        &p("signed.json"),
+    ]);
+    let signed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("signed.json")).expect("read"))
+            .expect("json");
+    std::fs::write(
+        p("batch.json"),
+        serde_json::json!({"transactions": [signed]}).to_string(),
+    )
+    .expect("write");
+    let out = run_ok(&[
+        "execute",
+        "--data-dir",
+        &p("state"),
+        "--txs",
+        &p("batch.json"),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(report["accepted"], 1, "{out}");
+    assert_eq!(report["withdrawals"], 1);
+}
+
+#[test]
+fn bad_inputs_are_one_line_errors_and_leave_the_state_alone() {
+    let demo = Demo::new(10, 0);
+    let data = demo.path("state");
+    demo.init(&data);
+    let root = root_of(&data);
+    let write = |name: &str, text: &str| {
+        std::fs::write(demo.root.join(name), text).expect("write");
+        demo.path(name)
+    };
+    let malformed = write("malformed.json", "{\"transactions\": [");
+    run_err(
+        &["execute", "--data-dir", &data, "--txs", &malformed],
+        &["malformed.json", "EOF"],
+    );
+    let wrong_field = write(
+        "wrong.json",
+        r#"{"transactions": [{"deposit": {"account": 1, "amount": 5, "pubkey": 1}}]}"#,
+    );
+    run_err(
+        &["execute", "--data-dir", &data, "--txs", &wrong_field],
+        &["wrong.json", "pubkey"],
+    );
+    let bad_number = write(
+        "neg.json",
+        r#"{"transactions": [{"transfer": {"from": 1, "to": 2, "amount": -5, "fee": 0, "nonce": 0, "signature": {"r8": {"x": "0x0", "y": "0x1"}, "s": "0x0"}}}]}"#,
+    );
+    run_err(
+        &["execute", "--data-dir", &data, "--txs", &bad_number],
+        &["neg.json", "-5"],
+    );
+    let big_s = write(
+        "bigs.json",
+        r#"{"transactions": [{"transfer": {"from": 1, "to": 2, "amount": 5, "fee": 0, "nonce": 0, "signature": {"r8": {"x": "0x0", "y": "0x1"}, "s": "0x060c89ce5c263405370a08b6d0302b0bab3eedb83920ee0a677297dc392126f1"}}}]}"#,
+    );
+    run_err(
+        &["execute", "--data-dir", &data, "--txs", &big_s],
+        &["bigs.json", "modulus"],
+    );
+    run_err(
+        &[
+            "execute",
+            "--data-dir",
+            &data,
+            "--txs",
+            &demo.path("missing.json"),
+        ],
+        &["missing.json"],
+    );
+    run_err(
+        &[
+            "execute",
+            "--data-dir",
+            &demo.path("nostate"),
+            "--txs",
+            &demo.path("txs.json"),
+        ],
+        &["nostate", "state init"],
+    );
+    run_err(&["trace", "check", &malformed], &["malformed.json"]);
+    run_err(
+        &[
+            "trace",
+            "check",
+            &write("garbage.bin", "ZKRT\x01\0\0\0garbage"),
+        ],
+        &["garbage.bin"],
+    );
+    run_err(
+        &[
+            "state",
+            "init",
+            "--data-dir",
+            &data,
+            "--genesis",
+            &demo.path("genesis.json"),
+        ],
+        &["already holds a state"],
+    );
+    run_err(
+        &["wallet", "sign", "--key", &malformed, "--tx", &malformed],
+        &["malformed.json"],
+    );
+    // An unknown account is a rejected transaction, not a failure of the command.
+    let unknown = write(
+        "unknown.json",
+        r#"{"transactions": [{"transfer": {"from": 999, "to": 0, "amount": 5, "fee": 0, "nonce": 0, "signature": {"r8": {"x": "0x0", "y": "0x1"}, "s": "0x0"}}}]}"#,
+    );
+    let out = run_ok(&["execute", "--data-dir", &data, "--txs", &unknown]);
+    assert!(out.contains("account 999 does not exist"), "{out}");
+    assert_eq!(root_of(&data), root);
+    run_ok(&["state", "check", "--data-dir", &data]);
+}
+
+/// `kill -9` at many moments of a batch: reopening always finds the old or the new state,
+/// never a half-applied one, and re-running the batch after an interrupted run gives the
+/// same root as an uninterrupted one.
+#[test]
+fn killed_mid_batch_the_state_is_the_previous_or_the_next() {
+    let demo = Demo::new(1500, 0);
+    let reference = demo.path("reference");
+    demo.init(&reference);
+    let old_root = root_of(&reference);
+    let started = std::time::Instant::now();
+    run_ok(&[
+        "execute",
+        "--data-dir",
+        &reference,
+        "--txs",
+        &demo.path("txs.json"),
+    ]);
+    let full = started.elapsed();
+    let new_root = root_of(&reference);
+    assert_ne!(old_root, new_root);
+
+    let (mut saw_old, mut saw_new) = (0, 0);
+    for attempt in 0..8u32 {
+        let data = demo.path(&format!("state{attempt}"));
+        demo.init(&data);
+        let mut child = zkroll()
+            .args([
+                "execute",
+                "--data-dir",
+                &data,
+                "--txs",
+                &demo.path("txs.json"),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        // Spread the kills over the whole run, including its very end (the commit).
+        std::thread::sleep(full.mul_f64(0.3 + 0.1 * attempt as f64));
+        let _ = child.kill();
+        let _ = child.wait();
+        run_ok(&["state", "check", "--data-dir", &data]);
+        let root = root_of(&data);
+        if root == old_root {
+            saw_old += 1;
+            run_ok(&[
+                "execute",
+                "--data-dir",
+                &data,
+                "--txs",
+                &demo.path("txs.json"),
+            ]);
+            assert_eq!(root_of(&data), new_root, "re-run after a kill diverged");
+        } else {
+            assert_eq!(root, new_root, "attempt {attempt}: half-applied state");
+            saw_new += 1;
+        }
+    }
+    assert!(saw_old > 0, "no kill landed before the commit");
+    eprintln!("kills: {saw_old} before the commit, {saw_new} after");
+}

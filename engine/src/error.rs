@@ -1,0 +1,193 @@
+//! Errors of the engine: why a transaction is rejected ([`TxError`]), why a trace does not
+//! check ([`TraceError`]), and failures of the engine itself ([`EngineError`]).
+
+use crate::account::{AMOUNT_BITS, FEE_BITS};
+use crate::eddsa::SignatureError;
+
+/// Why a transaction was rejected. A rejected transaction changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum TxError {
+    /// The amount does not fit its bit width.
+    #[error("amount {amount} does not fit {AMOUNT_BITS} bits")]
+    AmountTooLarge {
+        /// The amount given.
+        amount: u64,
+    },
+    /// The fee does not fit its bit width.
+    #[error("fee {fee} does not fit {FEE_BITS} bits")]
+    FeeTooLarge {
+        /// The fee given.
+        fee: u64,
+    },
+    /// The account index is outside the tree.
+    #[error("account {account} is outside a tree of depth {depth}")]
+    AccountOutOfRange {
+        /// Index given.
+        account: u32,
+        /// Tree depth.
+        depth: u8,
+    },
+    /// The account does not exist.
+    #[error("account {account} does not exist")]
+    UnknownAccount {
+        /// Index given.
+        account: u32,
+    },
+    /// The signature does not verify against the sender's key.
+    #[error("bad signature: {reason}")]
+    BadSignature {
+        /// What failed.
+        #[serde(serialize_with = "as_display")]
+        reason: SignatureError,
+    },
+    /// The nonce is not the account's next nonce.
+    #[error("nonce {found} given, account expects {expected}")]
+    BadNonce {
+        /// The account's nonce.
+        expected: u32,
+        /// The nonce in the transaction.
+        found: u32,
+    },
+    /// The sender's nonce cannot be incremented.
+    #[error("nonce of account {account} is exhausted")]
+    NonceOverflow {
+        /// Sender.
+        account: u32,
+    },
+    /// The sender cannot pay amount + fee.
+    #[error("balance {balance} is below amount + fee = {needed}")]
+    InsufficientBalance {
+        /// Sender's balance.
+        balance: u64,
+        /// Amount plus fee.
+        needed: u128,
+    },
+    /// Crediting the account would overflow its balance.
+    #[error("crediting {credit} to account {account} (balance {balance}) overflows 64 bits")]
+    BalanceOverflow {
+        /// Account credited.
+        account: u32,
+        /// Its balance.
+        balance: u64,
+        /// Amount credited.
+        credit: u64,
+    },
+    /// Crediting the fee would overflow the operator's balance.
+    #[error("fee {fee} overflows the operator's balance {balance}")]
+    OperatorBalanceOverflow {
+        /// Operator's balance.
+        balance: u64,
+        /// Fee.
+        fee: u64,
+    },
+    /// A deposit names an existing account with a different key.
+    #[error("deposit key differs from the key of existing account {account}")]
+    DepositKeyMismatch {
+        /// Account index.
+        account: u32,
+    },
+    /// A deposit would create an account with a key off the curve or of small order.
+    #[error("deposit to new account {account} carries an unusable public key")]
+    InvalidPublicKey {
+        /// Account index.
+        account: u32,
+    },
+}
+
+fn as_display<S: serde::Serializer>(v: &SignatureError, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+/// Why a trace fails [`crate::trace::BatchTrace::check`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TraceError {
+    /// Unsupported format version.
+    #[error("trace version {found} is not supported (expected {expected})")]
+    Version {
+        /// Supported version.
+        expected: u32,
+        /// Version in the file.
+        found: u32,
+    },
+    /// The header's configuration is unusable.
+    #[error("header: {0}")]
+    Header(String),
+    /// A transaction breaks a rule.
+    #[error("step {step}: transaction rejected: {error}")]
+    Rule {
+        /// Index of the step in the trace.
+        step: usize,
+        /// The rule broken.
+        error: TxError,
+    },
+    /// The updates recorded for a step are not the ones its transaction makes.
+    #[error("step {step}: {detail}")]
+    Updates {
+        /// Index of the step.
+        step: usize,
+        /// What differs.
+        detail: String,
+    },
+    /// A Merkle path does not lead to the expected root.
+    #[error("step {step}, update {update}: the path of account {account} does not match the root")]
+    Path {
+        /// Index of the step.
+        step: usize,
+        /// Index of the update within the step.
+        update: usize,
+        /// Account index.
+        account: u32,
+    },
+    /// A recorded root differs from the recomputed one.
+    #[error("step {step}: root after is {found}, recomputed {expected}")]
+    Root {
+        /// Index of the step.
+        step: usize,
+        /// Recomputed root.
+        expected: String,
+        /// Root in the trace.
+        found: String,
+    },
+    /// The header disagrees with the steps.
+    #[error("header {field}: {detail}")]
+    HeaderMismatch {
+        /// The header field.
+        field: &'static str,
+        /// What differs.
+        detail: String,
+    },
+}
+
+/// Failures of the engine itself (storage, configuration, encoding).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// RocksDB failed.
+    #[error("state database {path}: {source}")]
+    Db {
+        /// Data directory.
+        path: String,
+        /// The RocksDB error.
+        #[source]
+        source: rocksdb::Error,
+    },
+    /// The data directory holds no state.
+    #[error("no state in {0}: run `zkroll state init` first")]
+    NotInitialised(String),
+    /// The data directory already holds a state.
+    #[error("{0} already holds a state")]
+    AlreadyInitialised(String),
+    /// Stored bytes do not decode: the database is not a zkroll state or is damaged.
+    #[error("state database {path}: corrupt record {key}: {detail}")]
+    Corrupt {
+        /// Data directory.
+        path: String,
+        /// Record key.
+        key: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The genesis description is unusable.
+    #[error("genesis: {0}")]
+    Genesis(String),
+}

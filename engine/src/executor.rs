@@ -1,0 +1,274 @@
+//! Batch execution: applies transactions to the state, rejects the ones that break a rule
+//! (they change nothing and the batch goes on), and produces the execution trace.
+//!
+//! Signatures are verified ahead of time on all cores (a key never changes once set, so the
+//! key each transaction must be signed by is known before execution); the state updates then
+//! run in order over an in-memory overlay of the database, committed in one atomic write.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::account::{leaf_of, Account};
+use crate::eddsa::{PublicKey, Signature, SignatureError};
+use crate::error::{EngineError, TxError};
+use crate::field::Fr;
+use crate::rules::{self, SignatureCheck};
+use crate::smt;
+use crate::store::{StateChanges, StateDb, WithdrawalRecord};
+use crate::trace::{BatchHeader, BatchTrace, LeafUpdate, TxStep, TRACE_VERSION};
+use crate::tx::Tx;
+
+/// A rejected transaction: its position in the submitted batch and the rule it broke.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// Index in the submitted list.
+    pub index: usize,
+    /// Transaction type.
+    pub kind: &'static str,
+    /// The rule broken.
+    pub error: TxError,
+}
+
+/// The result of executing one batch.
+#[derive(Debug, Clone)]
+pub struct BatchOutcome {
+    /// Number of the committed batch.
+    pub batch_number: u64,
+    /// The execution trace.
+    pub trace: BatchTrace,
+    /// Positions (in the submitted list) of the accepted transactions, one per trace step.
+    pub accepted: Vec<usize>,
+    /// Rejected transactions.
+    pub rejected: Vec<Rejection>,
+    /// Withdrawals recorded for L1.
+    pub withdrawals: Vec<WithdrawalRecord>,
+}
+
+/// Signature verdicts computed ahead of time, by transaction position.
+struct Precomputed {
+    verdicts: Vec<Option<(PublicKey, Result<(), SignatureError>)>>,
+    current: std::cell::Cell<usize>,
+}
+
+impl SignatureCheck for Precomputed {
+    fn check(
+        &self,
+        key: &PublicKey,
+        message: Fr,
+        signature: &Signature,
+    ) -> Result<(), SignatureError> {
+        match &self.verdicts[self.current.get()] {
+            Some((checked_key, verdict)) if checked_key == key => *verdict,
+            _ => key.verify(message, signature),
+        }
+    }
+}
+
+/// The database seen through the batch's pending writes.
+struct Overlay<'a> {
+    db: &'a StateDb,
+    accounts: HashMap<u32, Option<Account>>,
+    nodes: HashMap<(u8, u32), Fr>,
+    dirty: std::collections::HashSet<u32>,
+    root: Fr,
+}
+
+impl Overlay<'_> {
+    fn account(&mut self, index: u32) -> Result<Option<Account>, EngineError> {
+        if let Some(a) = self.accounts.get(&index) {
+            return Ok(*a);
+        }
+        let a = self.db.account(index)?;
+        self.accounts.insert(index, a);
+        Ok(a)
+    }
+
+    fn node(&self, level: u8, index: u32) -> Result<Fr, EngineError> {
+        match self.nodes.get(&(level, index)) {
+            Some(v) => Ok(*v),
+            None => self.db.node(level, index),
+        }
+    }
+
+    /// Writes `after` at `index`; returns the recorded update (siblings before the write).
+    fn update(&mut self, index: u32, after: Account) -> Result<LeafUpdate, EngineError> {
+        let depth = self.db.config().depth;
+        let siblings = (0..depth)
+            .map(|level| self.node(level, (index >> level) ^ 1))
+            .collect::<Result<Vec<_>, _>>()?;
+        let before = self.account(index)?;
+        debug_assert_eq!(
+            smt::root_from_path(leaf_of(before.as_ref()), index, &siblings),
+            self.root
+        );
+        let path = smt::path_nodes(after.leaf(), index, &siblings);
+        for (level, value) in path.iter().enumerate() {
+            self.nodes.insert((level as u8, index >> level), *value);
+        }
+        self.root = path[depth as usize];
+        self.accounts.insert(index, Some(after));
+        self.dirty.insert(index);
+        Ok(LeafUpdate {
+            index,
+            before,
+            siblings,
+        })
+    }
+}
+
+/// For each signed transaction, the key it must be signed by: the stored key of the sender,
+/// or the key of the deposit earlier in the batch that creates the sender's account.
+fn expected_signers(db: &StateDb, txs: &[Tx]) -> Result<Vec<Option<PublicKey>>, EngineError> {
+    let config = db.config();
+    let mut known: HashMap<u32, Option<PublicKey>> = HashMap::new();
+    let key_of = |known: &mut HashMap<u32, Option<PublicKey>>, index: u32| {
+        if let Some(k) = known.get(&index) {
+            return Ok::<_, EngineError>(*k);
+        }
+        let k = db.account(index)?.map(|a| a.public_key);
+        known.insert(index, k);
+        Ok(k)
+    };
+    let mut out = Vec::with_capacity(txs.len());
+    for tx in txs {
+        out.push(match tx {
+            Tx::Deposit(d) => {
+                let in_range = (d.account as u64) < config.capacity();
+                if in_range
+                    && key_of(&mut known, d.account)?.is_none()
+                    && rules::is_usable_key(&d.public_key)
+                {
+                    // If this deposit turns out to be rejected, the key is wrong for later
+                    // transactions; `Precomputed` then sees a different key and re-verifies.
+                    known.insert(d.account, Some(d.public_key));
+                }
+                None
+            }
+            Tx::Transfer(t) => key_of(&mut known, t.from)?,
+            Tx::Withdraw(w) => key_of(&mut known, w.from)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Executes `txs` against `db` and commits the result as one batch.
+pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, EngineError> {
+    let (outcome, changes) = {
+        let config = db.config();
+        let signers = expected_signers(db, txs)?;
+        let verdicts: Vec<_> = txs
+            .par_iter()
+            .zip(signers.par_iter())
+            .map(|(tx, signer)| {
+                let key = (*signer)?;
+                let verdict = match tx {
+                    Tx::Transfer(t) => key.verify(t.message(config.chain_id), &t.signature),
+                    Tx::Withdraw(w) => key.verify(w.message(config.chain_id), &w.signature),
+                    Tx::Deposit(_) => return None,
+                };
+                Some((key, verdict))
+            })
+            .collect();
+        let sigs = Precomputed {
+            verdicts,
+            current: std::cell::Cell::new(0),
+        };
+        let mut overlay = Overlay {
+            db,
+            accounts: HashMap::new(),
+            nodes: HashMap::new(),
+            dirty: Default::default(),
+            root: db.root(),
+        };
+        let old_root = db.root();
+        let mut steps = Vec::new();
+        let mut accepted = Vec::new();
+        let mut rejected = Vec::new();
+        let mut withdrawals = Vec::new();
+        let mut pubdata = Vec::new();
+        for (index, tx) in txs.iter().enumerate() {
+            sigs.current.set(index);
+            let mut lookup_error = None;
+            let planned = {
+                let mut lookup = |i: u32| match overlay.account(i) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        lookup_error = Some(e);
+                        None
+                    }
+                };
+                rules::plan(&config, tx, &mut lookup, &sigs)
+            };
+            if let Some(e) = lookup_error {
+                return Err(e);
+            }
+            match planned {
+                Err(error) => rejected.push(Rejection {
+                    index,
+                    kind: tx.kind(),
+                    error,
+                }),
+                Ok(planned) => {
+                    let updates = planned
+                        .iter()
+                        .map(|u| overlay.update(u.index, u.after))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    if let Tx::Withdraw(w) = tx {
+                        withdrawals.push(WithdrawalRecord {
+                            account: w.from,
+                            recipient: w.recipient,
+                            amount: w.amount,
+                        });
+                    }
+                    tx.write_pubdata(&mut pubdata);
+                    steps.push(TxStep {
+                        tx: tx.clone(),
+                        updates,
+                        root_after: overlay.root,
+                    });
+                    accepted.push(index);
+                }
+            }
+        }
+        let trace = BatchTrace {
+            version: TRACE_VERSION,
+            header: BatchHeader {
+                config,
+                old_root,
+                new_root: overlay.root,
+                tx_count: steps.len() as u32,
+                pubdata,
+            },
+            steps,
+        };
+        let changes = StateChanges {
+            accounts: overlay
+                .accounts
+                .into_iter()
+                .filter(|(i, _)| overlay.dirty.contains(i))
+                .filter_map(|(i, a)| a.map(|a| (i, a)))
+                .collect(),
+            nodes: overlay.nodes,
+            root: overlay.root,
+            trace: trace.to_binary(),
+            withdrawals: withdrawals.clone(),
+        };
+        (
+            BatchOutcome {
+                batch_number: 0,
+                trace,
+                accepted,
+                rejected,
+                withdrawals,
+            },
+            changes,
+        )
+    };
+    let batch_number = db.commit_batch(changes)?;
+    Ok(BatchOutcome {
+        batch_number,
+        ..outcome
+    })
+}

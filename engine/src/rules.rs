@@ -1,0 +1,284 @@
+//! The rules of the state transition, as pure functions shared by the executor (which reads
+//! accounts from the database) and the trace checker (which reads them from the trace), so
+//! the two cannot drift apart.
+
+use crate::account::{Account, MAX_AMOUNT, MAX_FEE};
+use crate::eddsa::{PublicKey, Signature, SignatureError};
+use crate::error::TxError;
+use crate::field::Fr;
+use crate::tx::Tx;
+
+/// Rollup parameters fixed at genesis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// Domain separator in every signed message: a signature for one chain is void on another.
+    pub chain_id: u32,
+    /// Depth of the account tree (`1..=32`); indices are `< 2^depth`.
+    pub depth: u8,
+    /// Account that receives every fee.
+    pub operator: u32,
+}
+
+impl ChainConfig {
+    /// Number of account slots.
+    pub fn capacity(&self) -> u64 {
+        1u64 << self.depth
+    }
+
+    fn check_index(&self, account: u32) -> Result<(), TxError> {
+        if (account as u64) < self.capacity() {
+            Ok(())
+        } else {
+            Err(TxError::AccountOutOfRange {
+                account,
+                depth: self.depth,
+            })
+        }
+    }
+}
+
+/// One leaf change a transaction makes, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedUpdate {
+    /// Account index.
+    pub index: u32,
+    /// The account before this update (after earlier updates of the same transaction).
+    pub before: Option<Account>,
+    /// The account after it.
+    pub after: Account,
+}
+
+/// Verifies a signature; the executor passes one that consults signatures it checked ahead
+/// of time in parallel, the trace checker one that verifies directly.
+pub trait SignatureCheck {
+    /// Whether `signature` by `key` on `message` is valid.
+    fn check(
+        &self,
+        key: &PublicKey,
+        message: Fr,
+        signature: &Signature,
+    ) -> Result<(), SignatureError>;
+}
+
+/// Verifies every signature as it comes.
+pub struct VerifyNow;
+
+impl SignatureCheck for VerifyNow {
+    fn check(
+        &self,
+        key: &PublicKey,
+        message: Fr,
+        signature: &Signature,
+    ) -> Result<(), SignatureError> {
+        key.verify(message, signature)
+    }
+}
+
+/// Accounts read so far by one transaction, with its own pending updates applied.
+struct View<'a, F: FnMut(u32) -> Option<Account>> {
+    lookup: &'a mut F,
+    local: Vec<(u32, Option<Account>)>,
+}
+
+impl<F: FnMut(u32) -> Option<Account>> View<'_, F> {
+    fn get(&mut self, index: u32) -> Option<Account> {
+        if let Some((_, acc)) = self.local.iter().rev().find(|(i, _)| *i == index) {
+            return *acc;
+        }
+        let acc = (self.lookup)(index);
+        self.local.push((index, acc));
+        acc
+    }
+
+    fn set(&mut self, updates: &mut Vec<PlannedUpdate>, index: u32, after: Account) {
+        let before = self.get(index);
+        self.local.push((index, Some(after)));
+        updates.push(PlannedUpdate {
+            index,
+            before,
+            after,
+        });
+    }
+}
+
+fn check_amount(amount: u64) -> Result<(), TxError> {
+    if amount > MAX_AMOUNT {
+        return Err(TxError::AmountTooLarge { amount });
+    }
+    Ok(())
+}
+
+fn check_fee(fee: u64) -> Result<(), TxError> {
+    if fee > MAX_FEE {
+        return Err(TxError::FeeTooLarge { fee });
+    }
+    Ok(())
+}
+
+fn credit(account: u32, acc: Account, amount: u64) -> Result<Account, TxError> {
+    let balance = acc
+        .balance
+        .checked_add(amount)
+        .ok_or(TxError::BalanceOverflow {
+            account,
+            balance: acc.balance,
+            credit: amount,
+        })?;
+    Ok(Account { balance, ..acc })
+}
+
+/// Debits `amount + fee` from the sender and bumps its nonce, after the signature and nonce
+/// checks. Returns the sender's account after the debit.
+fn debit_sender<F: FnMut(u32) -> Option<Account>>(
+    view: &mut View<'_, F>,
+    from: u32,
+    amount: u64,
+    fee: u64,
+    nonce: u32,
+    message: Fr,
+    signature: &Signature,
+    sigs: &dyn SignatureCheck,
+) -> Result<Account, TxError> {
+    let sender = view
+        .get(from)
+        .ok_or(TxError::UnknownAccount { account: from })?;
+    sigs.check(&sender.public_key, message, signature)
+        .map_err(|reason| TxError::BadSignature { reason })?;
+    if nonce != sender.nonce {
+        return Err(TxError::BadNonce {
+            expected: sender.nonce,
+            found: nonce,
+        });
+    }
+    let next_nonce = sender
+        .nonce
+        .checked_add(1)
+        .ok_or(TxError::NonceOverflow { account: from })?;
+    let needed = amount as u128 + fee as u128;
+    if (sender.balance as u128) < needed {
+        return Err(TxError::InsufficientBalance {
+            balance: sender.balance,
+            needed,
+        });
+    }
+    Ok(Account {
+        balance: sender.balance - needed as u64,
+        nonce: next_nonce,
+        ..sender
+    })
+}
+
+/// Checks `tx` against the state seen through `lookup` and returns the leaf updates it makes,
+/// in order: deposit `[account]`, transfer `[from, to, operator]`, withdraw `[from, operator]`.
+/// On error nothing is to be changed.
+pub fn plan<F: FnMut(u32) -> Option<Account>>(
+    config: &ChainConfig,
+    tx: &Tx,
+    lookup: &mut F,
+    sigs: &dyn SignatureCheck,
+) -> Result<Vec<PlannedUpdate>, TxError> {
+    let mut view = View {
+        lookup,
+        local: Vec::with_capacity(3),
+    };
+    let mut updates = Vec::with_capacity(3);
+    match tx {
+        Tx::Deposit(d) => {
+            check_amount(d.amount)?;
+            config.check_index(d.account)?;
+            let after = match view.get(d.account) {
+                None => {
+                    if !is_usable_key(&d.public_key) {
+                        return Err(TxError::InvalidPublicKey { account: d.account });
+                    }
+                    Account {
+                        public_key: d.public_key,
+                        balance: d.amount,
+                        nonce: 0,
+                    }
+                }
+                Some(existing) => {
+                    if existing.public_key != d.public_key {
+                        return Err(TxError::DepositKeyMismatch { account: d.account });
+                    }
+                    credit(d.account, existing, d.amount)?
+                }
+            };
+            view.set(&mut updates, d.account, after);
+        }
+        Tx::Transfer(t) => {
+            check_amount(t.amount)?;
+            check_fee(t.fee)?;
+            config.check_index(t.from)?;
+            config.check_index(t.to)?;
+            if view.get(t.to).is_none() {
+                return Err(TxError::UnknownAccount { account: t.to });
+            }
+            let message = t.message(config.chain_id);
+            let sender = debit_sender(
+                &mut view,
+                t.from,
+                t.amount,
+                t.fee,
+                t.nonce,
+                message,
+                &t.signature,
+                sigs,
+            )?;
+            view.set(&mut updates, t.from, sender);
+            let recipient = view
+                .get(t.to)
+                .ok_or(TxError::UnknownAccount { account: t.to })?;
+            view.set(&mut updates, t.to, credit(t.to, recipient, t.amount)?);
+            pay_fee(config, &mut view, &mut updates, t.fee)?;
+        }
+        Tx::Withdraw(w) => {
+            check_amount(w.amount)?;
+            check_fee(w.fee)?;
+            config.check_index(w.from)?;
+            let message = w.message(config.chain_id);
+            let sender = debit_sender(
+                &mut view,
+                w.from,
+                w.amount,
+                w.fee,
+                w.nonce,
+                message,
+                &w.signature,
+                sigs,
+            )?;
+            view.set(&mut updates, w.from, sender);
+            pay_fee(config, &mut view, &mut updates, w.fee)?;
+        }
+    }
+    Ok(updates)
+}
+
+fn pay_fee<F: FnMut(u32) -> Option<Account>>(
+    config: &ChainConfig,
+    view: &mut View<'_, F>,
+    updates: &mut Vec<PlannedUpdate>,
+    fee: u64,
+) -> Result<(), TxError> {
+    let operator = view.get(config.operator).ok_or(TxError::UnknownAccount {
+        account: config.operator,
+    })?;
+    let after =
+        credit(config.operator, operator, fee).map_err(|_| TxError::OperatorBalanceOverflow {
+            balance: operator.balance,
+            fee,
+        })?;
+    view.set(updates, config.operator, after);
+    Ok(())
+}
+
+/// A key that can own an account: on the curve and not of small order (a small-order key
+/// would let anyone sign for the account, since verification multiplies the key by 8).
+pub fn is_usable_key(key: &PublicKey) -> bool {
+    key.0.is_on_curve()
+        && key
+            .0
+            .mul_limbs(&[8])
+            .is_some_and(|p| p != crate::babyjubjub::Point::identity())
+}

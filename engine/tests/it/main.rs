@@ -1,0 +1,6 @@
+//! Integration tests of the engine (one binary, as the style guide asks).
+
+mod common;
+mod rules;
+mod traces;
+mod vectors;

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every zkroll check: formatting, clippy, and all tests (built with optimisation, in
+# the release profile the demo also uses, so the stack is compiled once per machine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/zkroll-target}
+scripts/setup.sh
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "==> cargo clippy (release profile, all targets, warnings are errors)"
+cargo clippy --release --workspace --all-targets --locked -- -D warnings
+
+echo "==> building tests (release profile; target dir $CARGO_TARGET_DIR)"
+cargo test --release --workspace --locked --no-run
+
+echo "==> running tests"
+cargo test --release --workspace --locked
