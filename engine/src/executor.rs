@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::account::{leaf_of, Account};
+use crate::account::Account;
 use crate::eddsa::{PublicKey, Signature, SignatureError};
 use crate::error::{EngineError, TxError};
 use crate::field::Fr;
@@ -66,55 +66,20 @@ impl SignatureCheck for Precomputed {
     }
 }
 
-/// The database seen through the batch's pending writes.
-struct Overlay<'a> {
+/// Accounts as the batch has left them so far (read through to the database).
+struct Accounts<'a> {
     db: &'a StateDb,
-    accounts: HashMap<u32, Option<Account>>,
-    nodes: HashMap<(u8, u32), Fr>,
-    dirty: std::collections::HashSet<u32>,
-    root: Fr,
+    cache: HashMap<u32, Option<Account>>,
 }
 
-impl Overlay<'_> {
-    fn account(&mut self, index: u32) -> Result<Option<Account>, EngineError> {
-        if let Some(a) = self.accounts.get(&index) {
+impl Accounts<'_> {
+    fn get(&mut self, index: u32) -> Result<Option<Account>, EngineError> {
+        if let Some(a) = self.cache.get(&index) {
             return Ok(*a);
         }
         let a = self.db.account(index)?;
-        self.accounts.insert(index, a);
+        self.cache.insert(index, a);
         Ok(a)
-    }
-
-    fn node(&self, level: u8, index: u32) -> Result<Fr, EngineError> {
-        match self.nodes.get(&(level, index)) {
-            Some(v) => Ok(*v),
-            None => self.db.node(level, index),
-        }
-    }
-
-    /// Writes `after` at `index`; returns the recorded update (siblings before the write).
-    fn update(&mut self, index: u32, after: Account) -> Result<LeafUpdate, EngineError> {
-        let depth = self.db.config().depth;
-        let siblings = (0..depth)
-            .map(|level| self.node(level, (index >> level) ^ 1))
-            .collect::<Result<Vec<_>, _>>()?;
-        let before = self.account(index)?;
-        debug_assert_eq!(
-            smt::root_from_path(leaf_of(before.as_ref()), index, &siblings),
-            self.root
-        );
-        let path = smt::path_nodes(after.leaf(), index, &siblings);
-        for (level, value) in path.iter().enumerate() {
-            self.nodes.insert((level as u8, index >> level), *value);
-        }
-        self.root = path[depth as usize];
-        self.accounts.insert(index, Some(after));
-        self.dirty.insert(index);
-        Ok(LeafUpdate {
-            index,
-            before,
-            siblings,
-        })
     }
 }
 
@@ -175,24 +140,23 @@ pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, Engin
             verdicts,
             current: std::cell::Cell::new(0),
         };
-        let mut overlay = Overlay {
+
+        // Rules, in order, over the accounts only: which transactions are accepted and which
+        // leaf writes they make. No hashing yet.
+        let mut accounts = Accounts {
             db,
-            accounts: HashMap::new(),
-            nodes: HashMap::new(),
-            dirty: Default::default(),
-            root: db.root(),
+            cache: HashMap::new(),
         };
-        let old_root = db.root();
-        let mut steps = Vec::new();
+        let mut writes: Vec<(u32, Account)> = Vec::new();
+        let mut befores: Vec<Option<Account>> = Vec::new();
         let mut accepted = Vec::new();
+        let mut step_ends = Vec::new();
         let mut rejected = Vec::new();
-        let mut withdrawals = Vec::new();
-        let mut pubdata = Vec::new();
         for (index, tx) in txs.iter().enumerate() {
             sigs.current.set(index);
             let mut lookup_error = None;
             let planned = {
-                let mut lookup = |i: u32| match overlay.account(i) {
+                let mut lookup = |i: u32| match accounts.get(i) {
                     Ok(a) => a,
                     Err(e) => {
                         lookup_error = Some(e);
@@ -211,47 +175,67 @@ pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, Engin
                     error,
                 }),
                 Ok(planned) => {
-                    let updates = planned
-                        .iter()
-                        .map(|u| overlay.update(u.index, u.after))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    if let Tx::Withdraw(w) = tx {
-                        withdrawals.push(WithdrawalRecord {
-                            account: w.from,
-                            recipient: w.recipient,
-                            amount: w.amount,
-                        });
+                    for u in planned {
+                        accounts.cache.insert(u.index, Some(u.after));
+                        writes.push((u.index, u.after));
+                        befores.push(u.before);
                     }
-                    tx.write_pubdata(&mut pubdata);
-                    steps.push(TxStep {
-                        tx: tx.clone(),
-                        updates,
-                        root_after: overlay.root,
-                    });
                     accepted.push(index);
+                    step_ends.push(writes.len());
                 }
             }
         }
+
+        // The tree: every write's siblings and the root after it, pipelined over two threads.
+        let read = |level: u8, index: u32| db.node(level, index);
+        let tree = smt::apply_writes(config.depth, &writes, Account::leaf, &read)?;
+
+        let old_root = db.root();
+        let mut steps = Vec::with_capacity(accepted.len());
+        let mut withdrawals = Vec::new();
+        let mut pubdata = Vec::new();
+        let mut siblings = tree.siblings.into_iter();
+        let mut start = 0;
+        for (&index, &end) in accepted.iter().zip(&step_ends) {
+            let tx = &txs[index];
+            if let Tx::Withdraw(w) = tx {
+                withdrawals.push(WithdrawalRecord {
+                    account: w.from,
+                    recipient: w.recipient,
+                    amount: w.amount,
+                });
+            }
+            tx.write_pubdata(&mut pubdata);
+            let updates = (start..end)
+                .map(|k| LeafUpdate {
+                    index: writes[k].0,
+                    before: befores[k],
+                    siblings: siblings.next().unwrap_or_default(),
+                })
+                .collect();
+            steps.push(TxStep {
+                tx: tx.clone(),
+                updates,
+                root_after: tree.roots[end - 1],
+            });
+            start = end;
+        }
+        let new_root = tree.roots.last().copied().unwrap_or(old_root);
         let trace = BatchTrace {
             version: TRACE_VERSION,
             header: BatchHeader {
                 config,
                 old_root,
-                new_root: overlay.root,
+                new_root,
                 tx_count: steps.len() as u32,
                 pubdata,
             },
             steps,
         };
         let changes = StateChanges {
-            accounts: overlay
-                .accounts
-                .into_iter()
-                .filter(|(i, _)| overlay.dirty.contains(i))
-                .filter_map(|(i, a)| a.map(|a| (i, a)))
-                .collect(),
-            nodes: overlay.nodes,
-            root: overlay.root,
+            accounts: writes.iter().copied().collect(),
+            nodes: tree.nodes,
+            root: new_root,
             trace: trace.to_binary(),
             withdrawals: withdrawals.clone(),
         };

@@ -128,18 +128,31 @@ fn credit(account: u32, acc: Account, amount: u64) -> Result<Account, TxError> {
     Ok(Account { balance, ..acc })
 }
 
-/// Debits `amount + fee` from the sender and bumps its nonce, after the signature and nonce
-/// checks. Returns the sender's account after the debit.
-fn debit_sender<F: FnMut(u32) -> Option<Account>>(
-    view: &mut View<'_, F>,
+/// What a signed transaction takes from its sender.
+struct Debit<'a> {
     from: u32,
     amount: u64,
     fee: u64,
     nonce: u32,
     message: Fr,
-    signature: &Signature,
+    signature: &'a Signature,
+}
+
+/// Debits `amount + fee` from the sender and bumps its nonce, after the signature and nonce
+/// checks. Returns the sender's account after the debit.
+fn debit_sender<F: FnMut(u32) -> Option<Account>>(
+    view: &mut View<'_, F>,
+    debit: Debit<'_>,
     sigs: &dyn SignatureCheck,
 ) -> Result<Account, TxError> {
+    let Debit {
+        from,
+        amount,
+        fee,
+        nonce,
+        message,
+        signature,
+    } = debit;
     let sender = view
         .get(from)
         .ok_or(TxError::UnknownAccount { account: from })?;
@@ -215,17 +228,15 @@ pub fn plan<F: FnMut(u32) -> Option<Account>>(
             if view.get(t.to).is_none() {
                 return Err(TxError::UnknownAccount { account: t.to });
             }
-            let message = t.message(config.chain_id);
-            let sender = debit_sender(
-                &mut view,
-                t.from,
-                t.amount,
-                t.fee,
-                t.nonce,
-                message,
-                &t.signature,
-                sigs,
-            )?;
+            let debit = Debit {
+                from: t.from,
+                amount: t.amount,
+                fee: t.fee,
+                nonce: t.nonce,
+                message: t.message(config.chain_id),
+                signature: &t.signature,
+            };
+            let sender = debit_sender(&mut view, debit, sigs)?;
             view.set(&mut updates, t.from, sender);
             let recipient = view
                 .get(t.to)
@@ -237,17 +248,15 @@ pub fn plan<F: FnMut(u32) -> Option<Account>>(
             check_amount(w.amount)?;
             check_fee(w.fee)?;
             config.check_index(w.from)?;
-            let message = w.message(config.chain_id);
-            let sender = debit_sender(
-                &mut view,
-                w.from,
-                w.amount,
-                w.fee,
-                w.nonce,
-                message,
-                &w.signature,
-                sigs,
-            )?;
+            let debit = Debit {
+                from: w.from,
+                amount: w.amount,
+                fee: w.fee,
+                nonce: w.nonce,
+                message: w.message(config.chain_id),
+                signature: &w.signature,
+            };
+            let sender = debit_sender(&mut view, debit, sigs)?;
             view.set(&mut updates, w.from, sender);
             pay_fee(config, &mut view, &mut updates, w.fee)?;
         }

@@ -99,15 +99,11 @@ fn permute<const T: usize>(state: &mut [Fr; T], p: &PoseidonParams) {
         } else {
             state[0] = pow5(state[0]);
         }
-        let mut next = [Fr::from(0u64); T];
-        for (out, row) in next.iter_mut().zip(&mds) {
-            let mut acc = row[0] * state[0];
-            for j in 1..T {
-                acc += row[j] * state[j];
-            }
-            *out = acc;
+        // One Montgomery reduction per output cell instead of one per product.
+        let current = *state;
+        for (out, row) in state.iter_mut().zip(&mds) {
+            *out = Fr::sum_of_products(row, &current);
         }
-        *state = next;
     }
 }
 
