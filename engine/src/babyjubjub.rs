@@ -35,17 +35,18 @@ pub struct Point {
     pub y: Fr,
 }
 
-/// `sqrt(168700)`: the scale between circomlib's and arkworks' x coordinates.
-fn sqrt_a() -> Fr {
-    static SQRT_A: OnceLock<Fr> = OnceLock::new();
-    *SQRT_A.get_or_init(|| {
+/// `sqrt(168700)` and its inverse: the scale between circomlib's and arkworks' x coordinates.
+fn scale() -> &'static (Fr, Fr) {
+    static SCALE: OnceLock<(Fr, Fr)> = OnceLock::new();
+    SCALE.get_or_init(|| {
         // arkworks' model has d' = d / a; the scale is a square root of a.
         debug_assert_eq!(
             EdwardsConfig::COEFF_D * Fr::from(A),
             Fr::from(D),
             "arkworks Baby Jubjub is not circomlib's curve scaled"
         );
-        Fr::from(A).sqrt().unwrap_or_default()
+        let s = Fr::from(A).sqrt().unwrap_or_default();
+        (s, s.inverse().unwrap_or_default())
     })
 }
 
@@ -79,7 +80,7 @@ impl Point {
 
     /// The arkworks point; `None` when `self` is not on the curve.
     pub fn to_ark(&self) -> Option<EdwardsAffine> {
-        let p = EdwardsAffine::new_unchecked(self.x * sqrt_a(), self.y);
+        let p = EdwardsAffine::new_unchecked(self.x * scale().0, self.y);
         p.is_on_curve().then_some(p)
     }
 
@@ -88,9 +89,8 @@ impl Point {
         if p.is_zero() {
             return Self::identity();
         }
-        let inv = sqrt_a().inverse().unwrap_or_default();
         Self {
-            x: p.x * inv,
+            x: p.x * scale().1,
             y: p.y,
         }
     }
@@ -168,6 +168,11 @@ fn base8_table() -> &'static [[EdwardsAffine; 16]; 64] {
 
 /// `scalar * Base8` for a 256-bit little-endian integer, with a precomputed table.
 pub fn mul_base8(limbs: &[u64; 4]) -> Point {
+    Point::from_ark(&mul_base8_projective(limbs).into_affine())
+}
+
+/// [`mul_base8`] without the conversion to affine coordinates.
+pub fn mul_base8_projective(limbs: &[u64; 4]) -> EdwardsProjective {
     let table = base8_table();
     let mut acc = EdwardsProjective::zero();
     for (i, row) in table.iter().enumerate() {
@@ -176,7 +181,7 @@ pub fn mul_base8(limbs: &[u64; 4]) -> Point {
             acc += row[nibble as usize];
         }
     }
-    Point::from_ark(&acc.into_affine())
+    acc
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@
 use ark_ff::{BigInt, PrimeField};
 use serde::{Deserialize, Serialize};
 
-use crate::babyjubjub::{mul_base8, Point, Scalar};
+use ark_ec::AffineRepr;
+
+use crate::babyjubjub::{mul_base8, mul_base8_projective, Point, Scalar};
 use crate::blake512::blake512;
 use crate::field::{self, Fr};
 use crate::poseidon;
@@ -141,12 +143,11 @@ impl PublicKey {
             (hm[3] << 3) | (hm[2] >> 61),
             hm[3] >> 61,
         ];
-        let left = mul_base8(&signature.s.into_bigint().0);
-        let right = self
-            .0
-            .mul_limbs(&eight_hm)
-            .and_then(|p| p.add(&signature.r8))
-            .ok_or(SignatureError::KeyNotOnCurve)?;
+        // Compared in projective coordinates: no field inversion on the way.
+        let key = self.0.to_ark().ok_or(SignatureError::KeyNotOnCurve)?;
+        let r8 = signature.r8.to_ark().ok_or(SignatureError::R8NotOnCurve)?;
+        let left = mul_base8_projective(&signature.s.into_bigint().0);
+        let right = key.mul_bigint(eight_hm) + r8;
         if left == right {
             Ok(())
         } else {

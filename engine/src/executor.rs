@@ -187,8 +187,12 @@ pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, Engin
         }
 
         // The tree: every write's siblings and the root after it, pipelined over two threads.
+        let leaves: Vec<(u32, Fr)> = writes
+            .par_iter()
+            .map(|(index, account)| (*index, account.leaf()))
+            .collect();
         let read = |level: u8, index: u32| db.node(level, index);
-        let tree = smt::apply_writes(config.depth, &writes, Account::leaf, &read)?;
+        let tree = smt::apply_writes(config.depth, &leaves, &step_ends, &read)?;
 
         let old_root = db.root();
         let mut steps = Vec::with_capacity(accepted.len());
@@ -216,7 +220,7 @@ pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, Engin
             steps.push(TxStep {
                 tx: tx.clone(),
                 updates,
-                root_after: tree.roots[end - 1],
+                root_after: tree.roots[steps.len()],
             });
             start = end;
         }

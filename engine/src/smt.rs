@@ -5,7 +5,7 @@
 //! siblings from the leaf level upward; bit `i` of the leaf index (least significant first)
 //! says whether the node at level `i` is a right child.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use crate::field::Fr;
@@ -64,105 +64,157 @@ pub fn path_nodes(leaf: Fr, index: u32, siblings: &[Fr]) -> Vec<Fr> {
 pub struct TreeUpdates {
     /// For each write, the siblings of its leaf at that moment (leaf level first).
     pub siblings: Vec<Vec<Fr>>,
-    /// For each write, the root right after it.
+    /// For each group of writes (a transaction), the root right after it.
     pub roots: Vec<Fr>,
     /// Final value of every node written, keyed by (level, node index).
     pub nodes: HashMap<(u8, u32), Fr>,
 }
 
-/// One stage of the pipeline: owns the levels `lo..hi` of every path.
-struct Stage<'a, E> {
-    lo: u8,
-    hi: u8,
-    nodes: HashMap<(u8, u32), Fr>,
-    read: &'a (dyn Fn(u8, u32) -> Result<Fr, E> + Sync),
+/// A node source: the tree as it was before the writes.
+pub type NodeSource<'a, E> = &'a (dyn Fn(u8, u32) -> Result<Fr, E> + Sync);
+
+/// Nodes of one band of levels: written ones, and ones read from the source (cached).
+struct Band<'a, E> {
+    written: HashMap<(u8, u32), Fr>,
+    read_cache: HashMap<(u8, u32), Fr>,
+    read: NodeSource<'a, E>,
 }
 
-impl<E> Stage<'_, E> {
-    fn node(&self, level: u8, index: u32) -> Result<Fr, E> {
-        match self.nodes.get(&(level, index)) {
-            Some(v) => Ok(*v),
-            None => (self.read)(level, index),
+impl<'a, E> Band<'a, E> {
+    fn new(read: NodeSource<'a, E>) -> Self {
+        Self {
+            written: HashMap::new(),
+            read_cache: HashMap::new(),
+            read,
         }
     }
 
-    /// Hashes `node` (the value at level `lo` of leaf `leaf_index`) up to level `hi`,
-    /// recording the siblings used and writing the new nodes.
-    fn climb(&mut self, leaf_index: u32, mut node: Fr, siblings: &mut Vec<Fr>) -> Result<Fr, E> {
-        self.nodes.insert((self.lo, leaf_index >> self.lo), node);
-        for level in self.lo..self.hi {
-            let index = leaf_index >> level;
-            let sibling = self.node(level, index ^ 1)?;
-            siblings.push(sibling);
-            node = if index & 1 == 0 {
-                poseidon::hash2(node, sibling)
-            } else {
-                poseidon::hash2(sibling, node)
-            };
-            self.nodes.insert((level + 1, index >> 1), node);
+    fn get(&mut self, level: u8, index: u32) -> Result<Fr, E> {
+        if let Some(v) = self.written.get(&(level, index)) {
+            return Ok(*v);
         }
+        if let Some(v) = self.read_cache.get(&(level, index)) {
+            return Ok(*v);
+        }
+        let v = (self.read)(level, index)?;
+        self.read_cache.insert((level, index), v);
+        Ok(v)
+    }
+}
+
+/// The lower levels `0..split`: every write's path is hashed right away.
+fn climb_lower<E>(
+    band: &mut Band<'_, E>,
+    split: u8,
+    leaf_index: u32,
+    leaf: Fr,
+    siblings: &mut Vec<Fr>,
+) -> Result<Fr, E> {
+    let mut node = leaf;
+    band.written.insert((0, leaf_index), node);
+    for level in 0..split {
+        let index = leaf_index >> level;
+        let sibling = band.get(level, index ^ 1)?;
+        siblings.push(sibling);
+        node = if index & 1 == 0 {
+            poseidon::hash2(node, sibling)
+        } else {
+            poseidon::hash2(sibling, node)
+        };
+        band.written.insert((level + 1, index >> 1), node);
+    }
+    Ok(node)
+}
+
+/// The upper levels `split..=depth`, evaluated lazily: a write marks its ancestors dirty and
+/// a dirty node is hashed only when needed (as a later write's sibling, or for the root at
+/// the end of its transaction). Writes of one transaction usually share their upper path,
+/// which is then hashed once per transaction instead of once per write.
+struct UpperBand<'a, E> {
+    band: Band<'a, E>,
+    dirty: HashSet<(u8, u32)>,
+    split: u8,
+    depth: u8,
+}
+
+impl<E> UpperBand<'_, E> {
+    fn set(&mut self, leaf_index: u32, value: Fr) {
+        self.band
+            .written
+            .insert((self.split, leaf_index >> self.split), value);
+        for level in self.split + 1..=self.depth {
+            self.dirty.insert((level, leaf_index >> level));
+        }
+    }
+
+    fn get(&mut self, level: u8, index: u32) -> Result<Fr, E> {
+        if !self.dirty.remove(&(level, index)) {
+            return self.band.get(level, index);
+        }
+        let left = self.get(level - 1, index << 1)?;
+        let right = self.get(level - 1, (index << 1) | 1)?;
+        let node = poseidon::hash2(left, right);
+        self.band.written.insert((level, index), node);
         Ok(node)
     }
 }
 
-/// Applies `writes` (leaf index, new leaf value) in order to a tree of `depth` whose current
-/// nodes `read` returns, and reports the siblings and root of every write.
+/// Applies `writes` (leaf index, new leaf value), in order and grouped into transactions
+/// (`group_ends[g]` is one past the last write of group `g`), to a tree of `depth` whose
+/// current nodes `read` returns. Reports each write's siblings at its moment and each
+/// group's root.
 ///
-/// The work is pipelined over two threads: the first owns the lower levels of every path
-/// (and the leaf hashing done by the caller's `leaf` function), the second the upper ones,
-/// consuming the first's outputs in order. The result is exactly that of applying the writes
-/// one after another.
-pub fn apply_writes<L, E>(
+/// Two threads share the work: one hashes the lower levels of every write's path, the other
+/// consumes those results in order and evaluates the upper levels lazily. The split level
+/// balances the two from the spread of the indices. The result equals applying the writes
+/// one after another (tested against that).
+pub fn apply_writes<E: Send>(
     depth: u8,
-    writes: &[(u32, L)],
-    leaf: impl Fn(&L) -> Fr + Sync,
-    read: &(dyn Fn(u8, u32) -> Result<Fr, E> + Sync),
-) -> Result<TreeUpdates, E>
-where
-    L: Sync,
-    E: Send,
-{
-    // The leaf hash costs about three node hashes: balance the two stages around it.
-    let split = (depth.saturating_sub(3) / 2).min(depth);
-    let mut lower = Stage {
-        lo: 0,
-        hi: split,
-        nodes: HashMap::new(),
-        read,
-    };
-    let mut upper = Stage {
-        lo: split,
-        hi: depth,
-        nodes: HashMap::new(),
-        read,
+    writes: &[(u32, Fr)],
+    group_ends: &[usize],
+    read: NodeSource<'_, E>,
+) -> Result<TreeUpdates, E> {
+    let split = split_level(depth, writes, group_ends.len());
+    let mut lower = Band::new(read);
+    let mut upper = UpperBand {
+        band: Band::new(read),
+        dirty: HashSet::new(),
+        split,
+        depth,
     };
     let (tx, rx) = std::sync::mpsc::channel::<(Fr, Vec<Fr>)>();
     let (lower_result, upper_result) = std::thread::scope(|scope| {
-        let lower_stage = &mut lower;
-        let leaf = &leaf;
+        let lower = &mut lower;
         let producer = scope.spawn(move || -> Result<(), E> {
-            for (index, value) in writes {
+            for (index, leaf) in writes {
                 let mut siblings = Vec::with_capacity(depth as usize);
-                let node = lower_stage.climb(*index, leaf(value), &mut siblings)?;
+                let node = climb_lower(lower, split, *index, *leaf, &mut siblings)?;
                 if tx.send((node, siblings)).is_err() {
-                    break; // the upper stage failed and stopped listening
+                    break; // the upper band failed and stopped listening
                 }
             }
             Ok(())
         });
         let mut out = TreeUpdates {
             siblings: Vec::with_capacity(writes.len()),
-            roots: Vec::with_capacity(writes.len()),
+            roots: Vec::with_capacity(group_ends.len()),
             nodes: HashMap::new(),
         };
         let consumer = (|| -> Result<(), E> {
-            for (index, _) in writes {
+            let mut group = 0;
+            for (k, (index, _)) in writes.iter().enumerate() {
                 let Ok((node, mut siblings)) = rx.recv() else {
-                    break; // the lower stage failed; its error is reported below
+                    return Ok(()); // the lower band failed; its error is reported below
                 };
-                let root = upper.climb(*index, node, &mut siblings)?;
+                for level in split..depth {
+                    siblings.push(upper.get(level, (index >> level) ^ 1)?);
+                }
+                upper.set(*index, node);
                 out.siblings.push(siblings);
-                out.roots.push(root);
+                while group < group_ends.len() && group_ends[group] == k + 1 {
+                    out.roots.push(upper.get(depth, 0)?);
+                    group += 1;
+                }
             }
             Ok(())
         })();
@@ -174,9 +226,32 @@ where
     });
     lower_result?;
     let mut out = upper_result?;
-    out.nodes = lower.nodes;
-    out.nodes.extend(upper.nodes);
+    // Resolve what is still dirty (writes after the last group end, if any).
+    for level in split + 1..=depth {
+        let pending: Vec<u32> = upper
+            .dirty
+            .iter()
+            .filter(|(l, _)| *l == level)
+            .map(|(_, i)| *i)
+            .collect();
+        for index in pending {
+            upper.get(level, index)?;
+        }
+    }
+    out.nodes = lower.written;
+    out.nodes.extend(upper.band.written);
     Ok(out)
+}
+
+/// Where the eager lower band ends: each write costs `split` hashes below it, and the lazy
+/// upper band costs about `(spread - split)` per write plus `(depth - spread)` per
+/// transaction, where `spread` is the bit length of the largest index written.
+fn split_level(depth: u8, writes: &[(u32, Fr)], groups: usize) -> u8 {
+    let max_index = writes.iter().map(|(i, _)| *i).max().unwrap_or(0);
+    let spread = (32 - max_index.leading_zeros()).min(depth as u32) as f64;
+    let per_group = writes.len() as f64 / groups.max(1) as f64;
+    let split = spread / 2.0 + (depth as f64 - spread) / (2.0 * per_group.max(1.0));
+    (split.round() as u8).min(depth)
 }
 
 #[cfg(test)]
@@ -192,54 +267,80 @@ mod tests {
         assert_eq!(nodes, e[..5].to_vec());
     }
 
+    type Reference = (Vec<Vec<Fr>>, Vec<Fr>, HashMap<(u8, u32), Fr>);
+
+    /// Applies writes one by one with full path recomputation: the reference.
+    fn sequential(depth: u8, writes: &[(u32, Fr)], group_ends: &[usize]) -> Reference {
+        let empty = empty_hashes();
+        let mut nodes: HashMap<(u8, u32), Fr> = HashMap::new();
+        let (mut all_siblings, mut roots) = (Vec::new(), Vec::new());
+        for (k, (index, value)) in writes.iter().enumerate() {
+            let siblings: Vec<Fr> = (0..depth)
+                .map(|l| {
+                    *nodes
+                        .get(&(l, (index >> l) ^ 1))
+                        .unwrap_or(&empty[l as usize])
+                })
+                .collect();
+            let path = path_nodes(*value, *index, &siblings);
+            for (l, v) in path.iter().enumerate() {
+                nodes.insert((l as u8, index >> l), *v);
+            }
+            all_siblings.push(siblings);
+            if group_ends.contains(&(k + 1)) {
+                roots.push(path[depth as usize]);
+            }
+        }
+        (all_siblings, roots, nodes)
+    }
+
     #[test]
     fn pipelined_writes_equal_sequential_ones() {
-        for depth in [1u8, 3, 4, 8, 24] {
-            let writes: Vec<(u32, u64)> = [(0u32, 5u64), (1, 6), (0, 7), (3, 8), (2, 9), (1, 1)]
-                .into_iter()
-                .map(|(i, v)| (i % (1 << depth.min(31)), v))
-                .collect();
-            let empty = empty_hashes();
-            let read = |level: u8, _: u32| -> Result<Fr, ()> { Ok(empty[level as usize]) };
-            let out = apply_writes(depth, &writes, |v| Fr::from(*v), &read).expect("no error");
-            // Sequential reference.
-            let mut nodes: HashMap<(u8, u32), Fr> = HashMap::new();
-            for (k, (index, value)) in writes.iter().enumerate() {
-                let siblings: Vec<Fr> = (0..depth)
-                    .map(|l| {
-                        *nodes
-                            .get(&(l, (index >> l) ^ 1))
-                            .unwrap_or(&empty[l as usize])
-                    })
+        let mut seed = 1u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for depth in [1u8, 2, 3, 4, 8, 16, 24] {
+            for spread in [1u32, 4, 10, 20] {
+                let mask = (1u64 << spread.min(depth as u32)) - 1;
+                let writes: Vec<(u32, Fr)> = (0..40)
+                    .map(|_| ((next() & mask) as u32, Fr::from(next())))
                     .collect();
-                assert_eq!(out.siblings[k], siblings, "depth {depth} write {k}");
-                let path = path_nodes(Fr::from(*value), *index, &siblings);
-                for (l, v) in path.iter().enumerate() {
-                    nodes.insert((l as u8, index >> l), *v);
+                // Groups of 1 to 3 writes, like transactions.
+                let mut group_ends = Vec::new();
+                let mut end = 0;
+                while end < writes.len() {
+                    end = (end + 1 + (next() % 3) as usize).min(writes.len());
+                    group_ends.push(end);
                 }
-                assert_eq!(out.roots[k], path[depth as usize]);
+                let empty = empty_hashes();
+                let read = |level: u8, _: u32| -> Result<Fr, ()> { Ok(empty[level as usize]) };
+                let out = apply_writes(depth, &writes, &group_ends, &read).expect("no error");
+                let (siblings, roots, nodes) = sequential(depth, &writes, &group_ends);
+                assert_eq!(out.siblings, siblings, "depth {depth} spread {spread}");
+                assert_eq!(out.roots, roots, "depth {depth} spread {spread}");
+                assert_eq!(out.nodes, nodes, "depth {depth} spread {spread}");
             }
-            assert_eq!(out.nodes, nodes);
         }
     }
 
     #[test]
     fn pipeline_reports_read_errors() {
-        let read = |level: u8, _: u32| -> Result<Fr, String> {
-            if level == 5 {
-                Err("disk on fire".into())
-            } else {
-                Ok(Fr::from(0u64))
-            }
-        };
-        let writes = vec![(3u32, 1u64); 4];
-        let err = apply_writes(24, &writes, |v| Fr::from(*v), &read).expect_err("must fail");
-        assert_eq!(err, "disk on fire");
-        let err = apply_writes(24, &writes, |v| Fr::from(*v), &|l: u8, _: u32| -> Result<Fr, String> {
-            if l == 20 { Err("upper".into()) } else { Ok(Fr::from(0u64)) }
-        })
-        .expect_err("must fail");
-        assert_eq!(err, "upper");
+        let writes = vec![(3u32, Fr::from(1u64)); 4];
+        for bad_level in [0u8, 1, 5, 20, 23] {
+            let read = move |level: u8, _: u32| -> Result<Fr, String> {
+                if level == bad_level {
+                    Err(format!("disk on fire at {level}"))
+                } else {
+                    Ok(Fr::from(0u64))
+                }
+            };
+            let err = apply_writes(24, &writes, &[2, 4], &read).expect_err("must fail");
+            assert_eq!(err, format!("disk on fire at {bad_level}"));
+        }
     }
 
     #[test]

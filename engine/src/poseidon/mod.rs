@@ -11,7 +11,7 @@ mod grain;
 
 use std::sync::OnceLock;
 
-use ark_ff::Field;
+use ark_ff::{Field, Zero};
 
 use crate::field::Fr;
 
@@ -83,34 +83,203 @@ fn pow5(x: Fr) -> Fr {
     x2.square() * x
 }
 
-fn permute<const T: usize>(state: &mut [Fr; T], p: &PoseidonParams) {
-    let mut mds = [[Fr::from(0u64); T]; T];
-    for (row, src) in mds.iter_mut().zip(&p.mds) {
-        row.copy_from_slice(src);
-    }
-    for (r, constants) in p.round_constants.chunks_exact(T).enumerate() {
-        for (cell, c) in state.iter_mut().zip(constants) {
-            *cell += c;
+/// The reference permutation, round by round as the specification states it.
+fn permute_reference(state: &mut [Fr], p: &PoseidonParams) {
+    let width = p.width;
+    for r in 0..p.rounds() {
+        for (j, cell) in state.iter_mut().enumerate() {
+            *cell += p.round_constants[r * width + j];
         }
         if p.is_full_round(r) {
-            for cell in state.iter_mut() {
-                *cell = pow5(*cell);
-            }
+            state.iter_mut().for_each(|c| *c = pow5(*c));
         } else {
             state[0] = pow5(state[0]);
         }
-        // One Montgomery reduction per output cell instead of one per product.
-        let current = *state;
-        for (out, row) in state.iter_mut().zip(&mds) {
-            *out = Fr::sum_of_products(row, &current);
+        let current = state.to_vec();
+        for (out, row) in state.iter_mut().zip(&p.mds) {
+            *out = row.iter().zip(&current).map(|(m, s)| *m * s).sum();
         }
     }
 }
 
-fn hash_width<const T: usize>(inputs: &[Fr]) -> Fr {
+/// The linear layer of one partial round after factoring: `M'' = [[a00, u], [w, I]]`.
+#[derive(Debug, Clone)]
+struct SparseLayer<const T: usize> {
+    /// First row: `a00` then `u`.
+    row: [Fr; T],
+    /// First column below `a00`, at indices `1..T` (index 0 unused).
+    column: [Fr; T],
+}
+
+/// The same permutation rearranged for speed (the "optimized" form of the Poseidon paper,
+/// appendix B): partial-round constants folded into one scalar per round, and every partial
+/// round's MDS factored into a sparse matrix times a dense block that is pushed into the
+/// round before, down to the last full round of the first half.
+#[derive(Debug, Clone)]
+struct FastPermutation<const T: usize> {
+    mds: [[Fr; T]; T],
+    /// Constants of the first-half full rounds.
+    first_constants: Vec<[Fr; T]>,
+    /// Linear layer of the last first-half full round (absorbs the dense blocks).
+    pre_sparse: [[Fr; T]; T],
+    /// One constant per partial round, added to cell 0 before its S-box.
+    partial_constants: Vec<Fr>,
+    sparse: Vec<SparseLayer<T>>,
+    /// Constants of the second-half full rounds (the first absorbs the folded remainders).
+    last_constants: Vec<[Fr; T]>,
+}
+
+fn mat_vec<const T: usize>(m: &[[Fr; T]; T], v: &[Fr; T]) -> [Fr; T] {
+    let mut out = [Fr::from(0u64); T];
+    for (o, row) in out.iter_mut().zip(m) {
+        *o = Fr::sum_of_products(row, v);
+    }
+    out
+}
+
+/// Inverse of a small matrix by Gauss-Jordan elimination; `None` when singular.
+fn invert(matrix: &[Vec<Fr>]) -> Option<Vec<Vec<Fr>>> {
+    let n = matrix.len();
+    let mut a: Vec<Vec<Fr>> = matrix.to_vec();
+    let mut inv: Vec<Vec<Fr>> = (0..n)
+        .map(|i| (0..n).map(|j| Fr::from((i == j) as u64)).collect())
+        .collect();
+    for col in 0..n {
+        let pivot = (col..n).find(|r| !a[*r][col].is_zero())?;
+        a.swap(col, pivot);
+        inv.swap(col, pivot);
+        let scale = a[col][col].inverse()?;
+        for j in 0..n {
+            a[col][j] *= scale;
+            inv[col][j] *= scale;
+        }
+        for r in 0..n {
+            if r != col && !a[r][col].is_zero() {
+                let factor = a[r][col];
+                for j in 0..n {
+                    let (ac, ic) = (a[col][j], inv[col][j]);
+                    a[r][j] -= factor * ac;
+                    inv[r][j] -= factor * ic;
+                }
+            }
+        }
+    }
+    Some(inv)
+}
+
+impl<const T: usize> FastPermutation<T> {
+    fn new(p: &PoseidonParams) -> Self {
+        assert_eq!(p.width, T);
+        let zero = Fr::from(0u64);
+        let half = p.full_rounds / 2;
+        let rp = p.partial_rounds;
+        let constants = |r: usize| -> [Fr; T] {
+            let mut c = [zero; T];
+            c.copy_from_slice(&p.round_constants[r * T..(r + 1) * T]);
+            c
+        };
+        let mut mds = [[zero; T]; T];
+        for (row, src) in mds.iter_mut().zip(&p.mds) {
+            row.copy_from_slice(src);
+        }
+
+        // Constants: in a partial round only cell 0 meets the S-box, so the rest of the
+        // round's constant can pass through it and the MDS into the next round's constant.
+        let mut carry = [zero; T];
+        let mut partial_constants = Vec::with_capacity(rp);
+        for j in 0..rp {
+            let mut c = constants(half + j);
+            for (ci, k) in c.iter_mut().zip(&carry) {
+                *ci += k;
+            }
+            partial_constants.push(c[0]);
+            c[0] = zero;
+            carry = mat_vec(&mds, &c);
+        }
+        let mut last_constants: Vec<[Fr; T]> = (half + rp..p.rounds()).map(constants).collect();
+        for (ci, k) in last_constants[0].iter_mut().zip(&carry) {
+            *ci += k;
+        }
+
+        // Matrices, from the last partial round back: A = M'' * diag(1, B), and diag(1, B)
+        // commutes with the partial S-box, so it joins the previous round's matrix.
+        let mut a = mds;
+        let mut sparse = vec![
+            SparseLayer {
+                row: [zero; T],
+                column: [zero; T],
+            };
+            rp
+        ];
+        for layer in sparse.iter_mut().rev() {
+            let hat: Vec<Vec<Fr>> = (1..T).map(|i| a[i][1..].to_vec()).collect();
+            // A Cauchy matrix's minors are invertible; the tests compare with the reference.
+            let hat_inv = invert(&hat).unwrap_or_default();
+            layer.row[0] = a[0][0];
+            for k in 1..T {
+                layer.row[k] = (1..T).map(|i| a[0][i] * hat_inv[i - 1][k - 1]).sum();
+                layer.column[k] = a[k][0];
+            }
+            let mut next = mds;
+            for i in 1..T {
+                for k in 0..T {
+                    next[i][k] = (1..T).map(|l| hat[i - 1][l - 1] * mds[l][k]).sum();
+                }
+            }
+            a = next;
+        }
+        Self {
+            mds,
+            first_constants: (0..half).map(constants).collect(),
+            pre_sparse: a,
+            partial_constants,
+            sparse,
+            last_constants,
+        }
+    }
+
+    fn permute(&self, state: &mut [Fr; T]) {
+        let half = self.first_constants.len();
+        for (r, c) in self.first_constants.iter().enumerate() {
+            for (cell, k) in state.iter_mut().zip(c) {
+                *cell = pow5(*cell + k);
+            }
+            let layer = if r + 1 == half {
+                &self.pre_sparse
+            } else {
+                &self.mds
+            };
+            *state = mat_vec(layer, state);
+        }
+        for (k, layer) in self.partial_constants.iter().zip(&self.sparse) {
+            let x0 = pow5(state[0] + k);
+            state[0] = x0;
+            let first = Fr::sum_of_products(&layer.row, state);
+            for (cell, w) in state.iter_mut().zip(&layer.column).skip(1) {
+                *cell += *w * x0;
+            }
+            state[0] = first;
+        }
+        for c in &self.last_constants {
+            for (cell, k) in state.iter_mut().zip(c) {
+                *cell = pow5(*cell + k);
+            }
+            *state = mat_vec(&self.mds, state);
+        }
+    }
+}
+
+macro_rules! fast_permutation {
+    ($t:literal) => {{
+        static FAST: OnceLock<FastPermutation<$t>> = OnceLock::new();
+        FAST.get_or_init(|| FastPermutation::new(params($t)))
+    }};
+}
+
+fn hash_width<const T: usize>(inputs: &[Fr], fast: &FastPermutation<T>) -> Fr {
     let mut state = [Fr::from(0u64); T];
     state[1..].copy_from_slice(inputs);
-    permute(&mut state, params(T));
+    fast.permute(&mut state);
     state[0]
 }
 
@@ -120,32 +289,16 @@ fn hash_width<const T: usize>(inputs: &[Fr]) -> Fr {
 /// If `inputs` is empty or longer than 16: input counts are fixed by the protocol.
 pub fn hash(inputs: &[Fr]) -> Fr {
     match inputs.len() {
-        1 => hash_width::<2>(inputs),
-        2 => hash_width::<3>(inputs),
-        3 => hash_width::<4>(inputs),
-        4 => hash_width::<5>(inputs),
-        5 => hash_width::<6>(inputs),
-        6 => hash_width::<7>(inputs),
+        1 => hash_width(inputs, fast_permutation!(2)),
+        2 => hash_width(inputs, fast_permutation!(3)),
+        3 => hash_width(inputs, fast_permutation!(4)),
+        4 => hash_width(inputs, fast_permutation!(5)),
+        5 => hash_width(inputs, fast_permutation!(6)),
+        6 => hash_width(inputs, fast_permutation!(7)),
         n => {
-            let width = n + 1;
-            let p = params(width);
-            let mut state = vec![Fr::from(0u64); width];
+            let mut state = vec![Fr::from(0u64); n + 1];
             state[1..].copy_from_slice(inputs);
-            for r in 0..p.rounds() {
-                for (j, cell) in state.iter_mut().enumerate() {
-                    *cell += p.round_constants[r * width + j];
-                }
-                if p.is_full_round(r) {
-                    state.iter_mut().for_each(|c| *c = pow5(*c));
-                } else {
-                    state[0] = pow5(state[0]);
-                }
-                state = p
-                    .mds
-                    .iter()
-                    .map(|row| row.iter().zip(&state).map(|(m, s)| *m * s).sum())
-                    .collect();
-            }
+            permute_reference(&mut state, params(n + 1));
             state[0]
         }
     }
@@ -153,7 +306,7 @@ pub fn hash(inputs: &[Fr]) -> Fr {
 
 /// Poseidon of two elements: the Merkle node hash.
 pub fn hash2(left: Fr, right: Fr) -> Fr {
-    hash_width::<3>(&[left, right])
+    hash_width(&[left, right], fast_permutation!(3))
 }
 
 #[cfg(test)]
@@ -171,28 +324,31 @@ mod tests {
     }
 
     #[test]
-    fn generic_path_matches_specialised() {
-        let inputs: Vec<Fr> = (1..=6u64).map(Fr::from).collect();
-        let p = params(7);
-        let mut state = vec![Fr::from(0u64)];
-        state.extend_from_slice(&inputs);
-        for r in 0..p.rounds() {
-            for (j, cell) in state.iter_mut().enumerate() {
-                *cell += p.round_constants[r * 7 + j];
+    fn fast_permutation_equals_the_reference() {
+        let mut x = Fr::from(7u64);
+        for n in 1..=6usize {
+            for trial in 0..5u64 {
+                let inputs: Vec<Fr> = (0..n)
+                    .map(|i| {
+                        x = x.square() + Fr::from(i as u64 + trial);
+                        if trial == 0 {
+                            -Fr::from(1u64)
+                        } else {
+                            x
+                        }
+                    })
+                    .collect();
+                let mut state = vec![Fr::from(0u64)];
+                state.extend_from_slice(&inputs);
+                permute_reference(&mut state, params(n + 1));
+                assert_eq!(hash(&inputs), state[0], "{n} inputs, trial {trial}");
             }
-            if p.is_full_round(r) {
-                state.iter_mut().for_each(|c| *c = pow5(*c));
-            } else {
-                state[0] = pow5(state[0]);
-            }
-            state = p
-                .mds
-                .iter()
-                .map(|row| row.iter().zip(&state).map(|(m, s)| *m * s).sum())
-                .collect();
         }
-        assert_eq!(hash(&inputs), state[0]);
-        // A width only the generic path serves (8 inputs), against poseidon-lite's poseidon8([1..8]).
+    }
+
+    #[test]
+    fn wide_inputs_use_the_reference() {
+        // poseidon-lite's poseidon8([1..8]).
         let eight: Vec<Fr> = (1..=8u64).map(Fr::from).collect();
         assert_eq!(
             hash(&eight),
