@@ -22,7 +22,7 @@ pub struct GenTxsArgs {
     /// Number of transactions.
     #[arg(long, default_value_t = 300)]
     count: usize,
-    /// Number of deliberately invalid transactions mixed in (each must be rejected).
+    /// Number of deliberately invalid transactions appended (each must be rejected).
     #[arg(long, default_value_t = 0)]
     invalid: usize,
     /// Seed of the generator.
@@ -40,10 +40,9 @@ pub fn run(args: GenTxsArgs) -> Result<ExitCode> {
     let mut workload = Workload::new(args.seed, args.accounts, args.chain_id, args.depth);
     let genesis = workload.genesis();
     let mut txs = workload.random_batch(args.count);
+    // Appended after the valid ones, so that each breaks exactly the rule it is made for.
     for k in 0..args.invalid {
-        let invalid = workload.invalid_tx();
-        let at = (k * 7919 + 13) % (txs.len() + 1);
-        txs.insert(at, invalid);
+        txs.push(workload.invalid_tx(k));
     }
     write_json(&args.out.join("genesis.json"), &genesis)?;
     write_json(

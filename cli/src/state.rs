@@ -36,11 +36,14 @@ pub enum StateCommand {
         #[arg(long)]
         operator: Option<u32>,
     },
-    /// Print the root, batch count and accounts.
+    /// Print the root, batch count and accounts (or one account).
     Show {
         /// Data directory.
         #[arg(long)]
         data_dir: PathBuf,
+        /// Show only this account (an error if it does not exist).
+        #[arg(long)]
+        account: Option<u32>,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -96,7 +99,35 @@ pub fn run(cmd: StateCommand) -> Result<ExitCode> {
                 to_hex(&db.root())
             );
         }
-        StateCommand::Show { data_dir, json } => {
+        StateCommand::Show {
+            data_dir,
+            account: Some(index),
+            json,
+        } => {
+            let db = open(&data_dir)?;
+            let account = db.account(index)?.with_context(|| {
+                format!(
+                    "--account {index}: no such account in {}",
+                    data_dir.display()
+                )
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&account)?);
+            } else {
+                println!(
+                    "account {index}: balance {}, nonce {}, public key x={} y={}",
+                    account.balance,
+                    account.nonce,
+                    to_hex(&account.public_key.0.x),
+                    to_hex(&account.public_key.0.y)
+                );
+            }
+        }
+        StateCommand::Show {
+            data_dir,
+            account: None,
+            json,
+        } => {
             let db = open(&data_dir)?;
             let accounts = db.accounts()?;
             if json {

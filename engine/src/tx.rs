@@ -155,18 +155,22 @@ pub enum Tx {
 fn packed_header(tx_type: u8, chain_id: u32, from: u32, nonce: u32, fee: u64, amount: u64) -> Fr {
     // Widths are checked by the engine's rules; masking keeps the packing injective even for
     // out-of-range values handed to this function.
-    let lo: u128 = tx_type as u128
-        | (chain_id as u128) << 8
-        | (from as u128) << 40
-        | (nonce as u128) << 72
-        | ((fee & 0xffff_ffff) as u128) << 104;
-    let amount = amount & crate::account::MAX_AMOUNT;
-    let limbs = [
-        lo as u64,
-        (lo >> 64) as u64 | (amount << 8),
-        amount >> 56,
-        0,
+    let fields = [
+        (tx_type as u64, 0, 8),
+        (chain_id as u64, 8, 32),
+        (from as u64, 40, 32),
+        (nonce as u64, 72, 32),
+        (fee & crate::account::MAX_FEE, 104, 32),
+        (amount & crate::account::MAX_AMOUNT, 136, 56),
     ];
+    let mut limbs = [0u64; 4];
+    for (value, offset, width) in fields {
+        let wide = (value as u128) << (offset % 64);
+        limbs[offset / 64] |= wide as u64;
+        if offset % 64 + width > 64 {
+            limbs[offset / 64 + 1] |= (wide >> 64) as u64;
+        }
+    }
     Fr::from(ark_ff::BigInt::new(limbs))
 }
 
@@ -308,6 +312,29 @@ mod tests {
             tx.write_pubdata(&mut out);
             assert_eq!(out.len(), len, "{}", tx.kind());
         }
+    }
+
+    #[test]
+    fn header_packing_places_every_field() {
+        // 2^136 * amount + 2^104 * fee + 2^72 * nonce + 2^40 * from + 2^8 * chain + type.
+        let two = |k: u32| (0..k).fold(Fr::from(1u64), |acc, _| acc + acc);
+        let expected = two(136) * Fr::from(crate::account::MAX_AMOUNT)
+            + two(104) * Fr::from(crate::account::MAX_FEE)
+            + two(72) * Fr::from(u32::MAX)
+            + two(40) * Fr::from(7u64)
+            + two(8) * Fr::from(9u64)
+            + Fr::from(3u64);
+        assert_eq!(
+            packed_header(
+                3,
+                9,
+                7,
+                u32::MAX,
+                crate::account::MAX_FEE,
+                crate::account::MAX_AMOUNT
+            ),
+            expected
+        );
     }
 
     #[test]

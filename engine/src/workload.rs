@@ -209,9 +209,10 @@ impl Workload {
             .collect()
     }
 
-    /// A transaction that breaks a rule (bad nonce, bad signature, overspend, unknown
-    /// recipient), chosen at random; the workload's view of the state is left unchanged.
-    pub fn invalid_tx(&mut self) -> Tx {
+    /// A transaction that breaks a rule, valid in every other respect at the end of the
+    /// stream generated so far: `kind % 4` picks a bad nonce, a bad signature, an overspend or
+    /// an unknown recipient. The workload's view of the state is left unchanged.
+    pub fn invalid_tx(&mut self, kind: usize) -> Tx {
         let i = self
             .wallets
             .iter()
@@ -219,8 +220,7 @@ impl Workload {
             .unwrap_or_default();
         let snapshot = (self.wallets[i].clone(), self.operator.balance);
         let balance = self.wallets[i].balance;
-        let kind = self.rng.gen_range(0..4);
-        let tx = match kind {
+        let tx = match kind % 4 {
             0 => {
                 self.wallets[i].nonce += 7;
                 self.transfer(i, i, 1, 0)

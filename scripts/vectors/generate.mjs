@@ -103,12 +103,39 @@ for (const [ki, sk] of privateKeys.entries()) {
     push("made with r8 plus order-2 point", msg, { R8: R8s, S: (r + hm2 * 8n * sc) % subOrder }, pk);
   }
 }
+// Transactions signed by zk-kit over zkroll's message (docs/protocol.md): zkroll must
+// compute the same message and accept the signature.
+const { poseidon2 } = require("poseidon-lite");
+const packW0 = (type, chainId, from, nonce, fee, amount) =>
+  BigInt(type) | (BigInt(chainId) << 8n) | (BigInt(from) << 40n) | (BigInt(nonce) << 72n) |
+  (BigInt(fee) << 104n) | (BigInt(amount) << 136n);
+const transactions = [];
+for (const [i, sk] of privateKeys.slice(0, 4).entries()) {
+  const key = Buffer.from(sk, "hex");
+  const chainId = 1 + i;
+  const transfer = { from: 3 + i, to: 90 + i, amount: 1000 * (i + 1), fee: i, nonce: 7 * i };
+  const tm = poseidon2([packW0(2, chainId, transfer.from, transfer.nonce, transfer.fee, transfer.amount), BigInt(transfer.to)]);
+  const ts = signMessage(key, tm);
+  transactions.push({ chain_id: chainId, private_key: sk, message: hex(tm),
+    tx: { transfer: { ...transfer, signature: { r8: { x: hex(ts.R8[0]), y: hex(ts.R8[1]) }, s: hex(ts.S) } } } });
+  const recipient = "0x" + createHash("sha256").update(`recipient/${i}`).digest("hex").slice(0, 40);
+  const withdraw = { from: 3 + i, amount: (1n << 55n) + BigInt(i), fee: 4294967295 - i, nonce: 4294967295 - i, recipient };
+  const wm = poseidon2([packW0(3, chainId, withdraw.from, withdraw.nonce, withdraw.fee, withdraw.amount), BigInt(recipient)]);
+  const ws = signMessage(key, wm);
+  transactions.push({ chain_id: chainId, private_key: sk, message: hex(wm),
+    tx: { withdraw: { ...withdraw, signature: { r8: { x: hex(ws.R8[0]), y: hex(ws.R8[1]) }, s: hex(ws.S) } } } });
+}
+
 const eddsa = {
   base8: [hex(Base8[0]), hex(Base8[1])],
   sub_order: hex(subOrder),
   base8_times_2: (([x, y]) => [hex(x), hex(y)])(mulPointEscalar(Base8, 2n)),
   keys,
   signatures,
+  transactions,
 };
-writeFileSync(`${out}/eddsa.json`, JSON.stringify(eddsa, null, 1) + "\n");
+// BigInts (amounts above 2^53) are written as plain JSON integers.
+const text = JSON.stringify(eddsa, (_, v) => (typeof v === "bigint" ? `__bigint__${v}` : v), 1)
+  .replace(/"__bigint__(\d+)"/g, "$1");
+writeFileSync(`${out}/eddsa.json`, text + "\n");
 console.log(`wrote ${poseidon.cases.length} Poseidon and ${signatures.length} EdDSA vectors to ${out}`);

@@ -300,6 +300,13 @@ fn bad_inputs_are_one_line_errors_and_leave_the_state_alone() {
     );
     let out = run_ok(&["execute", "--data-dir", &data, "--txs", &unknown]);
     assert!(out.contains("account 999 does not exist"), "{out}");
+    run_err(
+        &["state", "show", "--data-dir", &data, "--account", "999"],
+        &["--account 999", "no such account"],
+    );
+    assert!(
+        run_ok(&["state", "show", "--data-dir", &data, "--account", "0"]).contains("balance 0")
+    );
     assert_eq!(root_of(&data), root);
     run_ok(&["state", "check", "--data-dir", &data]);
 }

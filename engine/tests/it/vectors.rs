@@ -86,6 +86,15 @@ struct EddsaVectors {
     base8_times_2: [String; 2],
     keys: Vec<Key>,
     signatures: Vec<Sig>,
+    transactions: Vec<SignedByZkKit>,
+}
+
+#[derive(Deserialize)]
+struct SignedByZkKit {
+    chain_id: u32,
+    private_key: String,
+    message: String,
+    tx: zkroll_engine::Tx,
 }
 
 #[derive(Deserialize)]
@@ -188,4 +197,36 @@ fn signing_and_verification_equal_zk_kit() {
         valid >= 10 && invalid >= 40,
         "{valid} valid, {invalid} invalid"
     );
+}
+
+/// Transfers and withdrawals whose message was computed and signed in JavaScript by zk-kit
+/// (including maximal fees, nonces and a 2^55 amount): zkroll derives the same message and
+/// accepts the signature under the key zk-kit derives.
+#[test]
+fn transactions_signed_by_zk_kit_are_accepted() {
+    let v: EddsaVectors = load("eddsa.json");
+    assert_eq!(v.transactions.len(), 8);
+    for (i, case) in v.transactions.iter().enumerate() {
+        let key = PrivateKey::from_bytes(
+            hex::decode(&case.private_key)
+                .expect("hex")
+                .try_into()
+                .expect("32 bytes"),
+        )
+        .public_key();
+        let (message, signature) = match &case.tx {
+            zkroll_engine::Tx::Transfer(t) => (t.message(case.chain_id), t.signature),
+            zkroll_engine::Tx::Withdraw(w) => (w.message(case.chain_id), w.signature),
+            zkroll_engine::Tx::Deposit(_) => unreachable!("deposits are unsigned"),
+        };
+        assert_eq!(to_hex(&message), case.message, "transaction {i}: message");
+        assert_eq!(key.verify(message, &signature), Ok(()), "transaction {i}");
+        // The same signature is void on another chain.
+        let other = match &case.tx {
+            zkroll_engine::Tx::Transfer(t) => t.message(case.chain_id + 1),
+            zkroll_engine::Tx::Withdraw(w) => w.message(case.chain_id + 1),
+            zkroll_engine::Tx::Deposit(_) => unreachable!(),
+        };
+        assert!(key.verify(other, &signature).is_err());
+    }
 }
