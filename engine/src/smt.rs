@@ -29,17 +29,24 @@ pub fn empty_hashes() -> &'static [Fr; MAX_DEPTH + 1] {
     })
 }
 
+/// The parent of `node` and `sibling`, where `node_index` is `node`'s index in its level.
+#[inline]
+pub fn parent(node: Fr, sibling: Fr, node_index: u32) -> Fr {
+    if node_index & 1 == 0 {
+        poseidon::hash2(node, sibling)
+    } else {
+        poseidon::hash2(sibling, node)
+    }
+}
+
 /// The root obtained by hashing `leaf` at `index` up through `siblings`.
 pub fn root_from_path(leaf: Fr, index: u32, siblings: &[Fr]) -> Fr {
-    let mut node = leaf;
-    for (level, sibling) in siblings.iter().enumerate() {
-        node = if (index >> level) & 1 == 0 {
-            poseidon::hash2(node, *sibling)
-        } else {
-            poseidon::hash2(*sibling, node)
-        };
-    }
-    node
+    siblings
+        .iter()
+        .enumerate()
+        .fold(leaf, |node, (level, sibling)| {
+            parent(node, *sibling, index >> level)
+        })
 }
 
 /// The nodes on the path of `index` after setting its leaf to `leaf`: `out[l]` is the node at
@@ -47,14 +54,8 @@ pub fn root_from_path(leaf: Fr, index: u32, siblings: &[Fr]) -> Fr {
 pub fn path_nodes(leaf: Fr, index: u32, siblings: &[Fr]) -> Vec<Fr> {
     let mut nodes = Vec::with_capacity(siblings.len() + 1);
     nodes.push(leaf);
-    let mut node = leaf;
     for (level, sibling) in siblings.iter().enumerate() {
-        node = if (index >> level) & 1 == 0 {
-            poseidon::hash2(node, *sibling)
-        } else {
-            poseidon::hash2(*sibling, node)
-        };
-        nodes.push(node);
+        nodes.push(parent(nodes[level], *sibling, index >> level));
     }
     nodes
 }
@@ -116,11 +117,7 @@ fn climb_lower<E>(
         let index = leaf_index >> level;
         let sibling = band.get(level, index ^ 1)?;
         siblings.push(sibling);
-        node = if index & 1 == 0 {
-            poseidon::hash2(node, sibling)
-        } else {
-            poseidon::hash2(sibling, node)
-        };
+        node = parent(node, sibling, index);
         band.written.insert((level + 1, index >> 1), node);
     }
     Ok(node)

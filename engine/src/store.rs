@@ -138,11 +138,22 @@ impl StateDb {
         }
     }
 
-    fn options(create: bool) -> Options {
+    /// Opens RocksDB in `path` (creating it when `create`), with the metadata not read yet.
+    fn open_raw(path: &Path, create: bool, config: ChainConfig) -> Result<Self, EngineError> {
         let mut opts = Options::default();
         opts.create_if_missing(create);
         opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
-        opts
+        let db = DB::open(&opts, path).map_err(|source| EngineError::Db {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(Self {
+            db,
+            path: path.to_path_buf(),
+            config,
+            root: smt::empty_hashes()[config.depth as usize],
+            batches: 0,
+        })
     }
 
     /// Creates the genesis state in `path`, which must not already hold one.
@@ -182,17 +193,7 @@ impl StateDb {
         if path.join("CURRENT").exists() {
             return Err(EngineError::AlreadyInitialised(path.display().to_string()));
         }
-        let db = DB::open(&Self::options(true), path).map_err(|source| EngineError::Db {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let mut state = Self {
-            db,
-            path: path.to_path_buf(),
-            config,
-            root: smt::empty_hashes()[config.depth as usize],
-            batches: 0,
-        };
+        let mut state = Self::open_raw(path, true, config)?;
         if state
             .db
             .get(KEY_CONFIG)
@@ -230,21 +231,13 @@ impl StateDb {
         if !path.join("CURRENT").exists() {
             return Err(EngineError::NotInitialised(path.display().to_string()));
         }
-        let db = DB::open(&Self::options(false), path).map_err(|source| EngineError::Db {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let mut state = Self {
-            db,
-            path: path.to_path_buf(),
-            config: ChainConfig {
-                chain_id: 0,
-                depth: 1,
-                operator: 0,
-            },
-            root: Fr::from(0u64),
-            batches: 0,
+        // The configuration is read from the database right below.
+        let placeholder = ChainConfig {
+            chain_id: 0,
+            depth: 1,
+            operator: 0,
         };
+        let mut state = Self::open_raw(path, false, placeholder)?;
         let config_bytes = state
             .db
             .get(KEY_CONFIG)

@@ -349,7 +349,7 @@ fn killed_mid_batch_the_state_is_the_previous_or_the_next() {
             .spawn()
             .expect("spawn");
         // Spread the kills over the whole run, including its very end (the commit).
-        std::thread::sleep(full.mul_f64(0.3 + 0.1 * attempt as f64));
+        std::thread::sleep(full.mul_f64(0.05 + 0.12 * attempt as f64));
         let _ = child.kill();
         let _ = child.wait();
         run_ok(&["state", "check", "--data-dir", &data]);
