@@ -23,7 +23,26 @@ pub struct ChainConfig {
 impl ChainConfig {
     /// Number of account slots.
     pub fn capacity(&self) -> u64 {
-        1u64 << self.depth
+        1u64 << self.depth.min(32)
+    }
+
+    /// Checks the depth is `1..=32` and the operator is inside the tree (an index beyond it
+    /// would alias another account in a Merkle path, whose index bits stop at `depth`).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.depth == 0 || self.depth as usize > crate::smt::MAX_DEPTH {
+            return Err(format!(
+                "depth {} outside 1..={}",
+                self.depth,
+                crate::smt::MAX_DEPTH
+            ));
+        }
+        if self.operator as u64 >= self.capacity() {
+            return Err(format!(
+                "operator account {} outside a tree of depth {}",
+                self.operator, self.depth
+            ));
+        }
+        Ok(())
     }
 
     fn check_index(&self, account: u32) -> Result<(), TxError> {

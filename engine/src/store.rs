@@ -19,7 +19,7 @@ use crate::eddsa::PublicKey;
 use crate::error::EngineError;
 use crate::field::{self, Fr};
 use crate::rules::{self, ChainConfig};
-use crate::smt::{self, MAX_DEPTH};
+use crate::smt;
 use crate::tx::L1Address;
 
 const KEY_CONFIG: &[u8] = b"m/config";
@@ -159,12 +159,7 @@ impl StateDb {
     /// Creates the genesis state in `path`, which must not already hold one.
     pub fn init(path: &Path, genesis: &Genesis) -> Result<Self, EngineError> {
         let config = genesis.config;
-        if config.depth == 0 || config.depth as usize > MAX_DEPTH {
-            return Err(EngineError::Genesis(format!(
-                "depth {} outside 1..={MAX_DEPTH}",
-                config.depth
-            )));
-        }
+        config.validate().map_err(EngineError::Genesis)?;
         let mut accounts: HashMap<u32, Account> = HashMap::new();
         accounts.insert(
             config.operator,

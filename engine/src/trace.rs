@@ -152,12 +152,7 @@ impl BatchTrace {
             });
         }
         let h = &self.header;
-        if h.config.depth == 0 || h.config.depth as usize > smt::MAX_DEPTH {
-            return Err(TraceError::Header(format!(
-                "depth {} outside 1..=32",
-                h.config.depth
-            )));
-        }
+        h.config.validate().map_err(TraceError::Header)?;
         if h.tx_count as usize != self.steps.len() {
             return Err(TraceError::HeaderMismatch {
                 field: "tx_count",

@@ -120,6 +120,24 @@ fn every_single_field_mutation_is_rejected() {
     assert!(mutated_count > 400);
 }
 
+/// An operator index beyond the tree would alias an account in the Merkle paths (index bits
+/// stop at the depth): a trace claiming one is rejected even when its paths verify.
+#[test]
+fn operator_outside_the_tree_is_rejected() {
+    let mut trace = mixed_trace();
+    let depth = trace.header.config.depth;
+    trace.header.config.operator += 1 << depth;
+    for step in &mut trace.steps {
+        for update in &mut step.updates {
+            if update.index == 0 {
+                update.index = trace.header.config.operator;
+            }
+        }
+    }
+    let err = trace.check().expect_err("must be rejected");
+    assert!(err.to_string().contains("outside a tree"), "{err}");
+}
+
 #[test]
 fn encodings_round_trip_and_binary_is_compact() {
     let trace = mixed_trace();
