@@ -102,39 +102,49 @@ fn permute_reference(state: &mut [Fr], p: &PoseidonParams) {
     }
 }
 
-/// The linear layer of one partial round after factoring: `M'' = [[a00, u], [w, I]]`.
-#[derive(Debug, Clone)]
-struct SparseLayer<const T: usize> {
-    /// First row: `a00` then `u`.
-    row: [Fr; T],
-    /// First column below `a00`, at indices `1..T` (index 0 unused).
-    column: [Fr; T],
+/// One partial round's linear layer after factoring: the sparse matrix
+/// `[[row[0], row[1..]], [column[1..], I]]` (`column[0]` is unused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SparseRound {
+    /// First row of the matrix.
+    pub row: Vec<Fr>,
+    /// First column; entry 0 is unused (it is `row[0]`).
+    pub column: Vec<Fr>,
 }
 
-/// The same permutation rearranged for speed (the "optimized" form of the Poseidon paper,
-/// appendix B): partial-round constants folded into one scalar per round, and every partial
-/// round's MDS factored into a sparse matrix times a dense block that is pushed into the
-/// round before, down to the last full round of the first half.
-#[derive(Debug, Clone)]
-struct FastPermutation<const T: usize> {
-    mds: [[Fr; T]; T],
+/// The permutation rearranged for speed (the "optimized" form of the Poseidon paper,
+/// appendix B), derived from [`PoseidonParams`] and equal to it on every input (tested):
+/// partial-round constants are folded into one scalar per round, and every partial round's
+/// MDS is factored into a sparse matrix times a dense block pushed into the round before,
+/// down to the last full round of the first half. The circuit crate builds its Poseidon chip
+/// from this form too.
+///
+/// Evaluation: for each first-half full round `r`, add `first_constants[r]`, S-box every
+/// cell, multiply by `mds` (by `pre_sparse` in the last one); for each partial round `j`,
+/// add `partial_constants[j]` to cell 0, S-box cell 0, multiply by `sparse[j]`; for each
+/// second-half full round, add `last_constants[r]`, S-box every cell, multiply by `mds`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptimizedRounds {
+    /// State width `t`.
+    pub width: usize,
+    /// The MDS matrix (full rounds).
+    pub mds: Vec<Vec<Fr>>,
     /// Constants of the first-half full rounds.
-    first_constants: Vec<[Fr; T]>,
+    pub first_constants: Vec<Vec<Fr>>,
     /// Linear layer of the last first-half full round (absorbs the dense blocks).
-    pre_sparse: [[Fr; T]; T],
+    pub pre_sparse: Vec<Vec<Fr>>,
     /// One constant per partial round, added to cell 0 before its S-box.
-    partial_constants: Vec<Fr>,
-    sparse: Vec<SparseLayer<T>>,
+    pub partial_constants: Vec<Fr>,
+    /// Sparse linear layer of each partial round.
+    pub sparse: Vec<SparseRound>,
     /// Constants of the second-half full rounds (the first absorbs the folded remainders).
-    last_constants: Vec<[Fr; T]>,
+    pub last_constants: Vec<Vec<Fr>>,
 }
 
-fn mat_vec<const T: usize>(m: &[[Fr; T]; T], v: &[Fr; T]) -> [Fr; T] {
-    let mut out = [Fr::from(0u64); T];
-    for (o, row) in out.iter_mut().zip(m) {
-        *o = Fr::sum_of_products(row, v);
-    }
-    out
+fn mat_vec_dyn(m: &[Vec<Fr>], v: &[Fr]) -> Vec<Fr> {
+    m.iter()
+        .map(|row| row.iter().zip(v).map(|(a, b)| *a * b).sum())
+        .collect()
 }
 
 /// Inverse of a small matrix by Gauss-Jordan elimination; `None` when singular.
@@ -167,25 +177,18 @@ fn invert(matrix: &[Vec<Fr>]) -> Option<Vec<Vec<Fr>>> {
     Some(inv)
 }
 
-impl<const T: usize> FastPermutation<T> {
+impl OptimizedRounds {
     fn new(p: &PoseidonParams) -> Self {
-        assert_eq!(p.width, T);
+        let t = p.width;
         let zero = Fr::from(0u64);
         let half = p.full_rounds / 2;
         let rp = p.partial_rounds;
-        let constants = |r: usize| -> [Fr; T] {
-            let mut c = [zero; T];
-            c.copy_from_slice(&p.round_constants[r * T..(r + 1) * T]);
-            c
-        };
-        let mut mds = [[zero; T]; T];
-        for (row, src) in mds.iter_mut().zip(&p.mds) {
-            row.copy_from_slice(src);
-        }
+        let constants = |r: usize| p.round_constants[r * t..(r + 1) * t].to_vec();
+        let mds = p.mds.clone();
 
         // Constants: in a partial round only cell 0 meets the S-box, so the rest of the
         // round's constant can pass through it and the MDS into the next round's constant.
-        let mut carry = [zero; T];
+        let mut carry = vec![zero; t];
         let mut partial_constants = Vec::with_capacity(rp);
         for j in 0..rp {
             let mut c = constants(half + j);
@@ -194,47 +197,106 @@ impl<const T: usize> FastPermutation<T> {
             }
             partial_constants.push(c[0]);
             c[0] = zero;
-            carry = mat_vec(&mds, &c);
+            carry = mat_vec_dyn(&mds, &c);
         }
-        let mut last_constants: Vec<[Fr; T]> = (half + rp..p.rounds()).map(constants).collect();
+        let mut last_constants: Vec<Vec<Fr>> = (half + rp..p.rounds()).map(constants).collect();
         for (ci, k) in last_constants[0].iter_mut().zip(&carry) {
             *ci += k;
         }
 
         // Matrices, from the last partial round back: A = M'' * diag(1, B), and diag(1, B)
         // commutes with the partial S-box, so it joins the previous round's matrix.
-        let mut a = mds;
+        let mut a = mds.clone();
         let mut sparse = vec![
-            SparseLayer {
-                row: [zero; T],
-                column: [zero; T],
+            SparseRound {
+                row: vec![zero; t],
+                column: vec![zero; t],
             };
             rp
         ];
         for layer in sparse.iter_mut().rev() {
-            let hat: Vec<Vec<Fr>> = (1..T).map(|i| a[i][1..].to_vec()).collect();
+            let hat: Vec<Vec<Fr>> = (1..t).map(|i| a[i][1..].to_vec()).collect();
             // A Cauchy matrix's minors are invertible; the tests compare with the reference.
             let hat_inv = invert(&hat).unwrap_or_default();
             layer.row[0] = a[0][0];
-            for k in 1..T {
-                layer.row[k] = (1..T).map(|i| a[0][i] * hat_inv[i - 1][k - 1]).sum();
+            for k in 1..t {
+                layer.row[k] = (1..t).map(|i| a[0][i] * hat_inv[i - 1][k - 1]).sum();
                 layer.column[k] = a[k][0];
             }
-            let mut next = mds;
-            for i in 1..T {
-                for k in 0..T {
-                    next[i][k] = (1..T).map(|l| hat[i - 1][l - 1] * mds[l][k]).sum();
+            let mut next = mds.clone();
+            for i in 1..t {
+                for k in 0..t {
+                    next[i][k] = (1..t).map(|l| hat[i - 1][l - 1] * mds[l][k]).sum();
                 }
             }
             a = next;
         }
         Self {
+            width: t,
             mds,
             first_constants: (0..half).map(constants).collect(),
             pre_sparse: a,
             partial_constants,
             sparse,
             last_constants,
+        }
+    }
+}
+
+/// The optimized form of width `t` (2..=17), derived on first use and cached.
+pub fn optimized(width: usize) -> &'static OptimizedRounds {
+    static CACHE: [OnceLock<OptimizedRounds>; MAX_INPUTS] = [const { OnceLock::new() }; MAX_INPUTS];
+    let p = params(width);
+    CACHE[width - 2].get_or_init(|| OptimizedRounds::new(p))
+}
+
+/// [`OptimizedRounds`] in fixed-size arrays, for the native hash.
+#[derive(Debug, Clone)]
+struct FastPermutation<const T: usize> {
+    mds: [[Fr; T]; T],
+    first_constants: Vec<[Fr; T]>,
+    pre_sparse: [[Fr; T]; T],
+    partial_constants: Vec<Fr>,
+    sparse: Vec<([Fr; T], [Fr; T])>,
+    last_constants: Vec<[Fr; T]>,
+}
+
+fn mat_vec<const T: usize>(m: &[[Fr; T]; T], v: &[Fr; T]) -> [Fr; T] {
+    let mut out = [Fr::from(0u64); T];
+    for (o, row) in out.iter_mut().zip(m) {
+        *o = Fr::sum_of_products(row, v);
+    }
+    out
+}
+
+fn array<const T: usize>(v: &[Fr]) -> [Fr; T] {
+    let mut out = [Fr::from(0u64); T];
+    out.copy_from_slice(v);
+    out
+}
+
+fn matrix<const T: usize>(m: &[Vec<Fr>]) -> [[Fr; T]; T] {
+    let mut out = [[Fr::from(0u64); T]; T];
+    for (row, src) in out.iter_mut().zip(m) {
+        row.copy_from_slice(src);
+    }
+    out
+}
+
+impl<const T: usize> FastPermutation<T> {
+    fn new(o: &OptimizedRounds) -> Self {
+        assert_eq!(o.width, T);
+        Self {
+            mds: matrix(&o.mds),
+            first_constants: o.first_constants.iter().map(|c| array(c)).collect(),
+            pre_sparse: matrix(&o.pre_sparse),
+            partial_constants: o.partial_constants.clone(),
+            sparse: o
+                .sparse
+                .iter()
+                .map(|l| (array(&l.row), array(&l.column)))
+                .collect(),
+            last_constants: o.last_constants.iter().map(|c| array(c)).collect(),
         }
     }
 
@@ -251,11 +313,11 @@ impl<const T: usize> FastPermutation<T> {
             };
             *state = mat_vec(layer, state);
         }
-        for (k, layer) in self.partial_constants.iter().zip(&self.sparse) {
+        for (k, (row, column)) in self.partial_constants.iter().zip(&self.sparse) {
             let x0 = pow5(state[0] + k);
             state[0] = x0;
-            let first = Fr::sum_of_products(&layer.row, state);
-            for (cell, w) in state.iter_mut().zip(&layer.column).skip(1) {
+            let first = Fr::sum_of_products(row, state);
+            for (cell, w) in state.iter_mut().zip(column).skip(1) {
                 *cell += *w * x0;
             }
             state[0] = first;
@@ -272,7 +334,7 @@ impl<const T: usize> FastPermutation<T> {
 macro_rules! fast_permutation {
     ($t:literal) => {{
         static FAST: OnceLock<FastPermutation<$t>> = OnceLock::new();
-        FAST.get_or_init(|| FastPermutation::new(params($t)))
+        FAST.get_or_init(|| FastPermutation::new(optimized($t)))
     }};
 }
 

@@ -1,0 +1,88 @@
+use halo2_base::utils::testing::base_test;
+use serde::Deserialize;
+
+use super::*;
+use crate::field::to_circuit;
+
+#[derive(Deserialize)]
+struct Vectors {
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    inputs: Vec<String>,
+    output: String,
+}
+
+fn vectors() -> Vectors {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../engine/tests/vectors/poseidon.json"
+    );
+    let text = std::fs::read_to_string(path).expect("vectors file");
+    serde_json::from_str(&text).expect("vectors JSON")
+}
+
+fn parse(s: &str) -> Fr {
+    to_circuit(&zkroll_engine::field::fr_from_str(s).expect("field element"))
+}
+
+/// Every `poseidon-lite` vector (1 to 6 inputs), computed in the circuit and constrained
+/// to the expected output.
+#[test]
+fn chip_matches_poseidon_lite() {
+    let v = vectors();
+    base_test().k(16).run_gate(|ctx, gate| {
+        let chip = PoseidonChip::new(gate);
+        for case in &v.cases {
+            let inputs: Vec<_> = case
+                .inputs
+                .iter()
+                .map(|s| ctx.load_witness(parse(s)))
+                .collect();
+            let out = chip.hash(ctx, &inputs);
+            assert_eq!(
+                *out.value(),
+                parse(&case.output),
+                "inputs {:?}",
+                case.inputs
+            );
+            let expected = ctx.load_constant(parse(&case.output));
+            ctx.constrain_equal(&out, &expected);
+        }
+    });
+}
+
+/// A wrong claimed output is rejected by the constraints.
+#[test]
+fn wrong_output_is_rejected() {
+    base_test()
+        .k(12)
+        .expect_satisfied(false)
+        .run_gate(|ctx, gate| {
+            let chip = PoseidonChip::new(gate);
+            let a = ctx.load_witness(Fr::from(1u64));
+            let b = ctx.load_witness(Fr::from(2u64));
+            let out = chip.hash2(ctx, a, b);
+            let native = zkroll_engine::poseidon::hash2(1u64.into(), 2u64.into());
+            let wrong = ctx.load_constant(to_circuit(&native) + Fr::from(1u64));
+            ctx.constrain_equal(&out, &wrong);
+        });
+}
+
+/// Cells per hash, for the circuit statistics.
+#[test]
+fn cells_per_hash() {
+    base_test().k(12).run_gate(|ctx, gate| {
+        let chip = PoseidonChip::new(gate);
+        let a = ctx.load_witness(Fr::from(3u64));
+        let before = ctx.advice.len();
+        chip.hash2(ctx, a, a);
+        let cells = ctx.advice.len() - before;
+        assert!(
+            cells > 1000 && cells < 5000,
+            "{cells} cells per 2-input hash"
+        );
+    });
+}
