@@ -13,6 +13,7 @@
 //!
 //! The chunk circuit (transaction gadgets, EdDSA, public inputs) is still to come.
 
+pub mod chunk;
 pub mod eddsa;
 pub mod field;
 pub mod merkle;

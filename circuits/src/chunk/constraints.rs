@@ -1,0 +1,317 @@
+//! Constraints of one transaction slot (the native side is `zkroll_engine::rules` via
+//! [`super::witness`]).
+//!
+//! Per slot: the type is one-hot (no-op, deposit, transfer, withdraw); amount, fee, nonce,
+//! recipient and every balance and nonce before and after are range checked (56, 32, 32, 160,
+//! 64 and 32 bits), so no subtraction can wrap and no credit can overflow. Three leaf updates
+//! follow, each enabled by the type: (1) the deposit account or the sender, (2) the transfer
+//! recipient, (3) the operator (index fixed by the circuit). An enabled update proves the
+//! account before under the current root and moves the root to the account after; a disabled
+//! one leaves the root unchanged. Signed types verify EdDSA over
+//! `Poseidon(w0, w1)` exactly as the engine builds the message, against the sender's key in
+//! the tree. Finally the slot's words enter the transaction commitment.
+
+use halo2_base::gates::{GateChip, GateInstructions, RangeChip, RangeInstructions};
+use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
+
+use super::witness::{SlotWitness, UpdateWitness};
+use crate::eddsa::{AssignedPoint, AssignedSignature, EddsaChip};
+use crate::field::to_circuit;
+use crate::merkle::{AssignedPath, MerkleChip};
+use crate::poseidon::PoseidonChip;
+use crate::Fr;
+use zkroll_engine::account::{AMOUNT_BITS, BALANCE_BITS, FEE_BITS, NONCE_BITS};
+use zkroll_engine::ChainConfig;
+
+/// The chips a slot uses.
+pub struct SlotChips<'a> {
+    /// Range checks (lookup based).
+    pub range: &'a RangeChip<Fr>,
+    /// Poseidon.
+    pub poseidon: &'a PoseidonChip<'a>,
+    /// Merkle paths.
+    pub merkle: &'a MerkleChip<'a>,
+    /// Signatures.
+    pub eddsa: &'a EddsaChip<'a>,
+}
+
+/// An account as read from the tree before an update.
+struct AccountCells {
+    empty: AssignedValue<Fr>,
+    x: AssignedValue<Fr>,
+    y: AssignedValue<Fr>,
+    balance: AssignedValue<Fr>,
+    nonce: AssignedValue<Fr>,
+    leaf: AssignedValue<Fr>,
+    path: AssignedPath,
+}
+
+fn two_pow(bits: u32) -> Fr {
+    Fr::from(2u64).pow_vartime([bits as u64])
+}
+
+use halo2_base::halo2_proofs::halo2curves::ff::Field;
+
+impl SlotChips<'_> {
+    fn gate(&self) -> &GateChip<Fr> {
+        self.range.gate()
+    }
+
+    fn bit(&self, ctx: &mut Context<Fr>, value: bool) -> AssignedValue<Fr> {
+        let b = ctx.load_witness(Fr::from(value as u64));
+        self.gate().assert_bit(ctx, b);
+        b
+    }
+
+    fn assert_zero(&self, ctx: &mut Context<Fr>, value: AssignedValue<Fr>) {
+        self.gate().assert_is_const(ctx, &value, &Fr::from(0u64));
+    }
+
+    /// `enabled * (a - b) == 0`.
+    fn assert_equal_if(
+        &self,
+        ctx: &mut Context<Fr>,
+        enabled: AssignedValue<Fr>,
+        a: AssignedValue<Fr>,
+        b: AssignedValue<Fr>,
+    ) {
+        let diff = self.gate().sub(ctx, a, b);
+        let gated = self.gate().mul(ctx, diff, enabled);
+        self.assert_zero(ctx, gated);
+    }
+
+    fn leaf(
+        &self,
+        ctx: &mut Context<Fr>,
+        x: AssignedValue<Fr>,
+        y: AssignedValue<Fr>,
+        balance: AssignedValue<Fr>,
+        nonce: AssignedValue<Fr>,
+    ) -> AssignedValue<Fr> {
+        self.poseidon.hash(ctx, &[x, y, balance, nonce])
+    }
+
+    /// Loads the account before an update, its leaf and its path. An empty leaf carries
+    /// zero balance and nonce (constrained), and hashes to 0.
+    fn load_account(
+        &self,
+        ctx: &mut Context<Fr>,
+        u: &UpdateWitness,
+        index: AssignedValue<Fr>,
+    ) -> AccountCells {
+        let g = self.gate();
+        let empty = self.bit(ctx, u.before.is_none());
+        let (x, y, balance, nonce) = match &u.before {
+            Some(a) => (
+                to_circuit(&a.public_key.0.x),
+                to_circuit(&a.public_key.0.y),
+                Fr::from(a.balance),
+                Fr::from(a.nonce as u64),
+            ),
+            None => (
+                Fr::from(0u64),
+                Fr::from(0u64),
+                Fr::from(0u64),
+                Fr::from(0u64),
+            ),
+        };
+        let [x, y, balance, nonce] = [x, y, balance, nonce].map(|v| ctx.load_witness(v));
+        self.range.range_check(ctx, balance, BALANCE_BITS as usize);
+        self.range.range_check(ctx, nonce, NONCE_BITS as usize);
+        for v in [balance, nonce] {
+            let gated = g.mul(ctx, v, empty);
+            self.assert_zero(ctx, gated);
+        }
+        let hash = self.leaf(ctx, x, y, balance, nonce);
+        let zero = ctx.load_zero();
+        let leaf = g.select(ctx, zero, hash, empty);
+        let siblings = ctx.assign_witnesses(u.siblings.iter().map(to_circuit));
+        let path = self.merkle.path(ctx, index, siblings);
+        AccountCells {
+            empty,
+            x,
+            y,
+            balance,
+            nonce,
+            leaf,
+            path,
+        }
+    }
+
+    /// If `enabled`: the old leaf is under `root`; returns the root with the new leaf.
+    /// Otherwise returns `root` unchanged.
+    fn apply(
+        &self,
+        ctx: &mut Context<Fr>,
+        enabled: AssignedValue<Fr>,
+        root: AssignedValue<Fr>,
+        account: &AccountCells,
+        new_leaf: AssignedValue<Fr>,
+    ) -> AssignedValue<Fr> {
+        let old = self.merkle.root(ctx, account.leaf, &account.path);
+        self.assert_equal_if(ctx, enabled, old, root);
+        let new = self.merkle.root(ctx, new_leaf, &account.path);
+        self.gate().select(ctx, new, root, enabled)
+    }
+
+    /// Constrains one slot; returns the root and the transaction commitment after it.
+    pub fn slot(
+        &self,
+        ctx: &mut Context<Fr>,
+        config: &ChainConfig,
+        slot: &SlotWitness,
+        root: AssignedValue<Fr>,
+        commitment: AssignedValue<Fr>,
+    ) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
+        let g = self.gate();
+        let is_deposit = self.bit(ctx, slot.tx_type == 1);
+        let is_transfer = self.bit(ctx, slot.tx_type == 2);
+        let is_withdraw = self.bit(ctx, slot.tx_type == 3);
+        let signed = g.add(ctx, is_transfer, is_withdraw);
+        let active = g.add(ctx, is_deposit, signed);
+        g.assert_bit(ctx, active); // at most one type
+        let tx_type = g.inner_product(
+            ctx,
+            [is_deposit, is_transfer, is_withdraw],
+            [1u64, 2, 3].map(|v| Constant(Fr::from(v))),
+        );
+
+        let a = ctx.load_witness(Fr::from(slot.a as u64));
+        let b = ctx.load_witness(Fr::from(slot.b as u64));
+        let amount = ctx.load_witness(Fr::from(slot.amount));
+        let fee = ctx.load_witness(Fr::from(slot.fee));
+        let nonce = ctx.load_witness(Fr::from(slot.nonce as u64));
+        let recipient = ctx.load_witness(to_circuit(&slot.recipient));
+        self.range.range_check(ctx, amount, AMOUNT_BITS as usize);
+        self.range.range_check(ctx, fee, FEE_BITS as usize);
+        self.range.range_check(ctx, nonce, NONCE_BITS as usize);
+        self.range.range_check(ctx, recipient, 160);
+        let curve = self.eddsa.curve();
+        let key_in = curve.load(
+            ctx,
+            to_circuit(&slot.public_key.x),
+            to_circuit(&slot.public_key.y),
+        );
+        let r8 = curve.load(ctx, to_circuit(&slot.r8.x), to_circuit(&slot.r8.y));
+        let s = ctx.load_witness(to_circuit(&slot.s));
+
+        // (1) Deposit account or sender.
+        let first = self.load_account(ctx, &slot.updates[0], a);
+        let creates = g.and(ctx, is_deposit, first.empty);
+        let not_empty = g.not(ctx, first.empty);
+        let credits_existing = g.and(ctx, is_deposit, not_empty);
+        // A new account's key is on the curve and not of small order.
+        let on_curve = {
+            let x2 = g.mul(ctx, key_in.x, key_in.x);
+            let y2 = g.mul(ctx, key_in.y, key_in.y);
+            let lhs = g.mul_add(
+                ctx,
+                x2,
+                Constant(Fr::from(zkroll_engine::babyjubjub::A)),
+                y2,
+            );
+            let x2y2 = g.mul(ctx, x2, y2);
+            let rhs = g.mul_add(
+                ctx,
+                x2y2,
+                Constant(Fr::from(zkroll_engine::babyjubjub::D)),
+                Constant(Fr::from(1u64)),
+            );
+            g.is_equal(ctx, lhs, rhs)
+        };
+        let one = ctx.load_constant(Fr::from(1u64));
+        self.assert_equal_if(ctx, creates, on_curve, one);
+        let safe_key = {
+            // Off-curve inputs only reach the cofactor multiplication when not creating: use
+            // the identity then, which keeps the addition law's denominators non-zero.
+            let identity = curve.load(ctx, Fr::from(0u64), Fr::from(1u64));
+            curve.select(ctx, creates, &key_in, &identity)
+        };
+        let key8 = curve.mul_by_cofactor(ctx, &safe_key);
+        let small = curve.is_identity(ctx, &key8);
+        let gated_small = g.mul(ctx, small, creates);
+        self.assert_zero(ctx, gated_small);
+        // An existing account keeps its key.
+        self.assert_equal_if(ctx, credits_existing, key_in.x, first.x);
+        self.assert_equal_if(ctx, credits_existing, key_in.y, first.y);
+        // A signed transaction's sender exists, signed with its key, with its nonce.
+        let gated_empty = g.mul(ctx, signed, first.empty);
+        self.assert_zero(ctx, gated_empty);
+        let w0 = g.inner_product(
+            ctx,
+            [tx_type, a, nonce, fee, amount],
+            [0u32, 40, 72, 104, 136].map(|k| Constant(two_pow(k))),
+        );
+        let w0 = g.add(
+            ctx,
+            w0,
+            Constant(Fr::from(config.chain_id as u64) * two_pow(8)),
+        );
+        let w1 = g.select(ctx, b, recipient, is_transfer);
+        let message = self.poseidon.hash2(ctx, w0, w1);
+        let identity = curve.load(ctx, Fr::from(0u64), Fr::from(1u64));
+        let sender_key = curve.select(
+            ctx,
+            signed,
+            &AssignedPoint {
+                x: first.x,
+                y: first.y,
+            },
+            &identity,
+        );
+        self.eddsa.verify(
+            ctx,
+            signed,
+            message,
+            &sender_key,
+            &AssignedSignature { r8, s },
+        );
+        self.assert_equal_if(ctx, signed, nonce, first.nonce);
+        let new_nonce = g.add(ctx, first.nonce, signed);
+        self.range.range_check(ctx, new_nonce, NONCE_BITS as usize);
+        let total = g.add(ctx, amount, fee);
+        let credit = g.mul(ctx, is_deposit, amount);
+        let debit = g.mul(ctx, signed, total);
+        let plus = g.add(ctx, first.balance, credit);
+        let new_balance = g.sub(ctx, plus, debit);
+        self.range
+            .range_check(ctx, new_balance, BALANCE_BITS as usize);
+        let new_x = g.select(ctx, key_in.x, first.x, first.empty);
+        let new_y = g.select(ctx, key_in.y, first.y, first.empty);
+        let new_leaf = self.leaf(ctx, new_x, new_y, new_balance, new_nonce);
+        let root = self.apply(ctx, active, root, &first, new_leaf);
+
+        // (2) Transfer recipient: exists, credited.
+        let second = self.load_account(ctx, &slot.updates[1], b);
+        let gated_empty = g.mul(ctx, is_transfer, second.empty);
+        self.assert_zero(ctx, gated_empty);
+        let credit = g.mul(ctx, is_transfer, amount);
+        let balance = g.add(ctx, second.balance, credit);
+        self.range.range_check(ctx, balance, BALANCE_BITS as usize);
+        let leaf = self.leaf(ctx, second.x, second.y, balance, second.nonce);
+        let root = self.apply(ctx, is_transfer, root, &second, leaf);
+
+        // (3) Operator: exists, receives the fee.
+        let operator = ctx.load_constant(Fr::from(config.operator as u64));
+        let third = self.load_account(ctx, &slot.updates[2], operator);
+        let gated_empty = g.mul(ctx, signed, third.empty);
+        self.assert_zero(ctx, gated_empty);
+        let credit = g.mul(ctx, signed, fee);
+        let balance = g.add(ctx, third.balance, credit);
+        self.range.range_check(ctx, balance, BALANCE_BITS as usize);
+        let leaf = self.leaf(ctx, third.x, third.y, balance, third.nonce);
+        let root = self.apply(ctx, signed, root, &third, leaf);
+
+        // Transaction commitment.
+        let word = g.inner_product(
+            ctx,
+            [tx_type, a, b, fee, amount],
+            [0u32, 8, 40, 72, 104].map(|k| Constant(two_pow(k))),
+        );
+        let next = self
+            .poseidon
+            .hash(ctx, &[commitment, word, recipient, key_in.x, key_in.y]);
+        let commitment = g.select(ctx, next, commitment, active);
+        (root, commitment)
+    }
+}

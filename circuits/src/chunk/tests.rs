@@ -1,0 +1,414 @@
+//! The chunk circuit against engine traces: valid batches satisfy it; every rule broken in the
+//! witness (or a wrong public input) makes `MockProver` fail.
+
+use super::*;
+use zkroll_engine::account::Account;
+use zkroll_engine::store::GenesisAccount;
+use zkroll_engine::tx::Tx;
+use zkroll_engine::workload::Workload;
+use zkroll_engine::{execute_batch, BatchTrace, StateDb};
+
+/// Small tree so MockProver stays fast; the constraints are the same at depth 24.
+const DEPTH: u8 = 6;
+const K: u32 = 17;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    trace: BatchTrace,
+    /// The workload as it was before the batch (keys, genesis balances).
+    workload: Workload,
+    genesis: Vec<GenesisAccount>,
+}
+
+/// A funded state (users 1..=4, operator 0), edited, and the batch `txs` executed on it.
+fn fixture(
+    edit: impl FnOnce(&Workload, &mut Vec<GenesisAccount>),
+    txs: impl FnOnce(&mut Workload) -> Vec<Tx>,
+) -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut w = Workload::new(11, 4, 7, DEPTH);
+    let mut genesis = w.funded_genesis(1_000_000);
+    edit(&w, &mut genesis.accounts);
+    let mut db = StateDb::init(&dir.path().join("s"), &genesis).expect("genesis");
+    let txs = txs(&mut w);
+    let outcome = execute_batch(&mut db, &txs).expect("execute");
+    assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
+    let mut accounts = genesis.accounts;
+    if !accounts.iter().any(|g| g.index == 0) {
+        accounts.push(GenesisAccount {
+            index: 0,
+            account: Account {
+                public_key: genesis.operator_key,
+                balance: 0,
+                nonce: 0,
+            },
+        });
+    }
+    Fixture {
+        _dir: dir,
+        trace: outcome.trace,
+        workload: Workload::new(11, 4, 7, DEPTH),
+        genesis: accounts,
+    }
+}
+
+fn mixed() -> Fixture {
+    fixture(
+        |_, _| {},
+        |w| {
+            let mut fresh = Workload::new(3, 1, 7, DEPTH);
+            fresh.wallets[0].index = 40;
+            vec![
+                w.transfer(0, 1, 500, 3),
+                fresh.deposit(0, 70),
+                w.withdraw(2, 100, 1),
+                w.deposit(3, 9),
+            ]
+        },
+    )
+}
+
+fn witness(f: &Fixture, chunk: usize) -> ChunkWitness {
+    ChunkWitness::from_trace(&f.trace, 0, chunk).expect("chunk")
+}
+
+fn two_pow(k: u32) -> zkroll_engine::Fr {
+    (0..k).fold(zkroll_engine::Fr::from(1u64), |acc, _| acc + acc)
+}
+
+/// Signs slot 0 again, by user `user`, over the message the circuit computes from the
+/// slot's fields as they are (no masking: a field wider than its bits spills into the next
+/// one), so that a test breaks exactly one rule and not the signature.
+fn resign(f: &Fixture, w: &mut ChunkWitness, user: usize) {
+    let chain_id = w.config.chain_id;
+    let slot = &mut w.slots[0];
+    let fr = |v: u64| zkroll_engine::Fr::from(v);
+    let w0 = fr(slot.tx_type as u64)
+        + fr(chain_id as u64) * two_pow(8)
+        + fr(slot.a as u64) * two_pow(40)
+        + fr(slot.nonce as u64) * two_pow(72)
+        + fr(slot.fee) * two_pow(104)
+        + fr(slot.amount) * two_pow(136);
+    let w1 = if slot.tx_type == 2 {
+        fr(slot.b as u64)
+    } else {
+        slot.recipient
+    };
+    let sig = f.workload.wallets[user]
+        .key
+        .sign(zkroll_engine::poseidon::hash2(w0, w1));
+    slot.r8 = sig.r8;
+    slot.s = zkroll_engine::field::from_bytes_le(&zkroll_engine::field::to_bytes_le(&sig.s))
+        .expect("s < p");
+}
+
+/// The root of the genesis accounts after `changes` (index, account).
+fn root_after(f: &Fixture, changes: &[(u32, Account)]) -> zkroll_engine::Fr {
+    let mut accounts: std::collections::HashMap<u32, Account> =
+        f.genesis.iter().map(|g| (g.index, g.account)).collect();
+    for (i, a) in changes {
+        accounts.insert(*i, *a);
+    }
+    let nodes = zkroll_engine::store::build_tree(DEPTH, &accounts);
+    nodes[&(DEPTH, 0)]
+}
+
+fn genesis_account(f: &Fixture, index: u32) -> Account {
+    f.genesis
+        .iter()
+        .find(|g| g.index == index)
+        .expect("genesis account")
+        .account
+}
+
+#[test]
+fn valid_chunk_with_every_type_and_padding_is_satisfied() {
+    let f = mixed();
+    let w = witness(&f, 5); // 4 transactions + 1 no-op
+    assert_eq!(w.new_root, f.trace.header.new_root);
+    mock_prove(K, &w, None).expect("valid chunk");
+}
+
+fn rejected(w: &ChunkWitness) {
+    match mock_prove(K, w, None) {
+        Ok(()) => panic!("tampered witness accepted"),
+        Err(failures) => eprintln!("{} failures, first: {}", failures.len(), failures[0]),
+    }
+}
+
+fn rejected_with(w: &ChunkWitness, instances: [zkroll_engine::Fr; 3]) {
+    assert!(
+        mock_prove(K, w, Some(instances)).is_err(),
+        "wrong public input accepted"
+    );
+}
+
+fn transfer_slot() -> (Fixture, ChunkWitness) {
+    let f = fixture(|_, _| {}, |w| vec![w.transfer(0, 1, 500, 3)]);
+    let w = witness(&f, 1);
+    (f, w)
+}
+
+#[test]
+fn bad_signature() {
+    let (_f, mut w) = transfer_slot();
+    w.slots[0].s += zkroll_engine::Fr::from(1u64);
+    rejected(&w);
+}
+
+#[test]
+fn signature_by_another_key() {
+    // User 2 signs user 1's transfer.
+    let (f, mut w) = transfer_slot();
+    resign(&f, &mut w, 1);
+    rejected(&w);
+}
+
+#[test]
+fn resigned_witness_is_still_valid() {
+    // The control for the tests below: re-signing alone changes nothing.
+    let (f, mut w) = transfer_slot();
+    resign(&f, &mut w, 0);
+    mock_prove(K, &w, None).expect("re-signed valid witness");
+}
+
+#[test]
+fn wrong_nonce() {
+    // A validly signed transfer with nonce 1 while the account's is 0.
+    let (f, mut w) = transfer_slot();
+    w.slots[0].nonce = 1;
+    resign(&f, &mut w, 0);
+    rejected(&w);
+}
+
+#[test]
+fn nonce_not_incremented() {
+    // A chunk claiming the transfer left the sender's nonce at 0.
+    let (f, w) = transfer_slot();
+    let (sender, recipient) = (genesis_account(&f, 1), genesis_account(&f, 2));
+    let operator = genesis_account(&f, 0);
+    let after = |nonce| {
+        root_after(
+            &f,
+            &[
+                (
+                    1,
+                    Account {
+                        balance: sender.balance - 503,
+                        nonce,
+                        ..sender
+                    },
+                ),
+                (
+                    2,
+                    Account {
+                        balance: recipient.balance + 500,
+                        ..recipient
+                    },
+                ),
+                (
+                    0,
+                    Account {
+                        balance: operator.balance + 3,
+                        ..operator
+                    },
+                ),
+            ],
+        )
+    };
+    assert_eq!(
+        after(1),
+        w.new_root,
+        "the replay helper agrees with the engine"
+    );
+    let [old, _, c] = w.public_inputs();
+    rejected_with(&w, [old, after(0), c]);
+}
+
+#[test]
+fn insufficient_balance() {
+    // Signed, within widths, but amount + fee = 1,000,001 exceeds the balance of 1,000,000.
+    let (f, mut w) = transfer_slot();
+    w.slots[0].amount = 999_998;
+    resign(&f, &mut w, 0);
+    rejected(&w);
+}
+
+fn rich_sender_transfer() -> (Fixture, ChunkWitness) {
+    let f = fixture(
+        |w, accounts| {
+            accounts[0] = GenesisAccount {
+                index: w.wallets[0].index,
+                account: Account {
+                    public_key: w.wallets[0].public_key,
+                    balance: u64::MAX / 2,
+                    nonce: 0,
+                },
+            }
+        },
+        |w| vec![w.transfer(0, 1, 500, 3)],
+    );
+    let w = witness(&f, 1);
+    (f, w)
+}
+
+#[test]
+fn amount_overflowing_its_bits() {
+    // A signed amount of 2^56 + 500 from a sender who could pay it: only the width check
+    // stands in the way.
+    let (f, mut w) = rich_sender_transfer();
+    w.slots[0].amount += 1 << 56;
+    resign(&f, &mut w, 0);
+    rejected(&w);
+}
+
+#[test]
+fn fee_overflowing_its_bits() {
+    // fee + 2^32 with amount - 1 packs into the very message that was signed: the signature
+    // stays valid, and only the fee's range check rejects it.
+    let (_f, mut w) = rich_sender_transfer();
+    w.slots[0].fee += 1 << 32;
+    w.slots[0].amount -= 1;
+    rejected(&w);
+}
+
+#[test]
+fn recipient_balance_wrap() {
+    // The recipient holds 2^64 - 100 and receives 500 in a validly signed transfer: its
+    // balance would wrap.
+    let f = fixture(
+        |w, accounts| {
+            accounts[1] = GenesisAccount {
+                index: w.wallets[1].index,
+                account: Account {
+                    public_key: w.wallets[1].public_key,
+                    balance: u64::MAX - 100,
+                    nonce: 0,
+                },
+            }
+        },
+        |w| vec![w.transfer(0, 1, 50, 0)],
+    );
+    let mut w = witness(&f, 1);
+    w.slots[0].amount = 500;
+    resign(&f, &mut w, 0);
+    rejected(&w);
+}
+
+#[test]
+fn wrong_merkle_sibling() {
+    let (_f, mut w) = transfer_slot();
+    w.slots[0].updates[1].siblings[2] += zkroll_engine::Fr::from(1u64);
+    rejected(&w);
+}
+
+#[test]
+fn wrong_leaf() {
+    let (_f, mut w) = transfer_slot();
+    if let Some(a) = &mut w.slots[0].updates[1].before {
+        a.balance += 1_000;
+    }
+    rejected(&w);
+}
+
+#[test]
+fn wrong_index() {
+    // A deposit is unsigned, so only the path binds its account index: move it by one.
+    let f = fixture(|_, _| {}, |w| vec![w.deposit(0, 50)]);
+    let mut w = witness(&f, 1);
+    w.slots[0].a ^= 1;
+    w.slots[0].updates[0].index ^= 1;
+    rejected(&w);
+    // An index beyond the tree cannot be decomposed into `depth` bits.
+    let mut w = witness(&f, 1);
+    w.slots[0].a += 1 << DEPTH;
+    rejected(&w);
+}
+
+#[test]
+fn wrong_old_root() {
+    let (_f, w) = transfer_slot();
+    let [old, new, c] = w.public_inputs();
+    rejected_with(&w, [old + zkroll_engine::Fr::from(1u64), new, c]);
+}
+
+#[test]
+fn wrong_new_root() {
+    let (_f, w) = transfer_slot();
+    let [old, new, c] = w.public_inputs();
+    rejected_with(&w, [old, new + zkroll_engine::Fr::from(1u64), c]);
+}
+
+#[test]
+fn tampered_commitment() {
+    let (_f, w) = transfer_slot();
+    let [old, new, c] = w.public_inputs();
+    rejected_with(&w, [old, new, c + zkroll_engine::Fr::from(1u64)]);
+}
+
+#[test]
+fn fee_not_paid_to_operator() {
+    // The operator's index is a circuit constant: crediting the fee to another account (here
+    // the recipient's leaf and path put in the operator's update) cannot match the root.
+    let (_f, mut w) = transfer_slot();
+    w.slots[0].updates[2] = w.slots[0].updates[1].clone();
+    rejected(&w);
+}
+
+#[test]
+fn noop_slot_that_changes_state() {
+    let f = mixed();
+    let mut w = witness(&f, 5);
+    // Claim the padding slot is where the chunk's last transaction happens: the public new
+    // root no longer follows, since a no-op cannot move the root.
+    w.slots[4] = w.slots[3].clone();
+    w.slots[4].tx_type = 0;
+    w.slots[3] = SlotWitness::noop(DEPTH);
+    rejected(&w);
+}
+
+#[test]
+fn deposit_changing_an_existing_key() {
+    let f = fixture(|_, _| {}, |w| vec![w.deposit(0, 50)]);
+    let mut w = witness(&f, 1);
+    w.slots[0].public_key = zkroll_engine::eddsa::PrivateKey::from_bytes([2; 32])
+        .public_key()
+        .0;
+    rejected(&w);
+}
+
+#[test]
+fn deposit_creating_with_a_small_order_key() {
+    // The engine would refuse it; force it into the witness with the root it would give.
+    let f = fixture(
+        |_, _| {},
+        |_| {
+            let mut fresh = Workload::new(3, 1, 7, DEPTH);
+            fresh.wallets[0].index = 40;
+            vec![fresh.deposit(0, 70)]
+        },
+    );
+    let mut w = witness(&f, 1);
+    let identity = zkroll_engine::babyjubjub::Point::identity();
+    w.slots[0].public_key = identity;
+    let created = Account {
+        public_key: zkroll_engine::eddsa::PublicKey(identity),
+        balance: 70,
+        nonce: 0,
+    };
+    w.new_root =
+        zkroll_engine::smt::root_from_path(created.leaf(), 40, &w.slots[0].updates[0].siblings);
+    rejected(&w);
+}
+
+#[test]
+fn chunk_size_and_start_from_the_trace() {
+    let f = mixed();
+    let first = ChunkWitness::from_trace(&f.trace, 0, 2).expect("chunk 0");
+    let second = ChunkWitness::from_trace(&f.trace, 2, 2).expect("chunk 1");
+    assert_eq!(first.new_root, second.old_root);
+    assert_eq!(second.new_root, f.trace.header.new_root);
+    mock_prove(K, &first, None).expect("chunk 0");
+    mock_prove(K, &second, None).expect("chunk 1");
+    assert!(ChunkWitness::from_trace(&f.trace, 9, 2).is_err());
+}

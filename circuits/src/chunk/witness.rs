@@ -1,0 +1,250 @@
+//! Native side of the chunk circuit: a chunk's witness taken from a batch trace, and the
+//! public inputs the verifier computes without the witness.
+
+use zkroll_engine::account::Account;
+use zkroll_engine::babyjubjub::Point;
+use zkroll_engine::trace::{BatchTrace, LeafUpdate};
+use zkroll_engine::tx::{Tx, TX_TYPE_DEPOSIT, TX_TYPE_NOOP, TX_TYPE_TRANSFER, TX_TYPE_WITHDRAW};
+use zkroll_engine::{poseidon, ChainConfig, Fr};
+
+/// Why a chunk cannot be cut from a trace.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChunkError {
+    /// The requested slice is outside the trace.
+    #[error("chunk starting at step {start} is outside a trace of {steps} steps")]
+    OutOfRange {
+        /// First step.
+        start: usize,
+        /// Steps in the trace.
+        steps: usize,
+    },
+    /// A step does not have the updates its transaction makes.
+    #[error("step {step}: {detail}")]
+    Malformed {
+        /// Step index in the trace.
+        step: usize,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+/// One leaf update as the circuit sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateWitness {
+    /// Leaf index, for diagnostics: the circuit takes the index from the transaction's
+    /// fields (`a`, `b`) or the operator constant, never from here.
+    pub index: u32,
+    /// The account before (`None`: empty leaf).
+    pub before: Option<Account>,
+    /// Siblings, leaf level first.
+    pub siblings: Vec<Fr>,
+}
+
+impl UpdateWitness {
+    fn unused(depth: u8) -> Self {
+        Self {
+            index: 0,
+            before: None,
+            siblings: vec![Fr::from(0u64); depth as usize],
+        }
+    }
+
+    fn from_trace(u: &LeafUpdate) -> Self {
+        Self {
+            index: u.index,
+            before: u.before,
+            siblings: u.siblings.clone(),
+        }
+    }
+}
+
+/// One transaction slot. Fields a transaction type does not use are zero (the identity
+/// point for the unused signature), which keeps the transaction commitment canonical.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotWitness {
+    /// 0 no-op, 1 deposit, 2 transfer, 3 withdraw.
+    pub tx_type: u8,
+    /// Deposit account, or sender.
+    pub a: u32,
+    /// Transfer recipient.
+    pub b: u32,
+    /// Amount.
+    pub amount: u64,
+    /// Fee.
+    pub fee: u64,
+    /// Nonce.
+    pub nonce: u32,
+    /// Withdrawal recipient as a field element.
+    pub recipient: Fr,
+    /// Deposit key.
+    pub public_key: Point,
+    /// Signature point.
+    pub r8: Point,
+    /// Signature scalar (as a field element; `S < l < p`).
+    pub s: Fr,
+    /// Updates in slot order: account/sender, recipient, operator (unused ones are dummies).
+    pub updates: [UpdateWitness; 3],
+}
+
+impl SlotWitness {
+    /// A padding slot.
+    pub fn noop(depth: u8) -> Self {
+        Self {
+            tx_type: TX_TYPE_NOOP,
+            a: 0,
+            b: 0,
+            amount: 0,
+            fee: 0,
+            nonce: 0,
+            recipient: Fr::from(0u64),
+            public_key: Point {
+                x: Fr::from(0u64),
+                y: Fr::from(0u64),
+            },
+            r8: Point::identity(),
+            s: Fr::from(0u64),
+            updates: std::array::from_fn(|_| UpdateWitness::unused(depth)),
+        }
+    }
+
+    /// The slot's four words in the transaction commitment:
+    /// `type | a << 8 | b << 40 | fee << 72 | amount << 104`, recipient, key x, key y.
+    pub fn commitment_words(&self) -> [Fr; 4] {
+        [
+            pack(&[
+                (self.tx_type as u64, 0),
+                (self.a as u64, 8),
+                (self.b as u64, 40),
+                (self.fee, 72),
+                (self.amount, 104),
+            ]),
+            self.recipient,
+            self.public_key.x,
+            self.public_key.y,
+        ]
+    }
+}
+
+/// `sum value_i << shift_i` as a field element (shifts below 192, values below 2^64).
+pub(crate) fn pack(fields: &[(u64, u32)]) -> Fr {
+    let mut limbs = [0u64; 4];
+    for (value, shift) in fields {
+        let wide = (*value as u128) << (shift % 64);
+        limbs[(*shift / 64) as usize] |= wide as u64;
+        if (shift % 64) != 0 && (*shift / 64) < 3 {
+            limbs[(*shift / 64) as usize + 1] |= (wide >> 64) as u64;
+        }
+    }
+    Fr::from(ark_ff::BigInt::new(limbs))
+}
+
+/// Everything the chunk circuit proves about one slice of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkWitness {
+    /// Chain parameters (constants of the circuit).
+    pub config: ChainConfig,
+    /// Root before the chunk.
+    pub old_root: Fr,
+    /// Root after the chunk.
+    pub new_root: Fr,
+    /// Exactly `chunk_size` slots, padded with no-ops.
+    pub slots: Vec<SlotWitness>,
+}
+
+fn signature_scalar(s: &zkroll_engine::babyjubjub::Scalar) -> Fr {
+    zkroll_engine::field::from_bytes_le(&zkroll_engine::field::to_bytes_le(s)).unwrap_or_default()
+}
+
+impl ChunkWitness {
+    /// Steps `start .. start + chunk_size` of `trace` (fewer at the end, padded).
+    pub fn from_trace(
+        trace: &BatchTrace,
+        start: usize,
+        chunk_size: usize,
+    ) -> Result<Self, ChunkError> {
+        let steps = trace.steps.len();
+        if start > steps || (start == steps && steps != 0) {
+            return Err(ChunkError::OutOfRange { start, steps });
+        }
+        let depth = trace.header.config.depth;
+        let end = (start + chunk_size).min(steps);
+        let old_root = if start == 0 {
+            trace.header.old_root
+        } else {
+            trace.steps[start - 1].root_after
+        };
+        let new_root = if end == start {
+            old_root
+        } else {
+            trace.steps[end - 1].root_after
+        };
+        let mut slots = Vec::with_capacity(chunk_size);
+        for (i, step) in trace.steps[start..end].iter().enumerate() {
+            let malformed = |detail: &str| ChunkError::Malformed {
+                step: start + i,
+                detail: detail.to_string(),
+            };
+            let mut slot = SlotWitness::noop(depth);
+            let u = &step.updates;
+            match &step.tx {
+                Tx::Deposit(d) => {
+                    let [first] = u.as_slice() else {
+                        return Err(malformed("a deposit makes 1 update"));
+                    };
+                    slot.tx_type = TX_TYPE_DEPOSIT;
+                    slot.a = d.account;
+                    slot.amount = d.amount;
+                    slot.public_key = d.public_key.0;
+                    slot.updates[0] = UpdateWitness::from_trace(first);
+                }
+                Tx::Transfer(t) => {
+                    let [from, to, operator] = u.as_slice() else {
+                        return Err(malformed("a transfer makes 3 updates"));
+                    };
+                    slot.tx_type = TX_TYPE_TRANSFER;
+                    (slot.a, slot.b, slot.amount, slot.fee, slot.nonce) =
+                        (t.from, t.to, t.amount, t.fee, t.nonce);
+                    (slot.r8, slot.s) = (t.signature.r8, signature_scalar(&t.signature.s));
+                    slot.updates = [from, to, operator].map(UpdateWitness::from_trace);
+                }
+                Tx::Withdraw(w) => {
+                    let [from, operator] = u.as_slice() else {
+                        return Err(malformed("a withdrawal makes 2 updates"));
+                    };
+                    slot.tx_type = TX_TYPE_WITHDRAW;
+                    (slot.a, slot.amount, slot.fee, slot.nonce) =
+                        (w.from, w.amount, w.fee, w.nonce);
+                    slot.recipient = w.recipient.to_field();
+                    (slot.r8, slot.s) = (w.signature.r8, signature_scalar(&w.signature.s));
+                    slot.updates[0] = UpdateWitness::from_trace(from);
+                    slot.updates[2] = UpdateWitness::from_trace(operator);
+                }
+            }
+            slots.push(slot);
+        }
+        slots.resize_with(chunk_size, || SlotWitness::noop(depth));
+        Ok(Self {
+            config: trace.header.config,
+            old_root,
+            new_root,
+            slots,
+        })
+    }
+
+    /// The transaction commitment: `c_0 = 0`, `c_i = Poseidon(c_{i-1}, words of slot i)` for
+    /// each non-padding slot.
+    pub fn tx_commitment(&self) -> Fr {
+        self.slots
+            .iter()
+            .filter(|s| s.tx_type != TX_TYPE_NOOP)
+            .fold(Fr::from(0u64), |c, s| {
+                let [w0, w1, w2, w3] = s.commitment_words();
+                poseidon::hash(&[c, w0, w1, w2, w3])
+            })
+    }
+
+    /// Public inputs, in instance order: old root, new root, transaction commitment.
+    pub fn public_inputs(&self) -> [Fr; 3] {
+        [self.old_root, self.new_root, self.tx_commitment()]
+    }
+}
