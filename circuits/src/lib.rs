@@ -18,6 +18,7 @@ pub mod eddsa;
 pub mod field;
 pub mod merkle;
 pub mod poseidon;
+pub mod proof;
 
 /// The circuits' native field: BN254's scalar field as halo2 represents it.
 pub use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
