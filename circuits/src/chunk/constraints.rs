@@ -155,6 +155,8 @@ impl SlotChips<'_> {
     }
 
     /// Constrains one slot; returns the root and the transaction commitment after it.
+    /// `marks` receives, for each rule, the offset in `ctx`'s advice cells where its
+    /// constraints start (to name the rule a failing cell belongs to).
     pub fn slot(
         &self,
         ctx: &mut Context<Fr>,
@@ -162,7 +164,10 @@ impl SlotChips<'_> {
         slot: &SlotWitness,
         root: AssignedValue<Fr>,
         commitment: AssignedValue<Fr>,
+        marks: &mut Vec<(usize, &'static str)>,
     ) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
+        let mut mark = |ctx: &Context<Fr>, rule: &'static str| marks.push((ctx.advice.len(), rule));
+        mark(ctx, "transaction type and field widths");
         let g = self.gate();
         let is_deposit = self.bit(ctx, slot.tx_type == 1);
         let is_transfer = self.bit(ctx, slot.tx_type == 2);
@@ -196,7 +201,9 @@ impl SlotChips<'_> {
         let s = ctx.load_witness(to_circuit(&slot.s));
 
         // (1) Deposit account or sender.
+        mark(ctx, "account or sender: leaf, index bits, widths");
         let first = self.load_account(ctx, &slot.updates[0], a);
+        mark(ctx, "deposit key rules");
         let creates = g.and(ctx, is_deposit, first.empty);
         let not_empty = g.not(ctx, first.empty);
         let credits_existing = g.and(ctx, is_deposit, not_empty);
@@ -235,6 +242,7 @@ impl SlotChips<'_> {
         self.assert_equal_if(ctx, credits_existing, key_in.x, first.x);
         self.assert_equal_if(ctx, credits_existing, key_in.y, first.y);
         // A signed transaction's sender exists, signed with its key, with its nonce.
+        mark(ctx, "signature");
         let gated_empty = g.mul(ctx, signed, first.empty);
         self.assert_zero(ctx, gated_empty);
         let w0 = g.inner_product(
@@ -266,6 +274,7 @@ impl SlotChips<'_> {
             &sender_key,
             &AssignedSignature { r8, s },
         );
+        mark(ctx, "nonce, balance and overflow of the account or sender");
         self.assert_equal_if(ctx, signed, nonce, first.nonce);
         let new_nonce = g.add(ctx, first.nonce, signed);
         self.range.range_check(ctx, new_nonce, NONCE_BITS as usize);
@@ -279,9 +288,17 @@ impl SlotChips<'_> {
         let new_x = g.select(ctx, key_in.x, first.x, first.empty);
         let new_y = g.select(ctx, key_in.y, first.y, first.empty);
         let new_leaf = self.leaf(ctx, new_x, new_y, new_balance, new_nonce);
+        mark(
+            ctx,
+            "Merkle path of the account or sender (old root, new root)",
+        );
         let root = self.apply(ctx, active, root, &first, new_leaf);
 
         // (2) Transfer recipient: exists, credited.
+        mark(
+            ctx,
+            "recipient: exists, credit without overflow, Merkle path",
+        );
         let second = self.load_account(ctx, &slot.updates[1], b);
         let gated_empty = g.mul(ctx, is_transfer, second.empty);
         self.assert_zero(ctx, gated_empty);
@@ -292,6 +309,7 @@ impl SlotChips<'_> {
         let root = self.apply(ctx, is_transfer, root, &second, leaf);
 
         // (3) Operator: exists, receives the fee.
+        mark(ctx, "operator fee: credit without overflow, Merkle path");
         let operator = ctx.load_constant(Fr::from(config.operator as u64));
         let third = self.load_account(ctx, &slot.updates[2], operator);
         let gated_empty = g.mul(ctx, signed, third.empty);
@@ -303,6 +321,7 @@ impl SlotChips<'_> {
         let root = self.apply(ctx, signed, root, &third, leaf);
 
         // Transaction commitment.
+        mark(ctx, "transaction commitment");
         let word = g.inner_product(
             ctx,
             [tx_type, a, b, fee, amount],

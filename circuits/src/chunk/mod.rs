@@ -12,7 +12,8 @@ pub mod witness;
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::gates::RangeChip;
-use halo2_base::halo2_proofs::dev::MockProver;
+use halo2_base::halo2_proofs::dev::{FailureLocation, MockProver, VerifyFailure};
+use halo2_base::halo2_proofs::plonk::Any;
 
 use crate::eddsa::EddsaChip;
 use crate::field::to_circuit;
@@ -25,8 +26,22 @@ pub use witness::{ChunkError, ChunkWitness, SlotWitness, UpdateWitness};
 /// Bits of the range-check lookup table.
 pub const LOOKUP_BITS: usize = 8;
 
-/// Lays out the whole chunk in `builder` and registers the public inputs.
-pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &ChunkWitness) {
+/// Which rule of which slot a range of advice cells (in layout order) constrains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// Slot index in the chunk.
+    pub slot: usize,
+    /// The rule, in words.
+    pub rule: &'static str,
+    /// First advice cell (offset in the main context).
+    pub start: usize,
+    /// One past the last.
+    pub end: usize,
+}
+
+/// Lays out the whole chunk in `builder` and registers the public inputs. Returns where
+/// each slot's rules sit in the layout.
+pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &ChunkWitness) -> Vec<Section> {
     builder.set_lookup_bits(LOOKUP_BITS);
     builder.set_instance_columns(1);
     let range: RangeChip<Fr> = builder.range_chip();
@@ -43,34 +58,108 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &ChunkWitness) 
     let old_root = ctx.load_witness(to_circuit(&witness.old_root));
     let mut root = old_root;
     let mut commitment = ctx.load_zero();
-    for slot in &witness.slots {
-        (root, commitment) = chips.slot(ctx, &witness.config, slot, root, commitment);
+    let mut sections = Vec::new();
+    for (i, slot) in witness.slots.iter().enumerate() {
+        let mut marks = Vec::new();
+        (root, commitment) = chips.slot(ctx, &witness.config, slot, root, commitment, &mut marks);
+        let end = ctx.advice.len();
+        for (k, (start, rule)) in marks.iter().enumerate() {
+            let stop = marks.get(k + 1).map_or(end, |m| m.0);
+            sections.push(Section {
+                slot: i,
+                rule,
+                start: *start,
+                end: stop,
+            });
+        }
     }
     builder.assigned_instances = vec![vec![old_root, root, commitment]];
+    sections
 }
 
 /// Builds the circuit for `witness` at `k` rows (mock/keygen shape computed from it).
 pub fn build(stage: CircuitBuilderStage, k: u32, witness: &ChunkWitness) -> BaseCircuitBuilder<Fr> {
     let mut builder = BaseCircuitBuilder::from_stage(stage).use_k(k as usize);
-    synthesize(&mut builder, witness);
+    let _ = synthesize(&mut builder, witness);
     builder.calculate_params(Some(9));
     builder
 }
 
+/// Names of the public inputs, in instance order.
+pub const PUBLIC_INPUTS: [&str; 3] = ["old root", "new root", "transaction commitment"];
+
 /// Runs halo2's `MockProver` on the chunk with its public inputs as the verifier computes
-/// them (`instances`, or the witness's own when `None`). Returns the failures, in words.
+/// them (`instances`, or the witness's own when `None`). On failure, returns one line per
+/// slot and rule that a failing constraint belongs to ("slot 2 (transfer): signature"),
+/// then halo2's first failure.
 pub fn mock_prove(
     k: u32,
     witness: &ChunkWitness,
     instances: Option<[zkroll_engine::Fr; 3]>,
 ) -> Result<(), Vec<String>> {
-    let builder = build(CircuitBuilderStage::Mock, k, witness);
+    let mut builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_k(k as usize);
+    let sections = synthesize(&mut builder, witness);
+    builder.calculate_params(Some(9));
     let instances = instances.unwrap_or_else(|| witness.public_inputs());
     let instance: Vec<Fr> = instances.iter().map(to_circuit).collect();
     let prover = MockProver::run(k, &builder, vec![instance]).map_err(|e| vec![e.to_string()])?;
-    prover
-        .verify()
-        .map_err(|failures| failures.iter().map(|f| f.to_string()).collect())
+    let Err(failures) = prover.verify() else {
+        return Ok(());
+    };
+    // Main-context cell i sits in gate column c at row i - start(c), where each column
+    // starts where the previous one broke (halo2-base's layout).
+    let breaks = builder.break_points();
+    let mut column_starts = vec![0usize];
+    for b in breaks.first().map(Vec::as_slice).unwrap_or_default() {
+        let last = *column_starts.last().unwrap_or(&0);
+        column_starts.push(last + b);
+    }
+    let gate_columns = builder
+        .config_params
+        .num_advice_per_phase
+        .first()
+        .copied()
+        .unwrap_or(0);
+    let mut named: Vec<String> = Vec::new();
+    for failure in &failures {
+        let line = match failure {
+            VerifyFailure::Permutation {
+                column,
+                location: FailureLocation::OutsideRegion { row },
+            } => match column.column_type() {
+                Any::Instance => PUBLIC_INPUTS
+                    .get(*row)
+                    .map(|name| format!("public input {row} ({name}) does not match the chunk")),
+                Any::Advice(_) if column.index() < gate_columns => {
+                    let offset = column_starts.get(column.index()).map(|s| s + row);
+                    offset
+                        .and_then(|o| sections.iter().find(|s| s.start <= o && o < s.end))
+                        .map(|s| {
+                            let kind = match witness.slots[s.slot].tx_type {
+                                1 => "deposit",
+                                2 => "transfer",
+                                3 => "withdraw",
+                                _ => "no-op",
+                            };
+                            format!("slot {} ({kind}): {}", s.slot, s.rule)
+                        })
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(line) = line {
+            if !named.contains(&line) {
+                named.push(line);
+            }
+        }
+    }
+    named.push(format!(
+        "{} failing constraints; first: {}",
+        failures.len(),
+        failures[0]
+    ));
+    Err(named)
 }
 
 #[cfg(test)]

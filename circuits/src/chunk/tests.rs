@@ -129,11 +129,25 @@ fn valid_chunk_with_every_type_and_padding_is_satisfied() {
     mock_prove(K, &w, None).expect("valid chunk");
 }
 
-fn rejected(w: &ChunkWitness) {
+fn rejected(w: &ChunkWitness) -> Vec<String> {
     match mock_prove(K, w, None) {
         Ok(()) => panic!("tampered witness accepted"),
-        Err(failures) => eprintln!("{} failures, first: {}", failures.len(), failures[0]),
+        Err(failures) => {
+            eprintln!("{failures:?}");
+            failures
+        }
     }
+}
+
+/// Rejected, and the report names `rule` of slot 0 among the failures.
+fn rejected_for(w: &ChunkWitness, rule: &str) {
+    let failures = rejected(w);
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.starts_with("slot 0") && f.contains(rule)),
+        "no failure names {rule:?}: {failures:?}"
+    );
 }
 
 fn rejected_with(w: &ChunkWitness, instances: [zkroll_engine::Fr; 3]) {
@@ -153,7 +167,7 @@ fn transfer_slot() -> (Fixture, ChunkWitness) {
 fn bad_signature() {
     let (_f, mut w) = transfer_slot();
     w.slots[0].s += zkroll_engine::Fr::from(1u64);
-    rejected(&w);
+    rejected_for(&w, "signature");
 }
 
 #[test]
@@ -161,7 +175,7 @@ fn signature_by_another_key() {
     // User 2 signs user 1's transfer.
     let (f, mut w) = transfer_slot();
     resign(&f, &mut w, 1);
-    rejected(&w);
+    rejected_for(&w, "signature");
 }
 
 #[test]
@@ -178,7 +192,7 @@ fn wrong_nonce() {
     let (f, mut w) = transfer_slot();
     w.slots[0].nonce = 1;
     resign(&f, &mut w, 0);
-    rejected(&w);
+    rejected_for(&w, "nonce");
 }
 
 #[test]
@@ -231,7 +245,7 @@ fn insufficient_balance() {
     let (f, mut w) = transfer_slot();
     w.slots[0].amount = 999_998;
     resign(&f, &mut w, 0);
-    rejected(&w);
+    rejected_for(&w, "balance");
 }
 
 fn rich_sender_transfer() -> (Fixture, ChunkWitness) {
@@ -259,7 +273,7 @@ fn amount_overflowing_its_bits() {
     let (f, mut w) = rich_sender_transfer();
     w.slots[0].amount += 1 << 56;
     resign(&f, &mut w, 0);
-    rejected(&w);
+    rejected_for(&w, "field widths");
 }
 
 #[test]
@@ -269,7 +283,7 @@ fn fee_overflowing_its_bits() {
     let (_f, mut w) = rich_sender_transfer();
     w.slots[0].fee += 1 << 32;
     w.slots[0].amount -= 1;
-    rejected(&w);
+    rejected_for(&w, "field widths");
 }
 
 #[test]
@@ -292,14 +306,14 @@ fn recipient_balance_wrap() {
     let mut w = witness(&f, 1);
     w.slots[0].amount = 500;
     resign(&f, &mut w, 0);
-    rejected(&w);
+    rejected_for(&w, "recipient");
 }
 
 #[test]
 fn wrong_merkle_sibling() {
     let (_f, mut w) = transfer_slot();
     w.slots[0].updates[1].siblings[2] += zkroll_engine::Fr::from(1u64);
-    rejected(&w);
+    rejected_for(&w, "recipient");
 }
 
 #[test]
@@ -308,7 +322,7 @@ fn wrong_leaf() {
     if let Some(a) = &mut w.slots[0].updates[1].before {
         a.balance += 1_000;
     }
-    rejected(&w);
+    rejected_for(&w, "recipient");
 }
 
 #[test]
@@ -322,7 +336,7 @@ fn wrong_index() {
     // An index beyond the tree cannot be decomposed into `depth` bits.
     let mut w = witness(&f, 1);
     w.slots[0].a += 1 << DEPTH;
-    rejected(&w);
+    rejected_for(&w, "index bits");
 }
 
 #[test]
@@ -352,7 +366,7 @@ fn fee_not_paid_to_operator() {
     // the recipient's leaf and path put in the operator's update) cannot match the root.
     let (_f, mut w) = transfer_slot();
     w.slots[0].updates[2] = w.slots[0].updates[1].clone();
-    rejected(&w);
+    rejected_for(&w, "operator fee");
 }
 
 #[test]
@@ -374,7 +388,7 @@ fn deposit_changing_an_existing_key() {
     w.slots[0].public_key = zkroll_engine::eddsa::PrivateKey::from_bytes([2; 32])
         .public_key()
         .0;
-    rejected(&w);
+    rejected_for(&w, "deposit key rules");
 }
 
 #[test]
@@ -398,7 +412,7 @@ fn deposit_creating_with_a_small_order_key() {
     };
     w.new_root =
         zkroll_engine::smt::root_from_path(created.leaf(), 40, &w.slots[0].updates[0].siblings);
-    rejected(&w);
+    rejected_for(&w, "deposit key rules");
 }
 
 #[test]
