@@ -426,3 +426,33 @@ fn chunk_size_and_start_from_the_trace() {
     mock_prove(K, &second, None).expect("chunk 1");
     assert!(ChunkWitness::from_trace(&f.trace, 9, 2).is_err());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 3, ..Default::default() })]
+
+    /// Random valid batches from the engine, cut into chunks of 3, always satisfy the circuit
+    /// with the public inputs computed from the trace.
+    #[test]
+    fn random_engine_batches_satisfy_the_circuit(seed in 0u64..1_000_000, count in 2usize..6) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut w = Workload::new(seed, 5, 7, DEPTH);
+        let genesis = w.funded_genesis(1_000_000);
+        let mut db = StateDb::init(&dir.path().join("s"), &genesis).expect("genesis");
+        let txs = w.random_batch(count);
+        let outcome = execute_batch(&mut db, &txs).expect("execute");
+        proptest::prop_assert!(outcome.rejected.is_empty());
+        let trace = outcome.trace;
+        let mut start = 0;
+        let mut root = trace.header.old_root;
+        while start < trace.steps.len() {
+            let chunk = ChunkWitness::from_trace(&trace, start, 3).expect("chunk");
+            proptest::prop_assert_eq!(chunk.old_root, root);
+            if let Err(failures) = mock_prove(K, &chunk, None) {
+                proptest::prop_assert!(false, "chunk at {}: {:?}", start, failures);
+            }
+            root = chunk.new_root;
+            start += 3;
+        }
+        proptest::prop_assert_eq!(root, trace.header.new_root);
+    }
+}
