@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main zkroll job, end to end on a fresh machine: build, create a genesis state,
 # generate and sign random transactions (a few of them invalid on purpose), execute them
-# into a batch trace, re-check the trace without the database, and check the stored state.
+# into a batch trace, re-check the trace without the database, check the stored state, and
+# print the statistics of the chunk circuit that proves such batches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/zkroll-target}
@@ -24,4 +25,6 @@ echo "==> re-checking the trace without the database"
 "$ZK" trace check "$WORK/batch-0.json"
 echo "==> checking the stored state"
 "$ZK" state check --data-dir "$WORK/state"
+echo "==> chunk circuit that will prove such batches (8 slots, tree depth 24)"
+"$ZK" info --chunk-size 8
 echo "==> done: trace at $WORK/batch-0.json"

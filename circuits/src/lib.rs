@@ -19,6 +19,7 @@ pub mod field;
 pub mod merkle;
 pub mod poseidon;
 pub mod proof;
+pub mod stats;
 
 /// The circuits' native field: BN254's scalar field as halo2 represents it.
 pub use halo2_base::halo2_proofs::halo2curves::bn256::Fr;

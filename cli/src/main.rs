@@ -6,6 +6,7 @@
 mod execute;
 mod files;
 mod gen_txs;
+mod info;
 mod state;
 mod trace;
 mod wallet;
@@ -37,6 +38,8 @@ enum Command {
     Trace(trace::TraceCommand),
     /// Generate wallets and random signed transactions for a fresh state (demo, benchmarks).
     GenTxs(gen_txs::GenTxsArgs),
+    /// Statistics of the chunk circuit: rows, columns, cells per slot and primitive, memory.
+    Info(info::InfoArgs),
 }
 
 /// Exit status for failures of the command (bad input, invalid data).
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Execute(args) => execute::run(args),
         Command::Trace(cmd) => trace::run(cmd),
         Command::GenTxs(args) => gen_txs::run(args),
+        Command::Info(args) => info::run(args),
     };
     match result {
         Ok(code) => code,

@@ -90,8 +90,8 @@ pub const PUBLIC_INPUTS: [&str; 3] = ["old root", "new root", "transaction commi
 
 /// Runs halo2's `MockProver` on the chunk with its public inputs as the verifier computes
 /// them (`instances`, or the witness's own when `None`). On failure, returns one line per
-/// slot and rule that a failing constraint belongs to ("slot 2 (transfer): signature"),
-/// then halo2's first failure.
+/// slot and rule that a failing constraint belongs to ("slot 2 (transfer, batch step 17):
+/// signature"), then halo2's first failure.
 pub fn mock_prove(
     k: u32,
     witness: &ChunkWitness,
@@ -141,7 +141,12 @@ pub fn mock_prove(
                                 3 => "withdraw",
                                 _ => "no-op",
                             };
-                            format!("slot {} ({kind}): {}", s.slot, s.rule)
+                            format!(
+                                "slot {} ({kind}, batch step {}): {}",
+                                s.slot,
+                                witness.start + s.slot,
+                                s.rule
+                            )
                         })
                 }
                 _ => None,

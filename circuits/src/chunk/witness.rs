@@ -143,6 +143,8 @@ pub(crate) fn pack(fields: &[(u64, u32)]) -> Fr {
 pub struct ChunkWitness {
     /// Chain parameters (constants of the circuit).
     pub config: ChainConfig,
+    /// Index in the batch trace of the chunk's first step (for reports).
+    pub start: usize,
     /// Root before the chunk.
     pub old_root: Fr,
     /// Root after the chunk.
@@ -225,6 +227,7 @@ impl ChunkWitness {
         slots.resize_with(chunk_size, || SlotWitness::noop(depth));
         Ok(Self {
             config: trace.header.config,
+            start,
             old_root,
             new_root,
             slots,

@@ -372,3 +372,19 @@ fn killed_mid_batch_the_state_is_the_previous_or_the_next() {
     assert!(saw_old > 0, "no kill landed before the commit");
     eprintln!("kills: {saw_old} before the commit, {saw_new} after");
 }
+
+#[test]
+fn info_reports_the_circuit() {
+    let out = run_ok(&["info", "--chunk-size", "2", "--depth", "8", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["chunk_size"], 2);
+    assert!(v["cells_per_slot"].as_u64().expect("cells") > 100_000);
+    assert!(v["k"].as_u64().expect("k") >= 10);
+    let text = run_ok(&["info", "--chunk-size", "2", "--depth", "8"]);
+    assert!(
+        text.contains("cells per slot") && text.contains("EdDSA"),
+        "{text}"
+    );
+    run_err(&["info", "--chunk-size", "0"], &["--chunk-size"]);
+    run_err(&["info", "--depth", "40"], &["--depth"]);
+}

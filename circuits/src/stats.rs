@@ -1,0 +1,236 @@
+//! Circuit statistics for researchers and for memory planning: rows, columns, cells per slot
+//! and per primitive, and estimates of the proving key size and of peak proving memory.
+
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::gates::circuit::CircuitBuilderStage;
+use halo2_base::gates::{GateInstructions, RangeInstructions};
+use serde::Serialize;
+use zkroll_engine::ChainConfig;
+
+use crate::chunk::{self, ChunkWitness, SlotWitness};
+use crate::eddsa::{AssignedSignature, EddsaChip};
+use crate::merkle::MerkleChip;
+use crate::poseidon::PoseidonChip;
+use crate::Fr;
+
+/// Rows kept free for blinding factors.
+pub const UNUSABLE_ROWS: usize = 9;
+
+/// Largest number of advice columns the automatic choice of `k` accepts.
+pub const MAX_AUTO_ADVICE_COLUMNS: usize = 24;
+
+/// Statistics of one chunk circuit configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChunkStats {
+    /// Transaction slots.
+    pub chunk_size: usize,
+    /// Account tree depth.
+    pub depth: u8,
+    /// log2 of the rows.
+    pub k: u32,
+    /// Advice columns of the main gate.
+    pub advice_columns: usize,
+    /// Advice columns feeding the range lookup.
+    pub lookup_advice_columns: usize,
+    /// Fixed columns.
+    pub fixed_columns: usize,
+    /// Bits of the range lookup table.
+    pub lookup_bits: usize,
+    /// Total advice cells of the main gate.
+    pub advice_cells: usize,
+    /// Cells copied into the lookup columns.
+    pub lookup_cells: usize,
+    /// Advice cells of one slot; every slot costs the same, whatever its type (deposit,
+    /// transfer, withdraw or no-op), since the circuit's shape cannot depend on the witness.
+    pub cells_per_slot: usize,
+    /// Advice cells per primitive.
+    pub primitives: Vec<(String, usize)>,
+    /// Estimated proving key size in bytes.
+    pub estimated_pk_bytes: u64,
+    /// Estimated peak memory of one proof in bytes.
+    pub estimated_peak_bytes: u64,
+}
+
+fn noop_chunk(chunk_size: usize, config: ChainConfig) -> ChunkWitness {
+    ChunkWitness {
+        config,
+        start: 0,
+        old_root: zkroll_engine::Fr::from(0u64),
+        new_root: zkroll_engine::Fr::from(0u64),
+        slots: vec![SlotWitness::noop(config.depth); chunk_size],
+    }
+}
+
+/// Advice cells of each primitive, measured by laying each one out alone.
+pub fn primitive_costs(depth: u8) -> Vec<(String, usize)> {
+    let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Keygen).use_k(18);
+    builder.set_lookup_bits(chunk::LOOKUP_BITS);
+    let range = builder.range_chip();
+    let poseidon = PoseidonChip::new(&range.gate);
+    let merkle = MerkleChip::new(&poseidon);
+    let eddsa = EddsaChip::new(&poseidon);
+    let ctx = builder.main(0);
+    let x = ctx.load_witness(Fr::from(3u64));
+    let mut out = Vec::new();
+    let mut measure = |name: String,
+                       ctx: &mut halo2_base::Context<Fr>,
+                       f: &mut dyn FnMut(&mut halo2_base::Context<Fr>)| {
+        let before = ctx.advice.len();
+        f(ctx);
+        out.push((name, ctx.advice.len() - before));
+    };
+    measure("Poseidon, 2 inputs (Merkle node)".into(), ctx, &mut |ctx| {
+        poseidon.hash(ctx, &[x, x]);
+    });
+    measure("Poseidon, 4 inputs (leaf)".into(), ctx, &mut |ctx| {
+        poseidon.hash(ctx, &[x, x, x, x]);
+    });
+    measure(
+        "Poseidon, 5 inputs (EdDSA challenge)".into(),
+        ctx,
+        &mut |ctx| {
+            poseidon.hash(ctx, &[x, x, x, x, x]);
+        },
+    );
+    measure(
+        "Merkle level (select + node hash)".into(),
+        ctx,
+        &mut |ctx| {
+            let bit = ctx.load_witness(Fr::from(1u64));
+            let path = merkle.path(ctx, bit, vec![x]);
+            merkle.root(ctx, x, &path);
+        },
+    );
+    measure(
+        format!("Merkle update, depth {depth} (verify old + compute new)"),
+        ctx,
+        &mut |ctx| {
+            let index = ctx.load_witness(Fr::from(0u64));
+            let siblings = vec![x; depth as usize];
+            let path = merkle.path(ctx, index, siblings);
+            let old = merkle.root(ctx, x, &path);
+            merkle.update(ctx, old, x, x, &path);
+        },
+    );
+    measure(
+        "EdDSA-Poseidon signature verification".into(),
+        ctx,
+        &mut |ctx| {
+            let curve = eddsa.curve();
+            let point = curve.load(ctx, Fr::from(0u64), Fr::from(1u64));
+            let s = ctx.load_zero();
+            let enabled = ctx.load_zero();
+            eddsa.verify(ctx, enabled, x, &point, &AssignedSignature { r8: point, s });
+        },
+    );
+    measure("range check, 64 bits".into(), ctx, &mut |ctx| {
+        range.range_check(ctx, x, 64);
+    });
+    let _ = range.gate.add(ctx, x, x);
+    out
+}
+
+/// Statistics of the chunk circuit with `chunk_size` slots; `k` is chosen as the smallest
+/// that needs at most [`MAX_AUTO_ADVICE_COLUMNS`] advice columns unless given.
+pub fn chunk_stats(chunk_size: usize, config: ChainConfig, k: Option<u32>) -> ChunkStats {
+    let witness = noop_chunk(chunk_size, config);
+    let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Keygen).use_k(18);
+    let sections = chunk::synthesize(&mut builder, &witness);
+    let stats = builder.statistics();
+    let advice_cells = stats.gate.total_advice_per_phase.iter().sum::<usize>();
+    let lookup_cells = stats.total_lookup_advice_per_phase.iter().sum::<usize>();
+    let k = k.unwrap_or_else(|| {
+        (10..=27)
+            .find(|k| {
+                advice_cells.div_ceil((1usize << k) - UNUSABLE_ROWS) <= MAX_AUTO_ADVICE_COLUMNS
+            })
+            .unwrap_or(27)
+    });
+    builder.config_params.k = k as usize;
+    let params = builder.calculate_params(Some(UNUSABLE_ROWS));
+    let cells_per_slot = sections
+        .iter()
+        .filter(|s| s.slot == 0)
+        .map(|s| s.end - s.start)
+        .sum();
+    let advice_columns = params.num_advice_per_phase.iter().sum::<usize>();
+    let lookup_advice_columns = params.num_lookup_advice_per_phase.iter().sum::<usize>();
+    let fixed_columns = params.num_fixed;
+    let (pk, peak) = estimate_memory(k, advice_columns + lookup_advice_columns, fixed_columns);
+    ChunkStats {
+        chunk_size,
+        depth: config.depth,
+        k,
+        advice_columns,
+        lookup_advice_columns,
+        fixed_columns,
+        lookup_bits: chunk::LOOKUP_BITS,
+        advice_cells,
+        lookup_cells,
+        cells_per_slot,
+        primitives: primitive_costs(config.depth),
+        estimated_pk_bytes: pk,
+        estimated_peak_bytes: peak,
+    }
+}
+
+/// Rough sizes, from halo2's data layout: the proving key holds, for every fixed column and
+/// every column in the permutation (advice, fixed, one instance), the values, the coefficients
+/// and the extended-domain evaluations (4x for halo2-base's degree); the prover additionally
+/// holds each advice column in the same three forms, the permutation and lookup products, and
+/// the quotient on the extended domain.
+pub fn estimate_memory(k: u32, advice: usize, fixed: usize) -> (u64, u64) {
+    const EXTENSION: u64 = 4;
+    let n = 1u64 << k;
+    let column = 32 * n * (2 + EXTENSION);
+    let permutation = (advice + fixed + 1) as u64;
+    let pk = column * (fixed as u64 + permutation) + 32 * n * 4;
+    let witness = column * advice as u64;
+    let products = column * (permutation.div_ceil(3) + 2);
+    let quotient = 32 * n * EXTENSION * 2;
+    (pk, pk + witness + products + quotient)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(depth: u8) -> ChainConfig {
+        ChainConfig {
+            chain_id: 1,
+            depth,
+            operator: 0,
+        }
+    }
+
+    #[test]
+    fn cells_grow_linearly_with_slots_and_depth() {
+        let one = chunk_stats(1, config(8), None);
+        let three = chunk_stats(3, config(8), None);
+        assert_eq!(one.cells_per_slot, three.cells_per_slot);
+        // Three slots cost three times one slot, up to the two public-input cells.
+        assert!(three.advice_cells.abs_diff(3 * one.cells_per_slot) < 16);
+        let deeper = chunk_stats(1, config(9), None);
+        let level = deeper.cells_per_slot - one.cells_per_slot;
+        // One more level: three updates, each hashing two paths one node higher.
+        let merkle_level = one
+            .primitives
+            .iter()
+            .find(|(n, _)| n.starts_with("Merkle level"))
+            .map(|(_, c)| *c)
+            .expect("measured");
+        assert!(
+            level.abs_diff(6 * merkle_level) < 64,
+            "{level} vs {merkle_level}"
+        );
+    }
+
+    #[test]
+    fn automatic_k_respects_the_column_budget() {
+        let s = chunk_stats(4, config(24), None);
+        assert!(s.advice_columns <= MAX_AUTO_ADVICE_COLUMNS);
+        let smaller = chunk_stats(4, config(24), Some(s.k - 1));
+        assert!(smaller.advice_columns > MAX_AUTO_ADVICE_COLUMNS);
+        assert!(s.estimated_peak_bytes > s.estimated_pk_bytes);
+    }
+}

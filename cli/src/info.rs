@@ -1,0 +1,79 @@
+//! `zkroll info`: statistics of the chunk circuit for a chunk size.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use zkroll_circuits::stats::chunk_stats;
+use zkroll_engine::ChainConfig;
+
+#[derive(Args)]
+pub struct InfoArgs {
+    /// Transaction slots per chunk.
+    #[arg(long, default_value_t = 8)]
+    chunk_size: usize,
+    /// Account tree depth.
+    #[arg(long, default_value_t = zkroll_engine::smt::DEFAULT_DEPTH)]
+    depth: u8,
+    /// Rows exponent (default: the smallest k needing at most 24 advice columns).
+    #[arg(long)]
+    k: Option<u32>,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / (1u64 << 20) as f64)
+}
+
+pub fn run(args: InfoArgs) -> Result<ExitCode> {
+    let config = ChainConfig {
+        chain_id: 1,
+        depth: args.depth,
+        operator: 0,
+    };
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("--depth: {e}"))?;
+    if args.chunk_size == 0 || args.chunk_size > 4096 {
+        bail!("--chunk-size {}: must be 1..=4096", args.chunk_size);
+    }
+    if let Some(k) = args.k {
+        if !(10..=27).contains(&k) {
+            bail!("--k {k}: must be 10..=27");
+        }
+    }
+    let s = chunk_stats(args.chunk_size, config, args.k);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "chunk circuit: {} slots, tree depth {}",
+        s.chunk_size, s.depth
+    );
+    println!("  k                      {} ({} rows)", s.k, 1u64 << s.k);
+    println!("  advice columns         {}", s.advice_columns);
+    println!(
+        "  lookup advice columns  {} (table of 2^{})",
+        s.lookup_advice_columns, s.lookup_bits
+    );
+    println!("  fixed columns          {}", s.fixed_columns);
+    println!("  advice cells           {}", s.advice_cells);
+    println!("  lookup cells           {}", s.lookup_cells);
+    println!(
+        "  cells per slot         {} (deposit, transfer, withdraw and no-op alike)",
+        s.cells_per_slot
+    );
+    println!("  per primitive:");
+    for (name, cells) in &s.primitives {
+        println!("    {name:<48} {cells:>9}");
+    }
+    println!("  estimated proving key  {}", mib(s.estimated_pk_bytes));
+    println!(
+        "  estimated peak memory  {} per proof",
+        mib(s.estimated_peak_bytes)
+    );
+    Ok(ExitCode::SUCCESS)
+}
