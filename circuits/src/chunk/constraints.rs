@@ -154,6 +154,26 @@ impl SlotChips<'_> {
         self.gate().select(ctx, new, root, enabled)
     }
 
+    /// If `enabled`: the account exists and receives `amount` without overflow; returns the
+    /// root after (unchanged when disabled).
+    fn credit(
+        &self,
+        ctx: &mut Context<Fr>,
+        enabled: AssignedValue<Fr>,
+        root: AssignedValue<Fr>,
+        account: &AccountCells,
+        amount: AssignedValue<Fr>,
+    ) -> AssignedValue<Fr> {
+        let g = self.gate();
+        let gated_empty = g.mul(ctx, enabled, account.empty);
+        self.assert_zero(ctx, gated_empty);
+        let credit = g.mul(ctx, enabled, amount);
+        let balance = g.add(ctx, account.balance, credit);
+        self.range.range_check(ctx, balance, BALANCE_BITS as usize);
+        let leaf = self.leaf(ctx, account.x, account.y, balance, account.nonce);
+        self.apply(ctx, enabled, root, account, leaf)
+    }
+
     /// Constrains one slot; returns the root and the transaction commitment after it.
     /// `marks` receives, for each rule, the offset in `ctx`'s advice cells where its
     /// constraints start (to name the rule a failing cell belongs to).
@@ -208,24 +228,7 @@ impl SlotChips<'_> {
         let not_empty = g.not(ctx, first.empty);
         let credits_existing = g.and(ctx, is_deposit, not_empty);
         // A new account's key is on the curve and not of small order.
-        let on_curve = {
-            let x2 = g.mul(ctx, key_in.x, key_in.x);
-            let y2 = g.mul(ctx, key_in.y, key_in.y);
-            let lhs = g.mul_add(
-                ctx,
-                x2,
-                Constant(Fr::from(zkroll_engine::babyjubjub::A)),
-                y2,
-            );
-            let x2y2 = g.mul(ctx, x2, y2);
-            let rhs = g.mul_add(
-                ctx,
-                x2y2,
-                Constant(Fr::from(zkroll_engine::babyjubjub::D)),
-                Constant(Fr::from(1u64)),
-            );
-            g.is_equal(ctx, lhs, rhs)
-        };
+        let on_curve = curve.is_on_curve(ctx, &key_in);
         let one = ctx.load_constant(Fr::from(1u64));
         self.assert_equal_if(ctx, creates, on_curve, one);
         let safe_key = {
@@ -300,25 +303,13 @@ impl SlotChips<'_> {
             "recipient: exists, credit without overflow, Merkle path",
         );
         let second = self.load_account(ctx, &slot.updates[1], b);
-        let gated_empty = g.mul(ctx, is_transfer, second.empty);
-        self.assert_zero(ctx, gated_empty);
-        let credit = g.mul(ctx, is_transfer, amount);
-        let balance = g.add(ctx, second.balance, credit);
-        self.range.range_check(ctx, balance, BALANCE_BITS as usize);
-        let leaf = self.leaf(ctx, second.x, second.y, balance, second.nonce);
-        let root = self.apply(ctx, is_transfer, root, &second, leaf);
+        let root = self.credit(ctx, is_transfer, root, &second, amount);
 
         // (3) Operator: exists, receives the fee.
         mark(ctx, "operator fee: credit without overflow, Merkle path");
         let operator = ctx.load_constant(Fr::from(config.operator as u64));
         let third = self.load_account(ctx, &slot.updates[2], operator);
-        let gated_empty = g.mul(ctx, signed, third.empty);
-        self.assert_zero(ctx, gated_empty);
-        let credit = g.mul(ctx, signed, fee);
-        let balance = g.add(ctx, third.balance, credit);
-        self.range.range_check(ctx, balance, BALANCE_BITS as usize);
-        let leaf = self.leaf(ctx, third.x, third.y, balance, third.nonce);
-        let root = self.apply(ctx, signed, root, &third, leaf);
+        let root = self.credit(ctx, signed, root, &third, fee);
 
         // Transaction commitment.
         mark(ctx, "transaction commitment");

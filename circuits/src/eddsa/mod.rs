@@ -80,15 +80,31 @@ impl<'a> BabyJubjubChip<'a> {
         }
     }
 
-    /// Constrains `a x^2 + y^2 = 1 + d x^2 y^2`.
-    pub fn assert_on_curve(&self, ctx: &mut Context<Fr>, p: &AssignedPoint) {
+    /// Both sides of the curve equation `a x^2 + y^2 = 1 + d x^2 y^2`.
+    fn curve_sides(
+        &self,
+        ctx: &mut Context<Fr>,
+        p: &AssignedPoint,
+    ) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
         let g = self.gate;
         let x2 = g.mul(ctx, p.x, p.x);
         let y2 = g.mul(ctx, p.y, p.y);
         let lhs = g.mul_add(ctx, x2, Constant(curve_a()), y2);
         let x2y2 = g.mul(ctx, x2, y2);
         let rhs = g.mul_add(ctx, x2y2, Constant(curve_d()), Constant(Fr::from(1u64)));
+        (lhs, rhs)
+    }
+
+    /// Constrains `p` to the curve.
+    pub fn assert_on_curve(&self, ctx: &mut Context<Fr>, p: &AssignedPoint) {
+        let (lhs, rhs) = self.curve_sides(ctx, p);
         ctx.constrain_equal(&lhs, &rhs);
+    }
+
+    /// A bit that is 1 when `p` is on the curve.
+    pub fn is_on_curve(&self, ctx: &mut Context<Fr>, p: &AssignedPoint) -> AssignedValue<Fr> {
+        let (lhs, rhs) = self.curve_sides(ctx, p);
+        self.gate.is_equal(ctx, lhs, rhs)
     }
 
     /// Completes an addition from the four cross products.
