@@ -7,6 +7,7 @@ mod execute;
 mod files;
 mod gen_txs;
 mod info;
+mod setup;
 mod state;
 mod trace;
 mod wallet;
@@ -40,6 +41,8 @@ enum Command {
     GenTxs(gen_txs::GenTxsArgs),
     /// Statistics of the chunk circuit: rows, columns, cells per slot and primitive, memory.
     Info(info::InfoArgs),
+    /// Generate KZG parameters (development, UNSAFE) into the data directory.
+    Setup(setup::SetupArgs),
 }
 
 /// Exit status for failures of the command (bad input, invalid data).
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Trace(cmd) => trace::run(cmd),
         Command::GenTxs(args) => gen_txs::run(args),
         Command::Info(args) => info::run(args),
+        Command::Setup(args) => setup::run(args),
     };
     match result {
         Ok(code) => code,

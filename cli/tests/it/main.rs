@@ -388,3 +388,18 @@ fn info_reports_the_circuit() {
     run_err(&["info", "--chunk-size", "0"], &["--chunk-size"]);
     run_err(&["info", "--depth", "40"], &["--depth"]);
 }
+
+#[test]
+fn setup_writes_development_parameters() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().display().to_string();
+    let out = run_ok(&["setup", "--data-dir", &data, "--k", "6"]);
+    assert!(out.contains("kzg_bn254_6.UNSAFE-dev.srs"), "{out}");
+    let file = dir.path().join("params").join("kzg_bn254_6.UNSAFE-dev.srs");
+    // k (4 bytes), 2 * 64 G1 points of 64 bytes, 2 G2 points of 128 bytes.
+    assert_eq!(
+        std::fs::metadata(&file).expect("written").len(),
+        4 + 2 * 64 * 64 + 2 * 128
+    );
+    run_err(&["setup", "--data-dir", &data, "--k", "0"], &["--k 0"]);
+}

@@ -1,0 +1,8 @@
+//! # zkroll-prover
+//!
+//! The third stage of the pipeline `engine -> circuits -> prover -> aggregator ->
+//! verifier-contract`: KZG parameters, keys and proving. So far: [`srs`], a parallel
+//! generator of development parameters (`zkroll setup`) that produces exactly what halo2's
+//! `ParamsKZG::setup` would for the same secret, an order of magnitude faster.
+
+pub mod srs;
