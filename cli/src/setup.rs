@@ -13,25 +13,52 @@ pub struct SetupArgs {
     /// Data directory (parameters go to <data-dir>/params/).
     #[arg(long)]
     data_dir: PathBuf,
-    /// Generate UNSAFE development parameters of size 2^k (the secret is public).
+    /// Size 2^k: generate UNSAFE development parameters (the secret is public), or with
+    /// --import, downsize the imported ones to it.
+    #[arg(long, required_unless_present = "import")]
+    k: Option<u32>,
+    /// Import parameters from a ceremony, in halo2's KZG format (as published for the
+    /// Perpetual Powers of Tau): checked (generators, pairing check on random powers), then
+    /// downsized to --k if given.
     #[arg(long)]
-    k: u32,
+    import: Option<PathBuf>,
 }
 
 pub fn run(args: SetupArgs) -> Result<ExitCode> {
-    if args.k == 0 || args.k > srs::MAX_K {
-        bail!("--k {}: must be 1..={}", args.k, srs::MAX_K);
+    if let Some(k) = args.k {
+        if k == 0 || k > srs::MAX_K {
+            bail!("--k {k}: must be 1..={}", srs::MAX_K);
+        }
     }
-    let path = args
-        .data_dir
-        .join("params")
-        .join(srs::dev_file_name(args.k));
+    if let Some(source) = &args.import {
+        use halo2_base::halo2_proofs::poly::commitment::Params;
+        let started = Instant::now();
+        let mut file = std::fs::File::open(source)
+            .with_context(|| format!("{}: cannot read", source.display()))?;
+        let params = srs::import(&mut file, args.k)
+            .with_context(|| format!("--import {}", source.display()))?;
+        let path = args
+            .data_dir
+            .join("params")
+            .join(srs::file_name(params.k()));
+        srs::write_atomic(&params, &path)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+        println!(
+            "imported {} (checked), wrote k={} to {} in {:.1} s",
+            source.display(),
+            params.k(),
+            path.display(),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let k = args.k.unwrap_or_default();
+    let path = args.data_dir.join("params").join(srs::dev_file_name(k));
     eprintln!(
-        "generating UNSAFE development parameters k={} (public secret: never use them in production)",
-        args.k
+        "generating UNSAFE development parameters k={k} (public secret: never use them in production)"
     );
     let started = Instant::now();
-    let params = srs::dev_setup(args.k);
+    let params = srs::dev_setup(k);
     let generated = started.elapsed();
     srs::write_atomic(&params, &path)
         .with_context(|| format!("{}: cannot write", path.display()))?;

@@ -144,6 +144,151 @@ pub fn dev_setup(k: u32) -> ParamsKZG<Bn256> {
     setup_with_secret(k, dev_secret(DEV_SEED))
 }
 
+/// Why parameters from a file are refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SrsError {
+    /// Unreadable, truncated, or not halo2's `ParamsKZG` format.
+    #[error("not readable as halo2 KZG parameters for BN254: {0}")]
+    Read(#[source] std::io::Error),
+    /// The parameters are smaller than asked for.
+    #[error("parameters have k={have}, cannot provide k={want}")]
+    TooSmall {
+        /// k in the file.
+        have: u32,
+        /// k asked for.
+        want: u32,
+    },
+    /// A structural or pairing check failed.
+    #[error("parameters fail the consistency check: {0}")]
+    Inconsistent(String),
+}
+
+/// Checks parameters as a ceremony's output should be: `g[0]` and `g2` are the standard
+/// generators, and every `g[i+1]` is the next power of the secret after `g[i]`, all at once
+/// with random weights `r_i`: `e(sum r_i g[i+1], g2) = e(sum r_i g[i], s_g2)` (a damaged or
+/// foreign point anywhere breaks it except with negligible probability). `samples` further
+/// pairs are checked one by one, for a readable message.
+pub fn check(params: &ParamsKZG<Bn256>, samples: usize) -> Result<(), SrsError> {
+    use halo2_base::halo2_proofs::arithmetic::best_multiexp;
+    use halo2_base::halo2_proofs::halo2curves::bn256::pairing;
+    use halo2_base::halo2_proofs::poly::commitment::ParamsProver;
+    use rand::Rng;
+    let g = params.get_g();
+    if g.first() != Some(&G1Affine::generator()) {
+        return Err(SrsError::Inconsistent(
+            "g[0] is not the G1 generator".into(),
+        ));
+    }
+    if params.g2() != G2Affine::generator() {
+        return Err(SrsError::Inconsistent("g2 is not the G2 generator".into()));
+    }
+    if g.len() < 2 {
+        return Ok(());
+    }
+    let mut rng = rand::thread_rng();
+    for _ in 0..samples {
+        let i = rng.gen_range(0..g.len() - 1);
+        if pairing(&g[i + 1], &params.g2()) != pairing(&g[i], &params.s_g2()) {
+            return Err(SrsError::Inconsistent(format!(
+                "e(g[{}], g2) != e(g[{i}], s_g2): g[{}] is not the next power of the secret",
+                i + 1,
+                i + 1
+            )));
+        }
+    }
+    let weights: Vec<Fr> = (0..g.len() - 1).map(|_| Fr::random(&mut rng)).collect();
+    let next = best_multiexp(&weights, &g[1..]).to_affine();
+    let prev = best_multiexp(&weights, &g[..g.len() - 1]).to_affine();
+    if pairing(&next, &params.g2()) != pairing(&prev, &params.s_g2()) {
+        return Err(SrsError::Inconsistent(
+            "the powers are not consecutive powers of one secret (batched pairing check)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the Lagrange points against the (checked) monomial ones: for a random polynomial
+/// `p` of degree `< n` given by its values `p(w^i)` and coefficients `c_j`,
+/// `sum p(w^i) g_lagrange[i] = p(tau) G1 = sum c_j g[j]`.
+pub fn check_lagrange(params: &ParamsKZG<Bn256>) -> Result<(), SrsError> {
+    use halo2_base::halo2_proofs::arithmetic::best_multiexp;
+    use halo2_base::halo2_proofs::poly::commitment::{Blind, Params, ParamsProver};
+    use halo2_base::halo2_proofs::poly::EvaluationDomain;
+    let g = params.get_g();
+    let mut rng = rand::thread_rng();
+    let domain = EvaluationDomain::<Fr>::new(1, params.k());
+    let values = domain.lagrange_from_vec((0..g.len()).map(|_| Fr::random(&mut rng)).collect());
+    // `commit_lagrange` is the MSM of the values with the Lagrange points.
+    let lagrange = params
+        .commit_lagrange(&values, Blind::default())
+        .to_affine();
+    let coefficients = domain.lagrange_to_coeff(values);
+    let monomial = best_multiexp(&coefficients, g).to_affine();
+    if monomial != lagrange {
+        return Err(SrsError::Inconsistent(
+            "the Lagrange points do not match the monomial ones".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads parameters in halo2's format (as published for the Perpetual Powers of Tau),
+/// checks them ([`check`], 8 single samples and the batched check) and downsizes them to `k` (default: as read). The
+/// Lagrange points are always recomputed from the checked monomial ones.
+pub fn import(
+    reader: &mut impl std::io::Read,
+    k: Option<u32>,
+) -> Result<ParamsKZG<Bn256>, SrsError> {
+    use halo2_base::halo2_proofs::poly::commitment::Params;
+    use halo2_base::halo2_proofs::SerdeFormat;
+    // halo2's reader panics on a short file, so the length is checked first: `k` (4 bytes),
+    // 2 * 2^k G1 points (64 bytes each) and 2 G2 points (128 bytes each).
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes).map_err(SrsError::Read)?;
+    let invalid =
+        |msg: String| SrsError::Read(std::io::Error::new(std::io::ErrorKind::InvalidData, msg));
+    let file_k = bytes
+        .get(..4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .ok_or_else(|| invalid(format!("{} bytes: too short for a header", bytes.len())))?;
+    if file_k > MAX_K {
+        return Err(invalid(format!("header says k={file_k}, above {MAX_K}")));
+    }
+    let expected = 4 + 2 * (1usize << file_k) * 64 + 2 * 128;
+    if bytes.len() != expected {
+        return Err(invalid(format!(
+            "{} bytes, but k={file_k} parameters take {expected}",
+            bytes.len()
+        )));
+    }
+    // Checked reading (every point on its curve); any panic left in the reader on malformed
+    // bytes becomes an error too.
+    let mut params = std::panic::catch_unwind(|| {
+        ParamsKZG::<Bn256>::read_custom(&mut bytes.as_slice(), SerdeFormat::RawBytes)
+    })
+    .map_err(|_| invalid("malformed point encoding".into()))?
+    .map_err(SrsError::Read)?;
+    let have = params.k();
+    let want = k.unwrap_or(have);
+    if want > have {
+        return Err(SrsError::TooSmall { have, want });
+    }
+    check(&params, 8)?;
+    if want < have {
+        // halo2 recomputes the smaller Lagrange basis with an FFT over G1 from the checked
+        // monomial points: correct by construction, but slow for large k (minutes at k=20).
+        params.downsize(want);
+    } else {
+        check_lagrange(&params)?;
+    }
+    Ok(params)
+}
+
+/// File name of parameters of size `2^k` imported from a ceremony.
+pub fn file_name(k: u32) -> String {
+    format!("kzg_bn254_{k}.srs")
+}
+
 /// File name of development parameters of size `2^k` in a data directory's `params/`.
 pub fn dev_file_name(k: u32) -> String {
     format!("kzg_bn254_{k}.UNSAFE-dev.srs")
@@ -175,7 +320,7 @@ pub fn write_atomic(params: &ParamsKZG<Bn256>, path: &std::path::Path) -> std::i
 #[cfg(test)]
 mod tests {
     use super::*;
-    use halo2_base::halo2_proofs::poly::commitment::Params;
+    use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
     use halo2_base::halo2_proofs::SerdeFormat;
 
     fn bytes(p: &ParamsKZG<Bn256>) -> Vec<u8> {
@@ -208,6 +353,54 @@ mod tests {
         // Every size shares the secret: the smaller params are a prefix of the larger ones.
         let larger = dev_setup(6);
         assert_eq!(read.s_g2(), larger.s_g2());
+    }
+
+    #[test]
+    fn import_checks_and_downsizes() {
+        let big = dev_setup(8);
+        let mut file = Vec::new();
+        big.write(&mut file).expect("write");
+        // Downsized to 6: exactly the parameters generated at 6 (same secret).
+        let small = import(&mut file.as_slice(), Some(6)).expect("import");
+        assert!(bytes(&small) == bytes(&dev_setup(6)));
+        let same = import(&mut file.as_slice(), None).expect("import");
+        assert!(bytes(&same) == bytes(&big));
+        assert!(matches!(
+            import(&mut file.as_slice(), Some(9)),
+            Err(SrsError::TooSmall { have: 8, want: 9 })
+        ));
+        // A Lagrange point that does not belong.
+        let mut foreign = file.clone();
+        let at = 4 + 256 * 64 + 7 * 64;
+        foreign[at..at + 64].copy_from_slice(&file[4 + 3 * 64..4 + 4 * 64]);
+        assert!(matches!(
+            import(&mut foreign.as_slice(), None),
+            Err(SrsError::Inconsistent(_))
+        ));
+        // A damaged point, a truncated file, garbage: read errors, not panics.
+        let mut damaged = file.clone();
+        damaged[4 + 64 * 3 + 5] ^= 0x40;
+        assert!(import(&mut damaged.as_slice(), None).is_err());
+        assert!(matches!(
+            import(&mut &file[..100], None),
+            Err(SrsError::Read(_))
+        ));
+        assert!(matches!(
+            import(&mut &b"garbage"[..], None),
+            Err(SrsError::Read(_))
+        ));
+    }
+
+    #[test]
+    fn check_catches_a_point_of_another_secret() {
+        let mut g = dev_setup(4).get_g().to_vec();
+        // Every power but g[0] from another secret: each sampled pair disagrees.
+        let other = setup_with_secret(4, dev_secret(1));
+        g[1..].copy_from_slice(&other.get_g()[1..]);
+        let params = dev_setup(4);
+        let forged = params.from_parts(4, g, None, params.g2(), params.s_g2());
+        assert!(matches!(check(&forged, 4), Err(SrsError::Inconsistent(_))));
+        check(&params, 8).expect("genuine parameters pass");
     }
 
     #[test]

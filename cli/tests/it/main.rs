@@ -402,4 +402,31 @@ fn setup_writes_development_parameters() {
         4 + 2 * 64 * 64 + 2 * 128
     );
     run_err(&["setup", "--data-dir", &data, "--k", "0"], &["--k 0"]);
+    // Import the file just written (as a ceremony's), downsized; damaged and missing files
+    // are one-line errors.
+    let src = file.display().to_string();
+    let out = run_ok(&["setup", "--data-dir", &data, "--import", &src, "--k", "4"]);
+    assert!(out.contains("kzg_bn254_4.srs"), "{out}");
+    run_err(
+        &["setup", "--data-dir", &data, "--import", &src, "--k", "7"],
+        &["k=6", "k=7"],
+    );
+    let mut damaged = std::fs::read(&file).expect("read");
+    damaged.truncate(1000);
+    let bad = dir.path().join("bad.srs");
+    std::fs::write(&bad, damaged).expect("write");
+    run_err(
+        &[
+            "setup",
+            "--data-dir",
+            &data,
+            "--import",
+            &bad.display().to_string(),
+        ],
+        &["bad.srs", "1000 bytes"],
+    );
+    run_err(
+        &["setup", "--data-dir", &data, "--import", "/nonexistent.srs"],
+        &["/nonexistent.srs"],
+    );
 }
