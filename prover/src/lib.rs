@@ -3,6 +3,8 @@
 //! The third stage of the pipeline `engine -> circuits -> prover -> aggregator ->
 //! verifier-contract`: KZG parameters, keys and proving. So far: [`srs`], a parallel
 //! generator of development parameters (`zkroll setup`) that produces exactly what halo2's
-//! `ParamsKZG::setup` would for the same secret, an order of magnitude faster.
+//! `ParamsKZG::setup` would for the same secret, an order of magnitude faster, and the import
+//! of ceremony parameters; [`keys`], the on-disk cache of chunk-circuit proving keys.
 
+pub mod keys;
 pub mod srs;

@@ -1,0 +1,259 @@
+//! Proving keys of the chunk circuit, cached on disk per (circuit version, chunk size, chain
+//! configuration, parameters): generated once, then loaded. Files are written atomically
+//! (the metadata last, so an interrupted write leaves no usable-looking entry). A cached key
+//! whose circuit layout no longer matches the code's is stale and generated again; a
+//! damaged key file is an error naming the file, never a panic.
+
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_base::halo2_proofs::plonk::ProvingKey;
+use halo2_base::halo2_proofs::poly::commitment::Params;
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use halo2_base::halo2_proofs::SerdeFormat;
+use serde::{Deserialize, Serialize};
+use zkroll_circuits::chunk::{self, ChunkWitness, SlotWitness};
+use zkroll_circuits::proof::{self, ChunkKeys};
+use zkroll_engine::ChainConfig;
+
+/// Bumped whenever the chunk circuit changes on purpose (with the pinned vk hash).
+pub const CIRCUIT_VERSION: u32 = 1;
+
+/// Why keys cannot be provided.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// Reading or writing a key file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A key file is damaged or does not match its metadata.
+    #[error("{path}: damaged key file ({detail}); delete it to generate the key again")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Key generation failed.
+    #[error(transparent)]
+    Keygen(#[from] proof::ProofError),
+}
+
+/// Where the keys came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// Loaded from the cache.
+    Cached,
+    /// Generated (none cached).
+    Generated,
+    /// Generated again: the cached ones were for an older circuit layout.
+    Regenerated,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct KeyMeta {
+    circuit_version: u32,
+    chunk_size: usize,
+    config: ChainConfig,
+    params_id: String,
+    vk_hash: String,
+    circuit: BaseCircuitParams,
+    break_points: Vec<Vec<usize>>,
+}
+
+/// Identifies parameters: their size and their secret (through `s_g2`).
+pub fn params_id(params: &ParamsKZG<Bn256>) -> String {
+    use halo2_base::halo2_proofs::halo2curves::group::GroupEncoding;
+    let s_g2 = params.s_g2().to_bytes();
+    let bytes: &[u8] = s_g2.as_ref();
+    let digest: String = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("k{}-{digest}", params.k())
+}
+
+/// The cache directory of one configuration.
+pub fn key_dir(
+    data_dir: &Path,
+    chunk_size: usize,
+    config: &ChainConfig,
+    params: &ParamsKZG<Bn256>,
+) -> PathBuf {
+    data_dir.join("keys").join(format!(
+        "chunk{chunk_size}-depth{}-chain{}-operator{}-v{CIRCUIT_VERSION}-{}",
+        config.depth,
+        config.chain_id,
+        config.operator,
+        params_id(params)
+    ))
+}
+
+fn shape(chunk_size: usize, config: ChainConfig) -> ChunkWitness {
+    ChunkWitness {
+        config,
+        start: 0,
+        old_root: zkroll_engine::Fr::from(0u64),
+        new_root: zkroll_engine::Fr::from(0u64),
+        slots: vec![SlotWitness::noop(config.depth); chunk_size],
+    }
+}
+
+/// The circuit shape the current code produces (columns, lookup bits), as JSON: cheap to
+/// compute (a layout pass, no key generation) and what a stale key would differ in.
+fn layout(k: u32, witness: &ChunkWitness) -> serde_json::Value {
+    let builder = chunk::build(CircuitBuilderStage::Keygen, k, witness);
+    serde_json::to_value(&builder.config_params).unwrap_or_default()
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
+    move |source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
+    file.write_all(bytes).map_err(io_err(&tmp))?;
+    file.sync_all().map_err(io_err(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_err(path))
+}
+
+/// Loads the keys of the chunk circuit for this configuration from `data_dir`, or generates
+/// and stores them.
+pub fn load_or_generate(
+    data_dir: &Path,
+    params: &ParamsKZG<Bn256>,
+    chunk_size: usize,
+    config: ChainConfig,
+) -> Result<(ChunkKeys, KeySource), KeyError> {
+    let dir = key_dir(data_dir, chunk_size, &config, params);
+    let meta_path = dir.join("meta.json");
+    let pk_path = dir.join("pk.bin");
+    let witness = shape(chunk_size, config);
+    let current_circuit = layout(params.k(), &witness);
+    let mut source = KeySource::Generated;
+    if meta_path.exists() {
+        let text = std::fs::read_to_string(&meta_path).map_err(io_err(&meta_path))?;
+        let meta: KeyMeta = serde_json::from_str(&text).map_err(|e| KeyError::Corrupt {
+            path: meta_path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        let stored = serde_json::to_value(&meta.circuit).unwrap_or_default();
+        if stored == current_circuit && meta.circuit_version == CIRCUIT_VERSION {
+            let keys = read_pk(&pk_path, &meta)?;
+            return Ok((keys, KeySource::Cached));
+        }
+        source = KeySource::Regenerated;
+    }
+    let keys = proof::keygen(params, &witness)?;
+    let mut bytes = Vec::new();
+    keys.pk
+        .write(&mut bytes, SerdeFormat::RawBytes)
+        .map_err(io_err(&pk_path))?;
+    write_atomic(&pk_path, &bytes)?;
+    let meta = KeyMeta {
+        circuit_version: CIRCUIT_VERSION,
+        chunk_size,
+        config,
+        params_id: params_id(params),
+        vk_hash: proof::vk_hash(keys.vk()),
+        circuit: keys.config.clone(),
+        break_points: keys.break_points.clone(),
+    };
+    let text = serde_json::to_string_pretty(&meta).unwrap_or_default();
+    write_atomic(&meta_path, text.as_bytes())?;
+    Ok((keys, source))
+}
+
+fn read_pk(path: &Path, meta: &KeyMeta) -> Result<ChunkKeys, KeyError> {
+    let corrupt = |detail: String| KeyError::Corrupt {
+        path: path.display().to_string(),
+        detail,
+    };
+    let file = std::fs::File::open(path).map_err(io_err(path))?;
+    let mut reader = BufReader::new(file);
+    // halo2's reader can panic on a short or malformed file: contain it.
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ProvingKey::<G1Affine>::read::<_, BaseCircuitBuilder<Fr>>(
+            &mut reader,
+            SerdeFormat::RawBytes,
+            meta.circuit.clone(),
+        )
+    }));
+    let pk = match read {
+        Ok(Ok(pk)) => pk,
+        Ok(Err(e)) => return Err(corrupt(e.to_string())),
+        Err(_) => return Err(corrupt("truncated or malformed".into())),
+    };
+    let vk_hash = proof::vk_hash(pk.get_vk());
+    if vk_hash != meta.vk_hash {
+        return Err(corrupt(format!(
+            "verifying key hash {vk_hash}, metadata says {}",
+            meta.vk_hash
+        )));
+    }
+    Ok(ChunkKeys {
+        pk,
+        config: meta.circuit.clone(),
+        break_points: meta.break_points.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> ChainConfig {
+        ChainConfig {
+            chain_id: 3,
+            depth: 4,
+            operator: 0,
+        }
+    }
+
+    #[test]
+    fn generated_once_then_loaded_and_damage_is_reported() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let params = crate::srs::dev_setup(15);
+        let (first, source) = load_or_generate(dir.path(), &params, 1, config()).expect("keygen");
+        assert_eq!(source, KeySource::Generated);
+        let (second, source) = load_or_generate(dir.path(), &params, 1, config()).expect("load");
+        assert_eq!(source, KeySource::Cached);
+        assert_eq!(proof::vk_hash(first.vk()), proof::vk_hash(second.vk()));
+        assert_eq!(first.break_points, second.break_points);
+
+        // A truncated key file: a clear error naming it, not a panic.
+        let kdir = key_dir(dir.path(), 1, &config(), &params);
+        let pk = kdir.join("pk.bin");
+        let bytes = std::fs::read(&pk).expect("pk");
+        std::fs::write(&pk, &bytes[..bytes.len() / 2]).expect("truncate");
+        let err = load_or_generate(dir.path(), &params, 1, config())
+            .err()
+            .expect("damaged");
+        assert!(matches!(err, KeyError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("pk.bin"), "{err}");
+
+        // Metadata of another layout: stale, generated again.
+        let meta_path = kdir.join("meta.json");
+        let mut meta: KeyMeta =
+            serde_json::from_str(&std::fs::read_to_string(&meta_path).expect("meta"))
+                .expect("json");
+        meta.circuit.num_advice_per_phase[0] += 1;
+        std::fs::write(&meta_path, serde_json::to_string(&meta).expect("json")).expect("write");
+        let (_, source) = load_or_generate(dir.path(), &params, 1, config()).expect("regenerate");
+        assert_eq!(source, KeySource::Regenerated);
+        let (_, source) = load_or_generate(dir.path(), &params, 1, config()).expect("load");
+        assert_eq!(source, KeySource::Cached);
+    }
+}
