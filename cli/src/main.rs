@@ -7,9 +7,11 @@ mod execute;
 mod files;
 mod gen_txs;
 mod info;
+mod prove;
 mod setup;
 mod state;
 mod trace;
+mod verify;
 mod wallet;
 
 use std::process::ExitCode;
@@ -43,6 +45,10 @@ enum Command {
     Info(info::InfoArgs),
     /// Generate KZG parameters (development, UNSAFE) into the data directory.
     Setup(setup::SetupArgs),
+    /// Prove a batch trace chunk by chunk (resumes: valid proofs on disk are kept).
+    Prove(prove::ProveArgs),
+    /// Check a proof file: exit 0 valid, 1 invalid proof, 2 unusable input.
+    Verify(verify::VerifyArgs),
 }
 
 /// Exit status for failures of the command (bad input, invalid data).
@@ -58,6 +64,8 @@ fn main() -> ExitCode {
         Command::GenTxs(args) => gen_txs::run(args),
         Command::Info(args) => info::run(args),
         Command::Setup(args) => setup::run(args),
+        Command::Prove(args) => prove::run(args),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
         Ok(code) => code,

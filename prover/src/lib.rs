@@ -6,5 +6,7 @@
 //! `ParamsKZG::setup` would for the same secret, an order of magnitude faster, and the import
 //! of ceremony parameters; [`keys`], the on-disk cache of chunk-circuit proving keys.
 
+pub mod chunks;
 pub mod keys;
+pub mod proof_file;
 pub mod srs;

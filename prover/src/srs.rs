@@ -284,6 +284,52 @@ pub fn import(
     Ok(params)
 }
 
+/// Loads parameters this data directory wrote (`zkroll setup`): imported ones
+/// (`kzg_bn254_<k>.srs`) are preferred to development ones. Checked for length, read
+/// without re-validating every point (they were checked or generated when written).
+pub fn load(data_dir: &std::path::Path, k: u32) -> Result<ParamsKZG<Bn256>, SrsError> {
+    use halo2_base::halo2_proofs::SerdeFormat;
+    let dir = data_dir.join("params");
+    let path = [file_name(k), dev_file_name(k)]
+        .into_iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.exists())
+        .ok_or_else(|| {
+            SrsError::Read(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "no parameters for k={k} in {}: run `zkroll setup --data-dir {} --k {k}`",
+                    dir.display(),
+                    data_dir.display()
+                ),
+            ))
+        })?;
+    let with_path = |e: std::io::Error| {
+        SrsError::Read(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
+    };
+    let bytes = std::fs::read(&path).map_err(with_path)?;
+    let expected = 4 + 2 * (1usize << k) * 64 + 2 * 128;
+    if bytes.len() != expected || bytes.get(..4) != Some(&k.to_le_bytes()[..]) {
+        return Err(with_path(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{} bytes, expected {expected} for k={k}", bytes.len()),
+        )));
+    }
+    std::panic::catch_unwind(|| {
+        ParamsKZG::<Bn256>::read_custom(&mut bytes.as_slice(), SerdeFormat::RawBytesUnchecked)
+    })
+    .map_err(|_| {
+        with_path(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "malformed point encoding",
+        ))
+    })?
+    .map_err(with_path)
+}
+
 /// File name of parameters of size `2^k` imported from a ceremony.
 pub fn file_name(k: u32) -> String {
     format!("kzg_bn254_{k}.srs")

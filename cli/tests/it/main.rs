@@ -430,3 +430,140 @@ fn setup_writes_development_parameters() {
         &["/nonexistent.srs"],
     );
 }
+
+/// Prove a small batch in two chunks, verify both, resume after deleting one, and reject
+/// tampered and unusable proof files with the right exit codes.
+#[test]
+fn prove_verify_resume_and_reject() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    run_ok(&[
+        "gen-txs",
+        "--out",
+        &p("w"),
+        "--accounts",
+        "3",
+        "--count",
+        "3",
+        "--depth",
+        "6",
+        "--seed",
+        "5",
+    ]);
+    run_ok(&[
+        "state",
+        "init",
+        "--data-dir",
+        &p("d"),
+        "--genesis",
+        &p("w/genesis.json"),
+    ]);
+    run_ok(&[
+        "execute",
+        "--data-dir",
+        &p("d"),
+        "--txs",
+        &p("w/txs.json"),
+        "--trace",
+        &p("t.json"),
+    ]);
+    let info: serde_json::Value = serde_json::from_str(&run_ok(&[
+        "info",
+        "--chunk-size",
+        "2",
+        "--depth",
+        "6",
+        "--json",
+    ]))
+    .expect("json");
+    let k = info["k"].as_u64().expect("k").to_string();
+    run_ok(&["setup", "--data-dir", &p("d"), "--k", &k]);
+    let out = run_ok(&[
+        "prove",
+        "--data-dir",
+        &p("d"),
+        "--trace",
+        &p("t.json"),
+        "--chunk-size",
+        "2",
+    ]);
+    assert!(
+        out.contains("2 chunks: 2 proven, 0 already on disk"),
+        "{out}"
+    );
+    let proofs: Vec<PathBuf> = std::fs::read_dir(dir.path().join("d/proofs"))
+        .expect("proofs dir")
+        .flat_map(|e| std::fs::read_dir(e.expect("entry").path()).expect("trace dir"))
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(proofs.len(), 2);
+    for proof in &proofs {
+        let out = run_ok(&["verify", s(proof), "--data-dir", &p("d")]);
+        assert!(out.contains("valid proof"), "{out}");
+    }
+    // Resume: only the deleted chunk is proven again.
+    std::fs::remove_file(&proofs[1]).expect("delete");
+    let out = run_ok(&[
+        "prove",
+        "--data-dir",
+        &p("d"),
+        "--trace",
+        &p("t.json"),
+        "--chunk-size",
+        "2",
+    ]);
+    assert!(out.contains("1 proven, 1 already on disk"), "{out}");
+
+    let status = |args: &[&str]| zkroll().args(args).output().expect("spawn").status.code();
+    let original = std::fs::read_to_string(&proofs[0]).expect("read");
+    let mut v: serde_json::Value = serde_json::from_str(&original).expect("json");
+    // A flipped proof byte: invalid proof, exit 1.
+    let proof_hex = v["proof"].as_str().expect("hex").to_string();
+    let flipped = format!(
+        "{}{}",
+        &proof_hex[..100],
+        if &proof_hex[100..101] == "0" {
+            "1"
+        } else {
+            "0"
+        }
+    );
+    v["proof"] = serde_json::Value::String(flipped + &proof_hex[101..]);
+    std::fs::write(p("tampered.json"), v.to_string()).expect("write");
+    assert_eq!(
+        status(&["verify", &p("tampered.json"), "--data-dir", &p("d")]),
+        Some(1)
+    );
+    // A tampered public input: exit 1.
+    let mut v: serde_json::Value = serde_json::from_str(&original).expect("json");
+    v["public_inputs"][1] = serde_json::Value::String("0x01".into());
+    std::fs::write(p("public.json"), v.to_string()).expect("write");
+    assert_eq!(
+        status(&["verify", &p("public.json"), "--data-dir", &p("d")]),
+        Some(1)
+    );
+    // A vk hash that is not this circuit's, a truncated file, another version: exit 2.
+    let mut v: serde_json::Value = serde_json::from_str(&original).expect("json");
+    v["vk_hash"] = serde_json::Value::String("0x00".into());
+    std::fs::write(p("vk.json"), v.to_string()).expect("write");
+    assert_eq!(
+        status(&["verify", &p("vk.json"), "--data-dir", &p("d")]),
+        Some(2)
+    );
+    std::fs::write(p("cut.json"), &original[..original.len() / 2]).expect("write");
+    assert_eq!(
+        status(&["verify", &p("cut.json"), "--data-dir", &p("d")]),
+        Some(2)
+    );
+    let mut v: serde_json::Value = serde_json::from_str(&original).expect("json");
+    v["version"] = 99.into();
+    std::fs::write(p("version.json"), v.to_string()).expect("write");
+    assert_eq!(
+        status(&["verify", &p("version.json"), "--data-dir", &p("d")]),
+        Some(2)
+    );
+    assert_eq!(
+        status(&["verify", &p("missing.json"), "--data-dir", &p("d")]),
+        Some(2)
+    );
+}

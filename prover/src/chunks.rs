@@ -1,0 +1,131 @@
+//! Proving a batch trace chunk by chunk, each proof written to its own file as soon as it is
+//! done (atomically); proofs already on disk and valid are kept, so an interrupted run
+//! loses nothing that finished.
+
+use std::path::{Path, PathBuf};
+
+use halo2_base::halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_base::halo2_proofs::poly::commitment::Params;
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use zkroll_circuits::chunk::ChunkWitness;
+use zkroll_circuits::proof::{self, ChunkKeys};
+use zkroll_engine::BatchTrace;
+
+use crate::keys::{params_id, CIRCUIT_VERSION};
+use crate::proof_file::{trace_id, ProofFile, PROOF_FILE_VERSION};
+
+/// Why a chunk could not be proven.
+#[derive(Debug, thiserror::Error)]
+pub enum ChunkProofError {
+    /// The chunk could not be cut from the trace.
+    #[error("chunk {index}: {source}")]
+    Witness {
+        /// Chunk number.
+        index: usize,
+        /// Cause.
+        #[source]
+        source: zkroll_circuits::chunk::ChunkError,
+    },
+    /// halo2 failed.
+    #[error("chunk {index}: {source}")]
+    Prove {
+        /// Chunk number.
+        index: usize,
+        /// Cause.
+        #[source]
+        source: proof::ProofError,
+    },
+    /// Writing the proof file failed.
+    #[error("{path}: {source}")]
+    Write {
+        /// File.
+        path: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Number of chunks of `chunk_size` slots in `trace` (at least one).
+pub fn chunk_count(trace: &BatchTrace, chunk_size: usize) -> usize {
+    trace.steps.len().div_ceil(chunk_size).max(1)
+}
+
+/// The proof file path of chunk `index` of `trace` under `data_dir`.
+pub fn proof_path(data_dir: &Path, trace: &BatchTrace, index: usize) -> PathBuf {
+    data_dir
+        .join("proofs")
+        .join(trace_id(trace))
+        .join(format!("chunk-{index}.json"))
+}
+
+/// Whether a valid proof of chunk `index` is already on disk.
+pub fn existing_proof_is_valid(
+    params: &ParamsKZG<Bn256>,
+    keys: &ChunkKeys,
+    trace: &BatchTrace,
+    chunk_size: usize,
+    index: usize,
+    path: &Path,
+) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    let Ok(file) = ProofFile::decode(&bytes) else {
+        return false;
+    };
+    let Ok(witness) = ChunkWitness::from_trace(trace, index * chunk_size, chunk_size) else {
+        return false;
+    };
+    file.instances() == Some(witness.public_inputs())
+        && file.vk_hash == proof::vk_hash(keys.vk())
+        && proof::verify(params, keys.vk(), &file.proof, &witness.public_inputs()).is_ok()
+}
+
+/// Proves chunk `index` and writes its proof file; returns the path.
+pub fn prove_chunk(
+    data_dir: &Path,
+    params: &ParamsKZG<Bn256>,
+    keys: &ChunkKeys,
+    trace: &BatchTrace,
+    chunk_size: usize,
+    index: usize,
+) -> Result<PathBuf, ChunkProofError> {
+    let start = index * chunk_size;
+    let witness = ChunkWitness::from_trace(trace, start, chunk_size)
+        .map_err(|source| ChunkProofError::Witness { index, source })?;
+    let bytes = proof::prove(params, keys, &witness)
+        .map_err(|source| ChunkProofError::Prove { index, source })?;
+    let file = ProofFile {
+        version: PROOF_FILE_VERSION,
+        zkroll_version: env!("CARGO_PKG_VERSION").into(),
+        circuit_version: CIRCUIT_VERSION,
+        chunk_size,
+        config: trace.header.config,
+        k: params.k(),
+        params_id: params_id(params),
+        vk_hash: proof::vk_hash(keys.vk()),
+        trace_id: trace_id(trace),
+        chunk_index: index,
+        start,
+        public_inputs: witness.public_inputs().to_vec(),
+        proof: bytes,
+    };
+    let path = proof_path(data_dir, trace, index);
+    write_atomic(&path, file.to_json().as_bytes()).map_err(|source| ChunkProofError::Write {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(path)
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
