@@ -77,11 +77,14 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
                 args.chunk_size,
                 index,
             )?;
-            bar.println(format!(
-                "chunk {index}: proven in {:.1} s -> {}",
-                t.elapsed().as_secs_f64(),
-                path.display()
-            ));
+            // Printed even without a terminal (where the bar is hidden).
+            bar.suspend(|| {
+                eprintln!(
+                    "chunk {index}: proven in {:.1} s -> {}",
+                    t.elapsed().as_secs_f64(),
+                    path.display()
+                )
+            });
             proven += 1;
         }
         bar.inc(1);
