@@ -7,7 +7,7 @@ use halo2_base::gates::{GateInstructions, RangeInstructions};
 use serde::Serialize;
 use zkroll_engine::ChainConfig;
 
-use crate::chunk::{self, ChunkWitness, SlotWitness};
+use crate::chunk::{self, ChunkWitness};
 use crate::eddsa::{AssignedSignature, EddsaChip};
 use crate::merkle::MerkleChip;
 use crate::poseidon::PoseidonChip;
@@ -49,16 +49,6 @@ pub struct ChunkStats {
     pub estimated_pk_bytes: u64,
     /// Estimated peak memory of one proof in bytes.
     pub estimated_peak_bytes: u64,
-}
-
-fn noop_chunk(chunk_size: usize, config: ChainConfig) -> ChunkWitness {
-    ChunkWitness {
-        config,
-        start: 0,
-        old_root: zkroll_engine::Fr::from(0u64),
-        new_root: zkroll_engine::Fr::from(0u64),
-        slots: vec![SlotWitness::noop(config.depth); chunk_size],
-    }
 }
 
 /// Advice cells of each primitive, measured by laying each one out alone.
@@ -131,7 +121,7 @@ pub fn primitive_costs(depth: u8) -> Vec<(String, usize)> {
 
 /// Cell counts of a laid-out chunk: (advice, lookup, distinct constants, cells of slot 0).
 fn measure(slots: usize, config: ChainConfig) -> (usize, usize, usize, usize) {
-    let witness = noop_chunk(slots, config);
+    let witness = ChunkWitness::padding(slots, config);
     let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Keygen).use_k(18);
     let sections = chunk::synthesize(&mut builder, &witness);
     let stats = builder.statistics();
@@ -254,7 +244,11 @@ mod tests {
         assert!(smaller.advice_columns > MAX_AUTO_ADVICE_COLUMNS);
         assert!(s.estimated_peak_bytes > s.estimated_pk_bytes);
         // The columns agree with halo2-base's own choice for a real layout.
-        let real = chunk::build(CircuitBuilderStage::Keygen, s.k, &noop_chunk(4, config(24)));
+        let real = chunk::build(
+            CircuitBuilderStage::Keygen,
+            s.k,
+            &ChunkWitness::padding(4, config(24)),
+        );
         assert_eq!(real.config_params.num_advice_per_phase[0], s.advice_columns);
         assert_eq!(
             real.config_params.num_lookup_advice_per_phase[0],

@@ -37,7 +37,7 @@ pub struct BatchHeader {
     /// Number of transactions (steps).
     pub tx_count: u32,
     /// Concatenated pubdata of the transactions, as L1 receives it.
-    #[serde(with = "hex_bytes")]
+    #[serde(with = "crate::field::serde_hex_bytes")]
     pub pubdata: Vec<u8>,
 }
 
@@ -284,51 +284,4 @@ fn check_step(
         });
     }
     Ok(())
-}
-
-/// Hex (`0x...`) in JSON, raw bytes in binary.
-mod hex_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            s.serialize_str(&format!("0x{}", hex::encode(bytes)))
-        } else {
-            s.serialize_bytes(bytes)
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        if d.is_human_readable() {
-            let text = String::deserialize(d)?;
-            let digits = text
-                .strip_prefix("0x")
-                .ok_or_else(|| serde::de::Error::custom("hex bytes must start with 0x"))?;
-            hex::decode(digits).map_err(serde::de::Error::custom)
-        } else {
-            Ok(serde_bytes_compat::deserialize(d)?)
-        }
-    }
-
-    mod serde_bytes_compat {
-        use serde::Deserializer;
-
-        struct BytesVisitor;
-        impl<'de> serde::de::Visitor<'de> for BytesVisitor {
-            type Value = Vec<u8>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("bytes")
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-                Ok(v.to_vec())
-            }
-            fn visit_borrowed_bytes<E: serde::de::Error>(self, v: &'de [u8]) -> Result<Vec<u8>, E> {
-                Ok(v.to_vec())
-            }
-        }
-
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-            d.deserialize_bytes(BytesVisitor)
-        }
-    }
 }

@@ -15,7 +15,7 @@ use halo2_base::halo2_proofs::poly::commitment::Params;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_base::halo2_proofs::SerdeFormat;
 use serde::{Deserialize, Serialize};
-use zkroll_circuits::chunk::{self, ChunkWitness, SlotWitness};
+use zkroll_circuits::chunk::{self, ChunkWitness};
 use zkroll_circuits::proof::{self, ChunkKeys};
 use zkroll_engine::ChainConfig;
 
@@ -94,16 +94,6 @@ pub fn key_dir(
     ))
 }
 
-fn shape(chunk_size: usize, config: ChainConfig) -> ChunkWitness {
-    ChunkWitness {
-        config,
-        start: 0,
-        old_root: zkroll_engine::Fr::from(0u64),
-        new_root: zkroll_engine::Fr::from(0u64),
-        slots: vec![SlotWitness::noop(config.depth); chunk_size],
-    }
-}
-
 /// The circuit shape the current code produces (columns, lookup bits), as JSON: cheap to
 /// compute (a layout pass, no key generation) and what a stale key would differ in.
 fn layout(k: u32, witness: &ChunkWitness) -> serde_json::Value {
@@ -140,7 +130,7 @@ pub fn load_or_generate(
     let dir = key_dir(data_dir, chunk_size, &config, params);
     let meta_path = dir.join("meta.json");
     let pk_path = dir.join("pk.bin");
-    let witness = shape(chunk_size, config);
+    let witness = ChunkWitness::padding(chunk_size, config);
     let current_circuit = layout(params.k(), &witness);
     let mut source = KeySource::Generated;
     if meta_path.exists() {

@@ -42,7 +42,7 @@ pub struct ProofFile {
     #[serde(with = "serde_field_vec")]
     pub public_inputs: Vec<Fr>,
     /// The proof (SHPLONK, Blake2b transcript).
-    #[serde(with = "hex_or_bytes")]
+    #[serde(with = "zkroll_engine::field::serde_hex_bytes")]
     pub proof: Vec<u8>,
 }
 
@@ -128,31 +128,6 @@ impl ProofFile {
     /// The public inputs as the circuit orders them; `None` unless there are exactly three.
     pub fn instances(&self) -> Option<[Fr; 3]> {
         self.public_inputs.clone().try_into().ok()
-    }
-}
-
-/// Hex (`0x...`) in JSON, raw bytes in binary.
-mod hex_or_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            s.serialize_str(&format!("0x{}", hex::encode(bytes)))
-        } else {
-            s.serialize_bytes(bytes)
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        if d.is_human_readable() {
-            let text = String::deserialize(d)?;
-            let digits = text
-                .strip_prefix("0x")
-                .ok_or_else(|| serde::de::Error::custom("hex bytes must start with 0x"))?;
-            hex::decode(digits).map_err(serde::de::Error::custom)
-        } else {
-            Vec::<u8>::deserialize(d)
-        }
     }
 }
 

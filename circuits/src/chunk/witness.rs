@@ -158,6 +158,18 @@ fn signature_scalar(s: &zkroll_engine::babyjubjub::Scalar) -> Fr {
 }
 
 impl ChunkWitness {
+    /// A chunk of `chunk_size` padding slots: the circuit's shape without a batch (for key
+    /// generation and statistics; the layout does not depend on the values).
+    pub fn padding(chunk_size: usize, config: ChainConfig) -> Self {
+        Self {
+            config,
+            start: 0,
+            old_root: Fr::from(0u64),
+            new_root: Fr::from(0u64),
+            slots: vec![SlotWitness::noop(config.depth); chunk_size],
+        }
+    }
+
     /// Steps `start .. start + chunk_size` of `trace` (fewer at the end, padded).
     pub fn from_trace(
         trace: &BatchTrace,
