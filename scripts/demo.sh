@@ -34,7 +34,7 @@ echo "==> proving pipeline on a small batch: 8 transactions, chunks of 4 slots, 
 "$ZK" gen-txs --out "$SMALL" --accounts 4 --count 8 --seed 11
 "$ZK" state init --data-dir "$SMALL/state" --genesis "$SMALL/genesis.json"
 "$ZK" execute --data-dir "$SMALL/state" --txs "$SMALL/txs.json" --trace "$SMALL/batch-0.json"
-K=$("$ZK" info --chunk-size 4 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["k"])')
+K=$("$ZK" info --chunk-size 4 --json | sed -n 's/^  "k": \([0-9]*\),$/\1/p')
 PARAMS=${ZKROLL_PARAMS_DIR:-$HOME/.cache/zkroll-params}
 echo "==> KZG parameters k=$K (UNSAFE development ones, cached in $PARAMS) and chunk proofs"
 [ -f "$PARAMS/params/kzg_bn254_$K.UNSAFE-dev.srs" ] || "$ZK" setup --data-dir "$PARAMS" --k "$K"

@@ -112,20 +112,11 @@ pub fn prove_chunk(
         proof: bytes,
     };
     let path = proof_path(data_dir, trace, index);
-    write_atomic(&path, file.to_json().as_bytes()).map_err(|source| ChunkProofError::Write {
-        path: path.display().to_string(),
-        source,
+    crate::fs::write_atomic(&path, file.to_json().as_bytes()).map_err(|source| {
+        ChunkProofError::Write {
+            path: path.display().to_string(),
+            source,
+        }
     })?;
     Ok(path)
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }

@@ -108,17 +108,6 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
     }
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-    file.write_all(bytes).map_err(io_err(&tmp))?;
-    file.sync_all().map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_err(path))
-}
-
 /// Loads the keys of the chunk circuit for this configuration from `data_dir`, or generates
 /// and stores them.
 pub fn load_or_generate(
@@ -151,7 +140,7 @@ pub fn load_or_generate(
     keys.pk
         .write(&mut bytes, SerdeFormat::RawBytes)
         .map_err(io_err(&pk_path))?;
-    write_atomic(&pk_path, &bytes)?;
+    crate::fs::write_atomic(&pk_path, &bytes).map_err(io_err(&pk_path))?;
     let meta = KeyMeta {
         circuit_version: CIRCUIT_VERSION,
         chunk_size,
@@ -162,7 +151,7 @@ pub fn load_or_generate(
         break_points: keys.break_points.clone(),
     };
     let text = serde_json::to_string_pretty(&meta).unwrap_or_default();
-    write_atomic(&meta_path, text.as_bytes())?;
+    crate::fs::write_atomic(&meta_path, text.as_bytes()).map_err(io_err(&meta_path))?;
     Ok((keys, source))
 }
 

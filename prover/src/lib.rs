@@ -7,6 +7,7 @@
 //! of ceremony parameters; [`keys`], the on-disk cache of chunk-circuit proving keys.
 
 pub mod chunks;
+pub mod fs;
 pub mod keys;
 pub mod proof_file;
 pub mod srs;

@@ -345,22 +345,9 @@ pub fn dev_file_name(k: u32) -> String {
 /// the same directory, synced, then renamed.
 pub fn write_atomic(params: &ParamsKZG<Bn256>, path: &std::path::Path) -> std::io::Result<()> {
     use halo2_base::halo2_proofs::poly::commitment::Params;
-    let dir = path.parent().unwrap_or_else(|| std::path::Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-    params.write(&mut file)?;
-    let file = file.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    let mut bytes = Vec::new();
+    params.write(&mut bytes)?;
+    crate::fs::write_atomic(path, &bytes)
 }
 
 #[cfg(test)]
