@@ -1,6 +1,6 @@
 //! Engine throughput: executing batches of signed transfers against a RocksDB state on disk
-#![allow(missing_docs)] // criterion_group! generates undocumented functions
 //! (signature checks, rule checks, three Merkle updates per transfer, one synced commit).
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use zkroll_engine::workload::Workload;

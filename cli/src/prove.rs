@@ -8,6 +8,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use zkroll_circuits::stats::chunk_stats;
+use zkroll_prover::memory::{self, ProofMemory};
+use zkroll_prover::proof_file::ProofFormat;
 use zkroll_prover::{chunks, keys, srs};
 
 use crate::trace::load;
@@ -35,25 +37,26 @@ pub struct ProveArgs {
     /// Progress as JSON lines on stdout (one event per line) instead of a bar.
     #[arg(long)]
     json: bool,
+    /// Encoding of the proof files written: `json` (`chunk-<i>.json`) or `binary`
+    /// (`chunk-<i>.zkrp`, about a third of the size).
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
 }
 
-/// Memory of the machine from /proc/meminfo: (total, available), in bytes.
-fn memory() -> Option<(u64, u64)> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let field = |name: &str| -> Option<u64> {
-        let line = text.lines().find(|l| l.starts_with(name))?;
-        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kib * 1024)
-    };
-    Some((field("MemTotal:")?, field("MemAvailable:")?))
+/// Proof file encoding on the command line.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Binary,
 }
 
-/// How many chunk proofs to run at once: limited by available memory (with a 10% margin),
-/// by the cores, and by the number of chunks.
-fn concurrency(estimate: u64, available: u64, chunks: usize) -> usize {
-    let by_memory = ((available as f64 * 0.9) / estimate.max(1) as f64) as usize;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    by_memory.min(cores).min(chunks).max(1)
+impl From<Format> for ProofFormat {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Json => ProofFormat::Json,
+            Format::Binary => ProofFormat::Binary,
+        }
+    }
 }
 
 fn gib(bytes: u64) -> f64 {
@@ -72,7 +75,12 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
     let stats = chunk_stats(args.chunk_size, config, args.k);
     let k = stats.k;
     let estimate = stats.estimated_peak_bytes;
-    let (total, available) = memory().unwrap_or((u64::MAX, u64::MAX));
+    let per_proof = ProofMemory {
+        peak: estimate,
+        shared: stats.estimated_pk_bytes,
+    };
+    let format = ProofFormat::from(args.format);
+    let (total, available) = memory::machine_memory().unwrap_or((u64::MAX, u64::MAX));
     if estimate > total && !args.force {
         anyhow::bail!(
             "--chunk-size {}: one chunk proof is predicted to need {:.1} GiB, more than this \
@@ -85,16 +93,21 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
     let count = chunks::chunk_count(&trace, args.chunk_size);
     let jobs = args
         .jobs
-        .unwrap_or_else(|| concurrency(estimate, available, count))
+        .unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            per_proof.jobs(available, cores, count)
+        })
         .max(1);
+    let predicted = per_proof.peak_with(jobs.min(count));
     eprintln!(
         "chunk circuit: {} slots, k={k}; {count} chunks; predicted {:.1} GiB and {:.0} s per \
-         proof; {jobs} at once ({:.1} GiB available)",
+         proof; {jobs} at once, {:.1} GiB in all ({:.1} GiB available)",
         args.chunk_size,
         gib(estimate),
         // Measured here: 16.5 s per million advice cells for one proof on 2 cores (25.1 M
         // cells in 414 s); proofs running side by side share the cores.
         stats.advice_cells as f64 / 1e6 * 16.5 * jobs as f64,
+        gib(predicted),
         gib(available)
     );
     let params = srs::load(&args.data_dir, k).context("--data-dir")?;
@@ -130,7 +143,7 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
         (0..count)
             .into_par_iter()
             .map(|index| -> Result<bool> {
-                let path = chunks::proof_path(&args.data_dir, &trace, index);
+                let path = chunks::proof_path(&args.data_dir, &trace, index, format);
                 if chunks::existing_proof_is_valid(&params, &keys, &trace, args.chunk_size, index, &path) {
                     event(serde_json::json!({"event": "chunk_kept", "chunk": index, "path": path}));
                     bar.inc(1);
@@ -139,7 +152,7 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
                 event(serde_json::json!({"event": "chunk_started", "chunk": index}));
                 let t = Instant::now();
                 let path =
-                    chunks::prove_chunk(&args.data_dir, &params, &keys, &trace, args.chunk_size, index)?;
+                    chunks::prove_chunk(&args.data_dir, format, &params, &keys, &trace, args.chunk_size, index)?;
                 let seconds = t.elapsed().as_secs_f64();
                 event(serde_json::json!({"event": "chunk_proven", "chunk": index, "seconds": seconds, "path": path}));
                 if !args.json {
@@ -163,17 +176,27 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
         }
     }
     bar.finish_and_clear();
+    let measured = memory::peak_rss();
     event(
         serde_json::json!({"event": "done", "chunks": count, "proven": proven, "kept": kept,
-        "seconds": started.elapsed().as_secs_f64()}),
+        "seconds": started.elapsed().as_secs_f64(), "jobs": jobs,
+        "predicted_peak_bytes": predicted, "peak_rss_bytes": measured}),
     );
     if args.json {
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(measured) = measured {
+        eprintln!(
+            "peak RSS {:.2} GiB (predicted {:.2} GiB for {jobs} at once: measured/predicted {:.2})",
+            gib(measured),
+            gib(predicted),
+            measured as f64 / predicted as f64
+        );
+    }
     println!(
         "{count} chunks: {proven} proven, {kept} already on disk, in {:.1} s; proofs in {}",
         started.elapsed().as_secs_f64(),
-        chunks::proof_path(&args.data_dir, &trace, 0)
+        chunks::proof_path(&args.data_dir, &trace, 0, format)
             .parent()
             .map(|p| p.display().to_string())
             .unwrap_or_default()
