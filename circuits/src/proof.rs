@@ -1,5 +1,6 @@
-//! Real KZG proofs of the chunk circuit (SHPLONK, Blake2b transcript): key generation,
-//! proving and native verification, with halo2's errors wrapped with the circuit and `k`.
+//! Real KZG proofs of the chunk circuit (SHPLONK, Poseidon transcript as snark-verifier
+//! reads it, so the aggregation circuit can verify chunk proofs): key generation, proving
+//! and native verification, with halo2's errors wrapped with the circuit and `k`.
 //! The prover crate builds parameter files, key caching and parallel proving on top of this.
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
@@ -13,10 +14,9 @@ use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_base::halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_base::halo2_proofs::transcript::{
-    Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
-};
 use rand::rngs::OsRng;
+use snark_verifier_sdk::halo2::{PoseidonTranscript, POSEIDON_SPEC};
+use snark_verifier_sdk::NativeLoader;
 
 use crate::chunk::{self, ChunkWitness};
 use crate::field::to_circuit;
@@ -95,7 +95,8 @@ pub fn prove(
     let mut builder = BaseCircuitBuilder::prover(keys.config.clone(), keys.break_points.clone());
     chunk::synthesize(&mut builder, witness);
     let instances: Vec<Fr> = witness.public_inputs().iter().map(to_circuit).collect();
-    let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
+    let mut transcript =
+        PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
     create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
         params,
         &keys.pk,
@@ -113,10 +114,11 @@ pub fn verify(
     params: &ParamsKZG<Bn256>,
     vk: &VerifyingKey<G1Affine>,
     proof: &[u8],
-    public_inputs: &[zkroll_engine::Fr; 3],
+    public_inputs: &[zkroll_engine::Fr; 4],
 ) -> Result<(), ProofError> {
     let instances: Vec<Fr> = public_inputs.iter().map(to_circuit).collect();
-    let mut transcript = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(proof);
+    let mut transcript =
+        PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(proof, POSEIDON_SPEC.clone());
     verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
         params.verifier_params(),
         vk,

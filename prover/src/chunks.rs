@@ -12,7 +12,7 @@ use zkroll_circuits::proof::{self, ChunkKeys};
 use zkroll_engine::BatchTrace;
 
 use crate::keys::{params_id, CIRCUIT_VERSION};
-use crate::proof_file::{trace_id, ProofFile, PROOF_FILE_VERSION};
+use crate::proof_file::{trace_id, ProofFile, ProofFormat, ProofSubject, PROOF_FILE_VERSION};
 
 /// Why a chunk could not be proven.
 #[derive(Debug, thiserror::Error)]
@@ -51,12 +51,17 @@ pub fn chunk_count(trace: &BatchTrace, chunk_size: usize) -> usize {
     trace.steps.len().div_ceil(chunk_size).max(1)
 }
 
-/// The proof file path of chunk `index` of `trace` under `data_dir`.
-pub fn proof_path(data_dir: &Path, trace: &BatchTrace, index: usize) -> PathBuf {
+/// The proof file path of chunk `index` of `trace` under `data_dir`, in `format`.
+pub fn proof_path(
+    data_dir: &Path,
+    trace: &BatchTrace,
+    index: usize,
+    format: ProofFormat,
+) -> PathBuf {
     data_dir
         .join("proofs")
         .join(trace_id(trace))
-        .join(format!("chunk-{index}.json"))
+        .join(format!("chunk-{index}.{}", format.extension()))
 }
 
 /// Whether a valid proof of chunk `index` is already on disk.
@@ -77,14 +82,15 @@ pub fn existing_proof_is_valid(
     let Ok(witness) = ChunkWitness::from_trace(trace, index * chunk_size, chunk_size) else {
         return false;
     };
-    file.instances() == Some(witness.public_inputs())
+    file.chunk_instances() == Some(witness.public_inputs())
         && file.vk_hash == proof::vk_hash(keys.vk())
         && proof::verify(params, keys.vk(), &file.proof, &witness.public_inputs()).is_ok()
 }
 
-/// Proves chunk `index` and writes its proof file; returns the path.
+/// Proves chunk `index` and writes its proof file in `format`; returns the path.
 pub fn prove_chunk(
     data_dir: &Path,
+    format: ProofFormat,
     params: &ParamsKZG<Bn256>,
     keys: &ChunkKeys,
     trace: &BatchTrace,
@@ -106,13 +112,12 @@ pub fn prove_chunk(
         params_id: params_id(params),
         vk_hash: proof::vk_hash(keys.vk()),
         trace_id: trace_id(trace),
-        chunk_index: index,
-        start,
+        subject: ProofSubject::Chunk { index, start },
         public_inputs: witness.public_inputs().to_vec(),
         proof: bytes,
     };
-    let path = proof_path(data_dir, trace, index);
-    crate::fs::write_atomic(&path, file.to_json().as_bytes()).map_err(|source| {
+    let path = proof_path(data_dir, trace, index, format);
+    crate::fs::write_atomic(&path, &format.encode(&file)).map_err(|source| {
         ChunkProofError::Write {
             path: path.display().to_string(),
             source,

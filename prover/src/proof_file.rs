@@ -7,12 +7,42 @@ use zkroll_engine::field::serde_field_vec;
 use zkroll_engine::{ChainConfig, Fr};
 
 /// Version of the proof file format.
-pub const PROOF_FILE_VERSION: u32 = 1;
+pub const PROOF_FILE_VERSION: u32 = 2;
 
 /// Magic bytes of the binary encoding.
 pub const BINARY_MAGIC: &[u8; 4] = b"ZKRP";
 
-/// A chunk proof and its context.
+/// What a proof proves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProofSubject {
+    /// One chunk of a batch (chunk circuit; public inputs: old root, new root, transaction
+    /// commitment before and after).
+    Chunk {
+        /// Chunk number in the batch.
+        index: usize,
+        /// First trace step of the chunk.
+        start: usize,
+    },
+    /// Consecutive chunks of a batch, aggregated (aggregation circuit; public inputs: the
+    /// 12 limbs of the KZG accumulator, then old root, new root, transaction commitment
+    /// before and after).
+    Aggregation {
+        /// Layer in the aggregation tree (1: aggregates chunk proofs).
+        layer: u32,
+        /// Node number in its layer.
+        index: usize,
+        /// First chunk covered.
+        first_chunk: usize,
+        /// Number of chunks covered.
+        chunks: usize,
+        /// Whether the transcript is Keccak (the final proof, for the EVM) rather than
+        /// Poseidon (a proof a further layer aggregates).
+        evm: bool,
+    },
+}
+
+/// A proof and its context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProofFile {
@@ -22,7 +52,9 @@ pub struct ProofFile {
     pub zkroll_version: String,
     /// Circuit version ([`crate::keys::CIRCUIT_VERSION`]).
     pub circuit_version: u32,
-    /// Transaction slots of the chunk circuit.
+    /// What it proves.
+    pub subject: ProofSubject,
+    /// Transaction slots of the chunk circuit (of the chunks aggregated, for aggregation).
     pub chunk_size: usize,
     /// Chain configuration (constants of the circuit).
     pub config: ChainConfig,
@@ -34,14 +66,10 @@ pub struct ProofFile {
     pub vk_hash: String,
     /// The batch trace it belongs to (see [`trace_id`]).
     pub trace_id: String,
-    /// Chunk number in the batch.
-    pub chunk_index: usize,
-    /// First trace step of the chunk.
-    pub start: usize,
-    /// Public inputs: old root, new root, transaction commitment.
+    /// Public inputs, in instance order (see [`ProofSubject`]).
     #[serde(with = "serde_field_vec")]
     pub public_inputs: Vec<Fr>,
-    /// The proof (SHPLONK, Blake2b transcript).
+    /// The proof (SHPLONK; Poseidon transcript, Keccak for a final EVM proof).
     #[serde(with = "zkroll_engine::field::serde_hex_bytes")]
     pub proof: Vec<u8>,
 }
@@ -79,6 +107,34 @@ pub fn trace_id(trace: &zkroll_engine::BatchTrace) -> String {
         },
     );
     zkroll_engine::field::to_hex(&hash(&[trace.header.old_root, trace.header.new_root, data]))
+}
+
+/// How a proof file is encoded on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProofFormat {
+    /// Pretty JSON (`.json`), readable, about 2.7x the binary size.
+    #[default]
+    Json,
+    /// `ZKRP` magic, version, postcard body (`.zkrp`).
+    Binary,
+}
+
+impl ProofFormat {
+    /// File name extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ProofFormat::Json => "json",
+            ProofFormat::Binary => "zkrp",
+        }
+    }
+
+    /// Encodes `file` in this format.
+    pub fn encode(self, file: &ProofFile) -> Vec<u8> {
+        match self {
+            ProofFormat::Json => file.to_json().into_bytes(),
+            ProofFormat::Binary => file.to_binary(),
+        }
+    }
 }
 
 impl ProofFile {
@@ -125,9 +181,13 @@ impl ProofFile {
         Ok(file)
     }
 
-    /// The public inputs as the circuit orders them; `None` unless there are exactly three.
-    pub fn instances(&self) -> Option<[Fr; 3]> {
-        self.public_inputs.clone().try_into().ok()
+    /// The chunk circuit's public inputs; `None` unless this is a chunk proof with exactly
+    /// four.
+    pub fn chunk_instances(&self) -> Option<[Fr; 4]> {
+        match self.subject {
+            ProofSubject::Chunk { .. } => self.public_inputs.clone().try_into().ok(),
+            ProofSubject::Aggregation { .. } => None,
+        }
     }
 }
 
@@ -141,6 +201,7 @@ mod tests {
             version: PROOF_FILE_VERSION,
             zkroll_version: "0.1.0".into(),
             circuit_version: 1,
+            subject: ProofSubject::Chunk { index: 0, start: 0 },
             chunk_size: 2,
             config: ChainConfig {
                 chain_id: 7,
@@ -151,9 +212,12 @@ mod tests {
             params_id: "k16-00".into(),
             vk_hash: "0x01".into(),
             trace_id: "0x02".into(),
-            chunk_index: 0,
-            start: 0,
-            public_inputs: vec![Fr::from(1u64), Fr::from(2u64), Fr::from(3u64)],
+            public_inputs: vec![
+                Fr::from(1u64),
+                Fr::from(2u64),
+                Fr::from(3u64),
+                Fr::from(4u64),
+            ],
             proof: vec![9; 100],
         }
     }
@@ -164,11 +228,26 @@ mod tests {
         assert_eq!(ProofFile::decode(f.to_json().as_bytes()).expect("json"), f);
         assert_eq!(ProofFile::decode(&f.to_binary()).expect("binary"), f);
         let mut other = f.to_binary();
-        other[4] = 2;
+        other[4] = 1;
         assert!(matches!(
             ProofFile::decode(&other),
-            Err(ProofFileError::Version(2))
+            Err(ProofFileError::Version(1))
         ));
+        let aggregated = ProofFile {
+            subject: ProofSubject::Aggregation {
+                layer: 2,
+                index: 0,
+                first_chunk: 0,
+                chunks: 4,
+                evm: true,
+            },
+            ..f
+        };
+        assert_eq!(
+            ProofFile::decode(&aggregated.to_binary()).expect("binary"),
+            aggregated
+        );
+        assert_eq!(aggregated.chunk_instances(), None);
     }
 
     proptest! {

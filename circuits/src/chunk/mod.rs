@@ -2,9 +2,12 @@
 //! that applying them to the public old root under the protocol rules gives the public new
 //! root, and that they are the transactions the public commitment names.
 //!
-//! Public inputs (one instance column, in order): old root, new root, transaction
-//! commitment ([`ChunkWitness::tx_commitment`]). The chain configuration (chain id, tree
-//! depth, operator index) and the slot count are constants of the circuit.
+//! Public inputs (one instance column, in order): old root, new root, the batch's
+//! transaction commitment before the chunk and after it ([`ChunkWitness::tx_commitment`]).
+//! Chunks continue one commitment chain, so consecutive chunks link by both roots and
+//! commitments, and the batch's commitment is the same however it is cut. The chain
+//! configuration (chain id, tree depth, operator index) and the slot count are constants of
+//! the circuit.
 
 mod constraints;
 pub mod witness;
@@ -21,7 +24,9 @@ use crate::merkle::MerkleChip;
 use crate::poseidon::PoseidonChip;
 use crate::Fr;
 use constraints::SlotChips;
-pub use witness::{ChunkError, ChunkWitness, SlotWitness, UpdateWitness};
+pub use witness::{
+    batch_commitment, chain_commitment, ChunkError, ChunkWitness, SlotWitness, UpdateWitness,
+};
 
 /// Bits of the range-check lookup table.
 pub const LOOKUP_BITS: usize = 8;
@@ -57,7 +62,8 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &ChunkWitness) 
     let ctx = builder.main(0);
     let old_root = ctx.load_witness(to_circuit(&witness.old_root));
     let mut root = old_root;
-    let mut commitment = ctx.load_zero();
+    let commitment_in = ctx.load_witness(to_circuit(&witness.commitment_in));
+    let mut commitment = commitment_in;
     let mut sections = Vec::new();
     for (i, slot) in witness.slots.iter().enumerate() {
         let mut marks = Vec::new();
@@ -73,7 +79,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &ChunkWitness) 
             });
         }
     }
-    builder.assigned_instances = vec![vec![old_root, root, commitment]];
+    builder.assigned_instances = vec![vec![old_root, root, commitment_in, commitment]];
     sections
 }
 
@@ -86,7 +92,12 @@ pub fn build(stage: CircuitBuilderStage, k: u32, witness: &ChunkWitness) -> Base
 }
 
 /// Names of the public inputs, in instance order.
-pub const PUBLIC_INPUTS: [&str; 3] = ["old root", "new root", "transaction commitment"];
+pub const PUBLIC_INPUTS: [&str; 4] = [
+    "old root",
+    "new root",
+    "transaction commitment before",
+    "transaction commitment after",
+];
 
 /// Runs halo2's `MockProver` on the chunk with its public inputs as the verifier computes
 /// them (`instances`, or the witness's own when `None`). On failure, returns one line per
@@ -95,7 +106,7 @@ pub const PUBLIC_INPUTS: [&str; 3] = ["old root", "new root", "transaction commi
 pub fn mock_prove(
     k: u32,
     witness: &ChunkWitness,
-    instances: Option<[zkroll_engine::Fr; 3]>,
+    instances: Option<[zkroll_engine::Fr; 4]>,
 ) -> Result<(), Vec<String>> {
     let mut builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_k(k as usize);
     let sections = synthesize(&mut builder, witness);

@@ -150,7 +150,7 @@ fn rejected_for(w: &ChunkWitness, rule: &str) {
     );
 }
 
-fn rejected_with(w: &ChunkWitness, instances: [zkroll_engine::Fr; 3]) {
+fn rejected_with(w: &ChunkWitness, instances: [zkroll_engine::Fr; 4]) {
     assert!(
         mock_prove(K, w, Some(instances)).is_err(),
         "wrong public input accepted"
@@ -235,8 +235,8 @@ fn nonce_not_incremented() {
         w.new_root,
         "the replay helper agrees with the engine"
     );
-    let [old, _, c] = w.public_inputs();
-    rejected_with(&w, [old, after(0), c]);
+    let [old, _, c0, c] = w.public_inputs();
+    rejected_with(&w, [old, after(0), c0, c]);
 }
 
 #[test]
@@ -342,22 +342,35 @@ fn wrong_index() {
 #[test]
 fn wrong_old_root() {
     let (_f, w) = transfer_slot();
-    let [old, new, c] = w.public_inputs();
-    rejected_with(&w, [old + zkroll_engine::Fr::from(1u64), new, c]);
+    let [old, new, c0, c] = w.public_inputs();
+    rejected_with(&w, [old + zkroll_engine::Fr::from(1u64), new, c0, c]);
 }
 
 #[test]
 fn wrong_new_root() {
     let (_f, w) = transfer_slot();
-    let [old, new, c] = w.public_inputs();
-    rejected_with(&w, [old, new + zkroll_engine::Fr::from(1u64), c]);
+    let [old, new, c0, c] = w.public_inputs();
+    rejected_with(&w, [old, new + zkroll_engine::Fr::from(1u64), c0, c]);
 }
 
 #[test]
 fn tampered_commitment() {
     let (_f, w) = transfer_slot();
-    let [old, new, c] = w.public_inputs();
-    rejected_with(&w, [old, new, c + zkroll_engine::Fr::from(1u64)]);
+    let [old, new, c0, c] = w.public_inputs();
+    rejected_with(&w, [old, new, c0, c + zkroll_engine::Fr::from(1u64)]);
+}
+
+#[test]
+fn tampered_commitment_before() {
+    // The chunk continues the batch's chain from its public input: another starting value
+    // (a reordered or dropped earlier chunk) changes the result it must match.
+    let (_f, w) = transfer_slot();
+    let [old, new, c0, c] = w.public_inputs();
+    rejected_with(&w, [old, new, c0 + zkroll_engine::Fr::from(1u64), c]);
+    let mut other = w.clone();
+    other.commitment_in += zkroll_engine::Fr::from(1u64);
+    assert!(mock_prove(K, &other, None).is_ok(), "any start chains");
+    assert_ne!(other.tx_commitment(), c);
 }
 
 #[test]
@@ -421,10 +434,22 @@ fn chunk_size_and_start_from_the_trace() {
     let first = ChunkWitness::from_trace(&f.trace, 0, 2).expect("chunk 0");
     let second = ChunkWitness::from_trace(&f.trace, 2, 2).expect("chunk 1");
     assert_eq!(first.new_root, second.old_root);
+    assert_eq!(first.tx_commitment(), second.commitment_in);
+    assert_eq!(first.commitment_in, zkroll_engine::Fr::from(0u64));
     assert_eq!(second.new_root, f.trace.header.new_root);
     mock_prove(K, &first, None).expect("chunk 0");
     mock_prove(K, &second, None).expect("chunk 1");
     assert!(ChunkWitness::from_trace(&f.trace, 9, 2).is_err());
+    // A padding chunk after the batch keeps root and commitment.
+    let idle = ChunkWitness::idle(
+        f.trace.header.config,
+        2,
+        f.trace.steps.len(),
+        second.new_root,
+        second.tx_commitment(),
+    );
+    mock_prove(K, &idle, None).expect("idle chunk");
+    assert_eq!(idle.public_inputs()[2], idle.public_inputs()[3]);
 }
 
 proptest::proptest! {
@@ -444,15 +469,22 @@ proptest::proptest! {
         let trace = outcome.trace;
         let mut start = 0;
         let mut root = trace.header.old_root;
+        let mut commitment = zkroll_engine::Fr::from(0u64);
         while start < trace.steps.len() {
             let chunk = ChunkWitness::from_trace(&trace, start, 3).expect("chunk");
             proptest::prop_assert_eq!(chunk.old_root, root);
+            proptest::prop_assert_eq!(chunk.commitment_in, commitment);
             if let Err(failures) = mock_prove(K, &chunk, None) {
                 proptest::prop_assert!(false, "chunk at {}: {:?}", start, failures);
             }
             root = chunk.new_root;
+            commitment = chunk.tx_commitment();
             start += 3;
         }
         proptest::prop_assert_eq!(root, trace.header.new_root);
+        // The chained commitment is the batch's, as if it were one chunk.
+        proptest::prop_assert_eq!(commitment, batch_commitment(&trace).expect("batch"));
+        let whole = ChunkWitness::from_trace(&trace, 0, trace.steps.len()).expect("whole");
+        proptest::prop_assert_eq!(whole.tx_commitment(), commitment);
     }
 }

@@ -3,7 +3,7 @@
 
 use zkroll_engine::account::Account;
 use zkroll_engine::babyjubjub::Point;
-use zkroll_engine::trace::{BatchTrace, LeafUpdate};
+use zkroll_engine::trace::{BatchTrace, LeafUpdate, TxStep};
 use zkroll_engine::tx::{Tx, TX_TYPE_DEPOSIT, TX_TYPE_NOOP, TX_TYPE_TRANSFER, TX_TYPE_WITHDRAW};
 use zkroll_engine::{poseidon, ChainConfig, Fr};
 
@@ -107,6 +107,50 @@ impl SlotWitness {
         }
     }
 
+    /// The slot of batch step `index` (its transaction and leaf updates).
+    pub fn from_step(step: &TxStep, depth: u8, index: usize) -> Result<Self, ChunkError> {
+        let malformed = |detail: &str| ChunkError::Malformed {
+            step: index,
+            detail: detail.to_string(),
+        };
+        let mut slot = SlotWitness::noop(depth);
+        let u = &step.updates;
+        match &step.tx {
+            Tx::Deposit(d) => {
+                let [first] = u.as_slice() else {
+                    return Err(malformed("a deposit makes 1 update"));
+                };
+                slot.tx_type = TX_TYPE_DEPOSIT;
+                slot.a = d.account;
+                slot.amount = d.amount;
+                slot.public_key = d.public_key.0;
+                slot.updates[0] = UpdateWitness::from_trace(first);
+            }
+            Tx::Transfer(t) => {
+                let [from, to, operator] = u.as_slice() else {
+                    return Err(malformed("a transfer makes 3 updates"));
+                };
+                slot.tx_type = TX_TYPE_TRANSFER;
+                (slot.a, slot.b, slot.amount, slot.fee, slot.nonce) =
+                    (t.from, t.to, t.amount, t.fee, t.nonce);
+                (slot.r8, slot.s) = (t.signature.r8, signature_scalar(&t.signature.s));
+                slot.updates = [from, to, operator].map(UpdateWitness::from_trace);
+            }
+            Tx::Withdraw(w) => {
+                let [from, operator] = u.as_slice() else {
+                    return Err(malformed("a withdrawal makes 2 updates"));
+                };
+                slot.tx_type = TX_TYPE_WITHDRAW;
+                (slot.a, slot.amount, slot.fee, slot.nonce) = (w.from, w.amount, w.fee, w.nonce);
+                slot.recipient = w.recipient.to_field();
+                (slot.r8, slot.s) = (w.signature.r8, signature_scalar(&w.signature.s));
+                slot.updates[0] = UpdateWitness::from_trace(from);
+                slot.updates[2] = UpdateWitness::from_trace(operator);
+            }
+        }
+        Ok(slot)
+    }
+
     /// The slot's four words in the transaction commitment:
     /// `type | a << 8 | b << 40 | fee << 72 | amount << 104`, recipient, key x, key y.
     pub fn commitment_words(&self) -> [Fr; 4] {
@@ -149,6 +193,9 @@ pub struct ChunkWitness {
     pub old_root: Fr,
     /// Root after the chunk.
     pub new_root: Fr,
+    /// Transaction commitment of the batch before the chunk (0 for the first chunk): chunks
+    /// continue one chain, so the batch's commitment does not depend on how it is cut.
+    pub commitment_in: Fr,
     /// Exactly `chunk_size` slots, padded with no-ops.
     pub slots: Vec<SlotWitness>,
 }
@@ -166,6 +213,27 @@ impl ChunkWitness {
             start: 0,
             old_root: Fr::from(0u64),
             new_root: Fr::from(0u64),
+            commitment_in: Fr::from(0u64),
+            slots: vec![SlotWitness::noop(config.depth); chunk_size],
+        }
+    }
+
+    /// A chunk of padding slots that leaves `root` and the transaction commitment
+    /// `commitment` unchanged: aggregation pads a batch's chunk count with these after its
+    /// last chunk (`start` is the batch's step count).
+    pub fn idle(
+        config: ChainConfig,
+        chunk_size: usize,
+        start: usize,
+        root: Fr,
+        commitment: Fr,
+    ) -> Self {
+        Self {
+            config,
+            start,
+            old_root: root,
+            new_root: root,
+            commitment_in: commitment,
             slots: vec![SlotWitness::noop(config.depth); chunk_size],
         }
     }
@@ -192,74 +260,64 @@ impl ChunkWitness {
         } else {
             trace.steps[end - 1].root_after
         };
-        let mut slots = Vec::with_capacity(chunk_size);
-        for (i, step) in trace.steps[start..end].iter().enumerate() {
-            let malformed = |detail: &str| ChunkError::Malformed {
-                step: start + i,
-                detail: detail.to_string(),
-            };
-            let mut slot = SlotWitness::noop(depth);
-            let u = &step.updates;
-            match &step.tx {
-                Tx::Deposit(d) => {
-                    let [first] = u.as_slice() else {
-                        return Err(malformed("a deposit makes 1 update"));
-                    };
-                    slot.tx_type = TX_TYPE_DEPOSIT;
-                    slot.a = d.account;
-                    slot.amount = d.amount;
-                    slot.public_key = d.public_key.0;
-                    slot.updates[0] = UpdateWitness::from_trace(first);
-                }
-                Tx::Transfer(t) => {
-                    let [from, to, operator] = u.as_slice() else {
-                        return Err(malformed("a transfer makes 3 updates"));
-                    };
-                    slot.tx_type = TX_TYPE_TRANSFER;
-                    (slot.a, slot.b, slot.amount, slot.fee, slot.nonce) =
-                        (t.from, t.to, t.amount, t.fee, t.nonce);
-                    (slot.r8, slot.s) = (t.signature.r8, signature_scalar(&t.signature.s));
-                    slot.updates = [from, to, operator].map(UpdateWitness::from_trace);
-                }
-                Tx::Withdraw(w) => {
-                    let [from, operator] = u.as_slice() else {
-                        return Err(malformed("a withdrawal makes 2 updates"));
-                    };
-                    slot.tx_type = TX_TYPE_WITHDRAW;
-                    (slot.a, slot.amount, slot.fee, slot.nonce) =
-                        (w.from, w.amount, w.fee, w.nonce);
-                    slot.recipient = w.recipient.to_field();
-                    (slot.r8, slot.s) = (w.signature.r8, signature_scalar(&w.signature.s));
-                    slot.updates[0] = UpdateWitness::from_trace(from);
-                    slot.updates[2] = UpdateWitness::from_trace(operator);
-                }
-            }
-            slots.push(slot);
-        }
+        let slots_of = |range: std::ops::Range<usize>| -> Result<Vec<SlotWitness>, ChunkError> {
+            trace.steps[range.clone()]
+                .iter()
+                .zip(range)
+                .map(|(step, index)| SlotWitness::from_step(step, depth, index))
+                .collect()
+        };
+        let commitment_in = chain_commitment(Fr::from(0u64), &slots_of(0..start)?);
+        let mut slots = slots_of(start..end)?;
         slots.resize_with(chunk_size, || SlotWitness::noop(depth));
         Ok(Self {
             config: trace.header.config,
             start,
             old_root,
             new_root,
+            commitment_in,
             slots,
         })
     }
 
-    /// The transaction commitment: `c_0 = 0`, `c_i = Poseidon(c_{i-1}, words of slot i)` for
-    /// each non-padding slot.
+    /// The transaction commitment after the chunk: `c_0 = commitment_in`,
+    /// `c_i = Poseidon(c_{i-1}, words of slot i)` for each non-padding slot.
     pub fn tx_commitment(&self) -> Fr {
-        self.slots
-            .iter()
-            .filter(|s| s.tx_type != TX_TYPE_NOOP)
-            .fold(Fr::from(0u64), |c, s| {
-                let [w0, w1, w2, w3] = s.commitment_words();
-                poseidon::hash(&[c, w0, w1, w2, w3])
-            })
+        chain_commitment(self.commitment_in, &self.slots)
     }
 
-    /// Public inputs, in instance order: old root, new root, transaction commitment.
-    pub fn public_inputs(&self) -> [Fr; 3] {
-        [self.old_root, self.new_root, self.tx_commitment()]
+    /// Public inputs, in instance order: old root, new root, transaction commitment before
+    /// and after the chunk.
+    pub fn public_inputs(&self) -> [Fr; 4] {
+        [
+            self.old_root,
+            self.new_root,
+            self.commitment_in,
+            self.tx_commitment(),
+        ]
     }
+}
+
+/// Continues the transaction commitment `c` over `slots` (padding slots leave it unchanged).
+pub fn chain_commitment(c: Fr, slots: &[SlotWitness]) -> Fr {
+    slots
+        .iter()
+        .filter(|s| s.tx_type != TX_TYPE_NOOP)
+        .fold(c, |c, s| {
+            let [w0, w1, w2, w3] = s.commitment_words();
+            poseidon::hash(&[c, w0, w1, w2, w3])
+        })
+}
+
+/// The transaction commitment of a whole batch: what the last chunk's public input
+/// "commitment after" is, however the batch is cut into chunks.
+pub fn batch_commitment(trace: &BatchTrace) -> Result<Fr, ChunkError> {
+    let depth = trace.header.config.depth;
+    let slots = trace
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(index, step)| SlotWitness::from_step(step, depth, index))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(chain_commitment(Fr::from(0u64), &slots))
 }
