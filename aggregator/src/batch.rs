@@ -1,0 +1,588 @@
+//! Aggregating a batch's chunk proofs on disk into one final proof, layer by layer, each
+//! proof written to its own file as soon as it is done (atomically): a re-run keeps every
+//! valid proof already there, so an interrupted aggregation loses nothing that finished.
+//!
+//! Files in the proofs directory (that of `zkroll prove`): `chunk-<i>` (the padding chunks
+//! `i >= chunks` are proven here), `layer<L>-<i>` for the Poseidon layers, `final` for the
+//! EVM proof; `.json` or `.zkrp` as asked.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_base::halo2_proofs::plonk::VerifyingKey;
+use halo2_base::halo2_proofs::poly::commitment::Params;
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use snark_verifier_sdk::Snark;
+use zkroll_circuits::chunk::ChunkWitness;
+use zkroll_circuits::field::{to_circuit, to_engine};
+use zkroll_circuits::proof::{self as chunk_proof, vk_hash, ChunkKeys};
+use zkroll_engine::ChainConfig;
+use zkroll_prover::keys::{self as chunk_keys, params_id, KeyError, KeySource, CIRCUIT_VERSION};
+use zkroll_prover::proof_file::{ProofFile, ProofFormat, ProofSubject, PROOF_FILE_VERSION};
+use zkroll_prover::srs::{self, SrsError};
+
+use crate::circuit::{self, node_link, snark, AggregationError, Inner, NodeKeys, NodeKind};
+use crate::keys::{self as node_keys, NodeKeyError};
+use crate::plan::{TreePlan, FAN_IN};
+
+/// How to aggregate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Chunks per batch the tree is built for (a power of [`FAN_IN`]); fewer chunks are
+    /// padded. The final verifying key (the L1 verifier) depends on it, so it is fixed per
+    /// deployment.
+    pub capacity: usize,
+    /// Rows exponent of the Poseidon layers.
+    pub layer_k: u32,
+    /// Rows exponent of the final (EVM) layer.
+    pub final_k: u32,
+    /// Encoding of the files written.
+    pub format: ProofFormat,
+}
+
+impl Default for Settings {
+    /// Two chunks per batch; k=21 for every layer (about 10 advice columns when verifying two
+    /// proofs, 5 when verifying one: the final verifier then fits EIP-170).
+    fn default() -> Self {
+        Self {
+            capacity: FAN_IN,
+            layer_k: 21,
+            final_k: 21,
+            format: ProofFormat::Json,
+        }
+    }
+}
+
+/// Why a batch cannot be aggregated.
+#[derive(Debug, thiserror::Error)]
+pub enum AggregateError {
+    /// A proof file is missing, unreadable or does not belong.
+    #[error("{path}: {detail}")]
+    ProofFile {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The chunk proofs do not form a batch this can aggregate.
+    #[error("{0}")]
+    Batch(String),
+    /// Parameters.
+    #[error("--data-dir: {0}")]
+    Params(#[from] SrsError),
+    /// Chunk circuit keys.
+    #[error("chunk circuit keys: {0}")]
+    ChunkKeys(#[from] KeyError),
+    /// Aggregation keys.
+    #[error("aggregation keys: {0}")]
+    NodeKeys(#[from] NodeKeyError),
+    /// Proving a padding chunk failed.
+    #[error("padding chunk {index}: {source}")]
+    Padding {
+        /// Chunk number.
+        index: usize,
+        /// Cause.
+        #[source]
+        source: chunk_proof::ProofError,
+    },
+    /// Aggregation failed.
+    #[error("layer {layer} node {index}: {source}")]
+    Node {
+        /// Layer.
+        layer: u32,
+        /// Node.
+        index: usize,
+        /// Cause.
+        #[source]
+        source: AggregationError,
+    },
+}
+
+/// What happened, for progress reports.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The chunk proofs were read and verified.
+    ChunksVerified {
+        /// Real chunks.
+        chunks: usize,
+        /// Padding chunks the plan adds.
+        padding: usize,
+        /// Poseidon layers.
+        layers: u32,
+    },
+    /// A proof already on disk is valid and kept.
+    Kept {
+        /// Layer (0: chunk proofs).
+        layer: u32,
+        /// Node.
+        index: usize,
+    },
+    /// Keys of a layer are ready.
+    Keys {
+        /// Layer (`layers + 1` is the final one).
+        layer: u32,
+        /// Cached or generated.
+        source: KeySource,
+        /// Seconds it took.
+        seconds: f64,
+    },
+    /// A proof was made and written.
+    Proven {
+        /// Layer (0: padding chunk).
+        layer: u32,
+        /// Node.
+        index: usize,
+        /// Seconds.
+        seconds: f64,
+        /// File.
+        path: PathBuf,
+    },
+}
+
+/// One proof of the tree with what the next layer needs of it.
+struct Proven {
+    instances: Vec<Fr>,
+    proof: Vec<u8>,
+}
+
+/// The context every proof file of the batch shares (from its chunk proofs).
+struct BatchInfo {
+    chunk_size: usize,
+    config: ChainConfig,
+    chunk_k: u32,
+    trace_id: String,
+    steps_hint: usize,
+}
+
+fn file_error(path: &Path, detail: impl ToString) -> AggregateError {
+    AggregateError::ProofFile {
+        path: path.display().to_string(),
+        detail: detail.to_string(),
+    }
+}
+
+fn read_proof_file(path: &Path) -> Result<ProofFile, AggregateError> {
+    let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
+    ProofFile::decode(&bytes).map_err(|e| file_error(path, e))
+}
+
+/// The chunk proof files in `dir`, by index (JSON or binary), without gaps from 0.
+fn chunk_files(dir: &Path) -> Result<Vec<PathBuf>, AggregateError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| file_error(dir, e))?;
+    let mut found: Vec<(usize, PathBuf)> = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(rest) = name.strip_prefix("chunk-") else {
+            continue;
+        };
+        let Some((number, ext)) = rest.split_once('.') else {
+            continue;
+        };
+        if !["json", "zkrp"].contains(&ext) {
+            continue;
+        }
+        if let Ok(index) = number.parse::<usize>() {
+            if found.iter().any(|(i, _)| *i == index) {
+                return Err(file_error(
+                    &entry.path(),
+                    format!("chunk {index} twice (JSON and binary): keep one"),
+                ));
+            }
+            found.push((index, entry.path()));
+        }
+    }
+    found.sort();
+    if found.is_empty() {
+        return Err(file_error(
+            dir,
+            "no chunk proof files (chunk-<i>.json or .zkrp)",
+        ));
+    }
+    for (expected, (index, path)) in found.iter().enumerate() {
+        if *index != expected {
+            return Err(AggregateError::Batch(format!(
+                "{}: chunk {expected} is missing (found chunk {index} next)",
+                path.display()
+            )));
+        }
+    }
+    Ok(found.into_iter().map(|(_, p)| p).collect())
+}
+
+fn node_path(dir: &Path, layer: u32, index: usize, last: bool, format: ProofFormat) -> PathBuf {
+    let ext = format.extension();
+    if last {
+        dir.join(format!("final.{ext}"))
+    } else if layer == 0 {
+        dir.join(format!("chunk-{index}.{ext}"))
+    } else {
+        dir.join(format!("layer{layer}-{index}.{ext}"))
+    }
+}
+
+/// Aggregates the chunk proofs in `proofs_dir` (written by `zkroll prove`) into one final
+/// proof there; returns its path. Parameters and keys come from `data_dir`.
+pub fn aggregate(
+    data_dir: &Path,
+    proofs_dir: &Path,
+    settings: &Settings,
+    on: &(dyn Fn(Event) + Sync),
+) -> Result<PathBuf, AggregateError> {
+    let files = chunk_files(proofs_dir)?;
+    let first = read_proof_file(&files[0])?;
+    let info = BatchInfo {
+        chunk_size: first.chunk_size,
+        config: first.config,
+        chunk_k: first.k,
+        trace_id: first.trace_id.clone(),
+        steps_hint: 0,
+    };
+    let chunk_params = srs::load(data_dir, info.chunk_k)?;
+    let (chunk_keys, _) =
+        chunk_keys::load_or_generate(data_dir, &chunk_params, info.chunk_size, info.config)?;
+    let chunk_vk_hash = vk_hash(chunk_keys.vk());
+
+    // The chunk proofs: same batch and circuit, each valid. Padding chunks proven by an
+    // earlier run are among them; they chain like real ones.
+    let mut leaves: Vec<Proven> = Vec::new();
+    let mut steps = 0;
+    for (index, path) in files.iter().enumerate() {
+        let file = read_proof_file(path)?;
+        let ProofSubject::Chunk { index: i, start } = file.subject else {
+            return Err(file_error(path, "not a chunk proof"));
+        };
+        let consistent = i == index
+            && file.trace_id == info.trace_id
+            && file.chunk_size == info.chunk_size
+            && file.config == info.config
+            && file.k == info.chunk_k
+            && file.circuit_version == CIRCUIT_VERSION;
+        if !consistent {
+            return Err(file_error(
+                path,
+                format!(
+                    "not chunk {index} of trace {} (chunk size {}, k={}, circuit version \
+                     {CIRCUIT_VERSION})",
+                    info.trace_id, info.chunk_size, info.chunk_k
+                ),
+            ));
+        }
+        if file.vk_hash != chunk_vk_hash {
+            return Err(file_error(path, "verifying key mismatch"));
+        }
+        let instances = file
+            .chunk_instances()
+            .ok_or_else(|| file_error(path, "expected 4 public inputs"))?;
+        chunk_proof::verify(&chunk_params, chunk_keys.vk(), &file.proof, &instances)
+            .map_err(|e| file_error(path, e))?;
+        steps = steps.max(start + info.chunk_size);
+        leaves.push(Proven {
+            instances: instances.iter().map(to_circuit).collect(),
+            proof: file.proof,
+        });
+    }
+    let info = BatchInfo {
+        steps_hint: steps,
+        ..info
+    };
+    if leaves.len() > settings.capacity {
+        return Err(AggregateError::Batch(format!(
+            "{} chunks, more than the capacity {} the tree is built for",
+            leaves.len(),
+            settings.capacity
+        )));
+    }
+    let plan = TreePlan::new(settings.capacity);
+    if plan.leaves != settings.capacity {
+        return Err(AggregateError::Batch(format!(
+            "capacity {} is not a power of {FAN_IN}",
+            settings.capacity
+        )));
+    }
+    on(Event::ChunksVerified {
+        chunks: files.len(),
+        padding: plan.leaves - files.len(),
+        layers: plan.layers,
+    });
+
+    // Padding chunks: root and commitment of the last chunk, unchanged.
+    while leaves.len() < plan.leaves {
+        let index = leaves.len();
+        let last = &leaves[leaves.len() - 1].instances;
+        let witness = ChunkWitness::idle(
+            info.config,
+            info.chunk_size,
+            info.steps_hint,
+            to_engine(&last[1]),
+            to_engine(&last[3]),
+        );
+        let t = Instant::now();
+        let proof = chunk_proof::prove(&chunk_params, &chunk_keys, &witness)
+            .map_err(|source| AggregateError::Padding { index, source })?;
+        let path = node_path(proofs_dir, 0, index, false, settings.format);
+        let file = proof_file(
+            &info,
+            &chunk_params,
+            chunk_keys.vk(),
+            ProofSubject::Chunk {
+                index,
+                start: info.steps_hint,
+            },
+            witness.public_inputs().to_vec(),
+            proof.clone(),
+        );
+        write(&path, &file, settings.format)?;
+        on(Event::Proven {
+            layer: 0,
+            index,
+            seconds: t.elapsed().as_secs_f64(),
+            path,
+        });
+        leaves.push(Proven {
+            instances: witness.public_inputs().iter().map(to_circuit).collect(),
+            proof,
+        });
+    }
+
+    let layer_params = srs::load(data_dir, settings.layer_k)?;
+    let final_params = if settings.final_k == settings.layer_k {
+        None
+    } else {
+        Some(srs::load(data_dir, settings.final_k)?)
+    };
+    let mut below = leaves;
+    let mut below_vk: VerifyingKey<G1Affine> = chunk_keys.vk().clone();
+    let mut below_params: &ParamsKZG<Bn256> = &chunk_params;
+    let mut below_inner = Inner::Chunks;
+    drop(chunk_keys);
+    for layer in 1..=plan.layers + 1 {
+        let last = layer == plan.layers + 1;
+        let params = match (&final_params, last) {
+            (Some(p), true) => p,
+            _ => &layer_params,
+        };
+        let kind = NodeKind {
+            inner: below_inner,
+            fan_in: if last { 1 } else { FAN_IN },
+            last,
+        };
+        let t = Instant::now();
+        let (keys, source) =
+            node_keys::load_or_generate(data_dir, params, below_params, &below_vk, kind)?;
+        on(Event::Keys {
+            layer,
+            source,
+            seconds: t.elapsed().as_secs_f64(),
+        });
+        let mut proven = Vec::new();
+        for (index, children) in below.chunks(kind.fan_in).enumerate() {
+            let span = if last {
+                (0, plan.leaves)
+            } else {
+                plan.span(layer, index)
+            };
+            let node = prove_node(
+                proofs_dir,
+                settings.format,
+                &info,
+                (params, &keys),
+                (below_params, &below_vk),
+                children,
+                (layer, index, span),
+                on,
+            )
+            .map_err(|e| match e {
+                NodeFailure::Aggregation(source) => AggregateError::Node {
+                    layer,
+                    index,
+                    source,
+                },
+                NodeFailure::Other(e) => e,
+            })?;
+            proven.push(node);
+        }
+        below = proven;
+        below_vk = keys.pk.get_vk().clone();
+        below_params = params;
+        below_inner = Inner::Aggregated;
+    }
+    Ok(node_path(proofs_dir, 0, 0, true, settings.format))
+}
+
+enum NodeFailure {
+    Aggregation(AggregationError),
+    Other(AggregateError),
+}
+
+impl From<AggregationError> for NodeFailure {
+    fn from(e: AggregationError) -> Self {
+        NodeFailure::Aggregation(e)
+    }
+}
+
+impl From<AggregateError> for NodeFailure {
+    fn from(e: AggregateError) -> Self {
+        NodeFailure::Other(e)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prove_node(
+    dir: &Path,
+    format: ProofFormat,
+    info: &BatchInfo,
+    (params, keys): (&ParamsKZG<Bn256>, &NodeKeys),
+    (inner_params, inner_vk): (&ParamsKZG<Bn256>, &VerifyingKey<G1Affine>),
+    children: &[Proven],
+    (layer, index, (first_chunk, chunks)): (u32, usize, (usize, usize)),
+    on: &(dyn Fn(Event) + Sync),
+) -> Result<Proven, NodeFailure> {
+    let kind = keys.kind;
+    let links = children
+        .iter()
+        .enumerate()
+        .map(|(i, c)| kind.inner.link(i, &c.instances))
+        .collect::<Result<Vec<_>, _>>()?;
+    let expected = node_link(&links, kind)?;
+    let path = node_path(dir, layer, index, kind.last, format);
+    let vk = keys.pk.get_vk();
+    // A valid proof of this node already on disk is kept.
+    if let Ok(file) = read_proof_file(&path) {
+        let same = file.vk_hash == vk_hash(vk)
+            && file.public_inputs.len() == kind.num_instances()
+            && file.public_inputs[circuit::ACCUMULATOR_LIMBS..]
+                .iter()
+                .map(to_circuit)
+                .eq(expected.iter().copied());
+        let instances: Vec<Fr> = file.public_inputs.iter().map(to_circuit).collect();
+        if same && circuit::verify(params, vk, &instances, &file.proof, kind.last, true).is_ok() {
+            on(Event::Kept { layer, index });
+            return Ok(Proven {
+                instances,
+                proof: file.proof,
+            });
+        }
+    }
+    let snarks: Vec<Snark> = children
+        .iter()
+        .map(|c| {
+            snark(
+                inner_params,
+                inner_vk,
+                kind.inner,
+                c.instances.clone(),
+                c.proof.clone(),
+            )
+        })
+        .collect();
+    let t = Instant::now();
+    let (instances, proof) = circuit::prove(params, keys, snarks)?;
+    // Checked before it is written: a proof on disk is a valid proof.
+    circuit::verify(params, vk, &instances, &proof, kind.last, true)?;
+    let file = proof_file(
+        info,
+        params,
+        vk,
+        ProofSubject::Aggregation {
+            layer,
+            index,
+            first_chunk,
+            chunks,
+            evm: kind.last,
+        },
+        instances.iter().map(to_engine).collect(),
+        proof.clone(),
+    );
+    write(&path, &file, format)?;
+    on(Event::Proven {
+        layer,
+        index,
+        seconds: t.elapsed().as_secs_f64(),
+        path,
+    });
+    Ok(Proven { instances, proof })
+}
+
+fn proof_file(
+    info: &BatchInfo,
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    subject: ProofSubject,
+    public_inputs: Vec<zkroll_engine::Fr>,
+    proof: Vec<u8>,
+) -> ProofFile {
+    ProofFile {
+        version: PROOF_FILE_VERSION,
+        zkroll_version: env!("CARGO_PKG_VERSION").into(),
+        circuit_version: CIRCUIT_VERSION,
+        subject,
+        chunk_size: info.chunk_size,
+        config: info.config,
+        k: params.k(),
+        params_id: params_id(params),
+        vk_hash: vk_hash(vk),
+        trace_id: info.trace_id.clone(),
+        public_inputs,
+        proof,
+    }
+}
+
+fn write(path: &Path, file: &ProofFile, format: ProofFormat) -> Result<(), AggregateError> {
+    zkroll_prover::fs::write_atomic(path, &format.encode(file)).map_err(|e| file_error(path, e))
+}
+
+/// The keys of every layer for a chunk circuit configuration, generated or loaded, without
+/// proofs (to make the L1 verifier before any batch exists); returns the final layer's
+/// parameters and keys.
+pub fn final_keys(
+    data_dir: &Path,
+    chunk_size: usize,
+    config: ChainConfig,
+    chunk_k: u32,
+    settings: &Settings,
+    on: &(dyn Fn(Event) + Sync),
+) -> Result<(ParamsKZG<Bn256>, NodeKeys), AggregateError> {
+    let plan = TreePlan::new(settings.capacity);
+    let chunk_params = srs::load(data_dir, chunk_k)?;
+    let (chunks, _): (ChunkKeys, _) =
+        chunk_keys::load_or_generate(data_dir, &chunk_params, chunk_size, config)?;
+    let mut below_vk = chunks.vk().clone();
+    drop(chunks);
+    let layer_params = srs::load(data_dir, settings.layer_k)?;
+    let final_params = srs::load(data_dir, settings.final_k)?;
+    let mut below_params = chunk_params;
+    let mut inner = Inner::Chunks;
+    for layer in 1..=plan.layers {
+        let kind = NodeKind {
+            inner,
+            fan_in: FAN_IN,
+            last: false,
+        };
+        let t = Instant::now();
+        let (keys, source) =
+            node_keys::load_or_generate(data_dir, &layer_params, &below_params, &below_vk, kind)?;
+        on(Event::Keys {
+            layer,
+            source,
+            seconds: t.elapsed().as_secs_f64(),
+        });
+        below_vk = keys.pk.get_vk().clone();
+        below_params = layer_params.clone();
+        inner = Inner::Aggregated;
+    }
+    let kind = NodeKind {
+        inner,
+        fan_in: 1,
+        last: true,
+    };
+    let t = Instant::now();
+    let (keys, source) =
+        node_keys::load_or_generate(data_dir, &final_params, &below_params, &below_vk, kind)?;
+    on(Event::Keys {
+        layer: plan.layers + 1,
+        source,
+        seconds: t.elapsed().as_secs_f64(),
+    });
+    Ok((final_params, keys))
+}

@@ -1,0 +1,495 @@
+//! The aggregation node circuit: snark-verifier's [`AggregationCircuit`] (SHPLONK
+//! accumulation of the inner proofs' KZG openings) plus zkroll's linking rules.
+//!
+//! Each inner proof's public inputs end with its [`Link`]: old root, new root, transaction
+//! commitment before and after. The node constrains, for consecutive inner proofs `i` and
+//! `i + 1`, `new_root_i = old_root_{i+1}` and `commitment_after_i = commitment_before_{i+1}`
+//! (copy constraints), and exposes the accumulator (12 limbs) followed by the link of the
+//! whole span: first old root, last new root, first commitment before, last commitment
+//! after. The final node additionally constrains the commitment before to be 0 (the batch
+//! starts its chain) and exposes only old root, new root and the batch commitment.
+//!
+//! The inner verifying key is a constant of the circuit (no universality): a node accepts
+//! proofs of exactly one circuit (one chunk circuit configuration, or the layer below).
+
+use std::panic::AssertUnwindSafe;
+
+use halo2_base::gates::circuit::CircuitBuilderStage;
+use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
+use halo2_base::halo2_proofs::arithmetic::CurveAffine;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fq, Fr, G1Affine};
+use halo2_base::halo2_proofs::plonk::{
+    create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey,
+};
+use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
+use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_base::halo2_proofs::poly::kzg::strategy::SingleStrategy;
+use halo2_base::halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
+use halo2_base::AssignedValue;
+use rand::rngs::OsRng;
+use snark_verifier::loader::native::NativeLoader;
+use snark_verifier::pcs::kzg::{KzgAccumulator, KzgDecidingKey};
+use snark_verifier::pcs::AccumulationDecider;
+use snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+use snark_verifier::system::halo2::{compile, Config};
+use snark_verifier::util::arithmetic::fe_from_limbs;
+use snark_verifier_sdk::halo2::aggregation::{
+    AggregationCircuit, AggregationConfigParams, VerifierUniversality,
+};
+use snark_verifier_sdk::halo2::gen_dummy_snark_from_vk;
+use snark_verifier_sdk::halo2::{PoseidonTranscript, POSEIDON_SPEC};
+use snark_verifier_sdk::{CircuitExt, Snark, BITS, LIMBS, SHPLONK};
+
+/// Public inputs holding the KZG accumulator of an aggregation proof (4 coordinates of
+/// two G1 points, [`LIMBS`] limbs each).
+pub const ACCUMULATOR_LIMBS: usize = 4 * LIMBS;
+
+/// Why a node cannot be aggregated, proven or verified.
+#[derive(Debug, thiserror::Error)]
+pub enum AggregationError {
+    /// Consecutive proofs do not continue each other.
+    #[error("proof {index} does not continue proof {previous}: {what}", previous = index - 1)]
+    Unlinked {
+        /// Position of the later proof in the node.
+        index: usize,
+        /// Which value differs.
+        what: &'static str,
+    },
+    /// An inner proof has the wrong number of public inputs.
+    #[error("proof {index}: {found} public inputs, expected {expected}")]
+    Instances {
+        /// Position in the node.
+        index: usize,
+        /// Found.
+        found: usize,
+        /// Expected.
+        expected: usize,
+    },
+    /// An inner proof does not verify.
+    #[error("proof {index} does not verify: {reason}")]
+    Inner {
+        /// Position in the node.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The final node's batch does not start its commitment chain at 0.
+    #[error("the batch's transaction commitment does not start at 0")]
+    CommitmentStart,
+    /// No proofs.
+    #[error("nothing to aggregate")]
+    Empty,
+    /// halo2 or snark-verifier failed.
+    #[error("aggregation circuit at k={k}: {reason}")]
+    Halo2 {
+        /// Rows exponent.
+        k: u32,
+        /// What failed.
+        reason: String,
+    },
+    /// The proof does not verify.
+    #[error("aggregation proof does not verify: {0}")]
+    Verify(String),
+}
+
+/// What links consecutive proofs of a batch: the public inputs after the accumulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    /// Root before the span.
+    pub old_root: Fr,
+    /// Root after the span.
+    pub new_root: Fr,
+    /// Transaction commitment before the span.
+    pub commitment_before: Fr,
+    /// Transaction commitment after the span.
+    pub commitment_after: Fr,
+}
+
+impl Link {
+    /// As public inputs, in order.
+    pub fn to_instances(self) -> [Fr; 4] {
+        [
+            self.old_root,
+            self.new_root,
+            self.commitment_before,
+            self.commitment_after,
+        ]
+    }
+
+    /// The link of consecutive spans, checked as the circuit checks it.
+    pub fn join(links: &[Link]) -> Result<Link, AggregationError> {
+        let (first, last) = match links {
+            [] => return Err(AggregationError::Empty),
+            [first, .., last] => (first, last),
+            [only] => (only, only),
+        };
+        for (index, pair) in links.windows(2).enumerate() {
+            if pair[0].new_root != pair[1].old_root {
+                return Err(AggregationError::Unlinked {
+                    index: index + 1,
+                    what: "old root is not the previous new root",
+                });
+            }
+            if pair[0].commitment_after != pair[1].commitment_before {
+                return Err(AggregationError::Unlinked {
+                    index: index + 1,
+                    what: "commitment before is not the previous commitment after",
+                });
+            }
+        }
+        Ok(Link {
+            old_root: first.old_root,
+            new_root: last.new_root,
+            commitment_before: first.commitment_before,
+            commitment_after: last.commitment_after,
+        })
+    }
+}
+
+/// What the inner proofs of a node are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inner {
+    /// Chunk proofs: public inputs are a [`Link`].
+    Chunks,
+    /// Aggregation proofs of the layer below: accumulator, then a [`Link`].
+    Aggregated,
+}
+
+impl Inner {
+    /// Public inputs of one inner proof.
+    pub fn num_instances(self) -> usize {
+        match self {
+            Inner::Chunks => 4,
+            Inner::Aggregated => ACCUMULATOR_LIMBS + 4,
+        }
+    }
+
+    fn accumulator_indices(self) -> Option<Vec<(usize, usize)>> {
+        match self {
+            Inner::Chunks => None,
+            Inner::Aggregated => Some((0..ACCUMULATOR_LIMBS).map(|i| (0, i)).collect()),
+        }
+    }
+
+    /// The link in an inner proof's public inputs.
+    pub fn link(self, index: usize, instances: &[Fr]) -> Result<Link, AggregationError> {
+        if instances.len() != self.num_instances() {
+            return Err(AggregationError::Instances {
+                index,
+                found: instances.len(),
+                expected: self.num_instances(),
+            });
+        }
+        let l = &instances[self.num_instances() - 4..];
+        Ok(Link {
+            old_root: l[0],
+            new_root: l[1],
+            commitment_before: l[2],
+            commitment_after: l[3],
+        })
+    }
+}
+
+/// Which node of the tree a circuit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeKind {
+    /// What it aggregates.
+    pub inner: Inner,
+    /// How many proofs.
+    pub fan_in: usize,
+    /// The final node: Keccak transcript, the batch's commitment must start at 0, and only
+    /// old root, new root and batch commitment are exposed after the accumulator.
+    pub last: bool,
+}
+
+impl NodeKind {
+    /// Public inputs of the node's proof.
+    pub fn num_instances(self) -> usize {
+        ACCUMULATOR_LIMBS + if self.last { 3 } else { 4 }
+    }
+}
+
+/// An inner proof, ready to be aggregated.
+pub fn snark(
+    inner_params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    inner: Inner,
+    instances: Vec<Fr>,
+    proof: Vec<u8>,
+) -> Snark {
+    let protocol = compile(
+        inner_params,
+        vk,
+        Config::kzg()
+            .with_num_instance(vec![inner.num_instances()])
+            .with_accumulator_indices(inner.accumulator_indices()),
+    );
+    Snark::new(protocol, vec![instances], proof)
+}
+
+/// A proof-shaped placeholder for key generation (the layout does not depend on values).
+pub fn dummy_snark(
+    inner_params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    inner: Inner,
+) -> Snark {
+    let mut snark = gen_dummy_snark_from_vk::<SHPLONK>(
+        inner_params,
+        vk,
+        vec![inner.num_instances()],
+        inner.accumulator_indices(),
+    );
+    if inner == Inner::Aggregated {
+        // An accumulator must decode to curve points: the generator (1, 2) for both.
+        let generator = [1u64, 0, 0, 2, 0, 0];
+        for (i, limb) in generator.iter().chain(generator.iter()).enumerate() {
+            snark.instances[0][i] = Fr::from(*limb);
+        }
+    }
+    snark
+}
+
+/// Builds the node circuit over `snarks` (snark-verifier panics on malformed proofs: callers
+/// verify inner proofs first, and panics are turned into errors here as a last guard).
+pub fn node_circuit(
+    stage: CircuitBuilderStage,
+    config: AggregationConfigParams,
+    params: &ParamsKZG<Bn256>,
+    snarks: Vec<Snark>,
+    kind: NodeKind,
+) -> Result<AggregationCircuit, AggregationError> {
+    if snarks.len() != kind.fan_in {
+        return Err(AggregationError::Halo2 {
+            k: params.k(),
+            reason: format!("{} proofs for a node of {}", snarks.len(), kind.fan_in),
+        });
+    }
+    let built = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut circuit = AggregationCircuit::new::<SHPLONK>(
+            stage,
+            config,
+            params,
+            snarks,
+            VerifierUniversality::None,
+        );
+        link(&mut circuit, kind);
+        circuit
+    }));
+    built.map_err(|_| AggregationError::Halo2 {
+        k: params.k(),
+        reason: "snark-verifier rejected an inner proof while building the circuit".into(),
+    })
+}
+
+/// Adds the linking constraints and the exposed link (see the module docs).
+fn link(circuit: &mut AggregationCircuit, kind: NodeKind) {
+    let skip = kind.inner.num_instances() - 4;
+    let links: Vec<[AssignedValue<Fr>; 4]> = circuit
+        .previous_instances()
+        .iter()
+        .map(|p| [p[skip], p[skip + 1], p[skip + 2], p[skip + 3]])
+        .collect();
+    let ctx = circuit.builder.main(0);
+    for pair in links.windows(2) {
+        ctx.constrain_equal(&pair[0][1], &pair[1][0]);
+        ctx.constrain_equal(&pair[0][3], &pair[1][2]);
+    }
+    let (first, last) = (links[0], links[links.len() - 1]);
+    let exposed = if kind.last {
+        let zero = ctx.load_zero();
+        ctx.constrain_equal(&first[2], &zero);
+        vec![first[0], last[1], last[3]]
+    } else {
+        vec![first[0], last[1], first[2], last[3]]
+    };
+    circuit.builder.assigned_instances[0].extend(exposed);
+}
+
+/// Keys of one node circuit and the shape fixed at key generation.
+pub struct NodeKeys {
+    /// Proving key (holds the verifying key).
+    pub pk: ProvingKey<G1Affine>,
+    /// Columns chosen at key generation.
+    pub config: AggregationConfigParams,
+    /// Where the cells wrap between columns.
+    pub break_points: MultiPhaseThreadBreakPoints,
+    /// The node.
+    pub kind: NodeKind,
+}
+
+/// Generates the keys of a node over proofs of `inner_vk` at `params.k()` rows.
+pub fn keygen(
+    params: &ParamsKZG<Bn256>,
+    inner_params: &ParamsKZG<Bn256>,
+    inner_vk: &VerifyingKey<G1Affine>,
+    kind: NodeKind,
+) -> Result<NodeKeys, AggregationError> {
+    let k = params.k();
+    let snarks = vec![dummy_snark(inner_params, inner_vk, kind.inner); kind.fan_in];
+    let config = AggregationConfigParams {
+        degree: k,
+        lookup_bits: k as usize - 1,
+        ..Default::default()
+    };
+    let mut circuit = node_circuit(CircuitBuilderStage::Keygen, config, params, snarks, kind)?;
+    let config = circuit.calculate_params(Some(9));
+    let halo2 = |e: halo2_base::halo2_proofs::plonk::Error| AggregationError::Halo2 {
+        k,
+        reason: e.to_string(),
+    };
+    let vk = keygen_vk(params, &circuit).map_err(halo2)?;
+    let pk = keygen_pk(params, vk, &circuit).map_err(halo2)?;
+    Ok(NodeKeys {
+        pk,
+        config,
+        break_points: circuit.break_points(),
+        kind,
+    })
+}
+
+/// The public inputs a node proof over `links` will have after the accumulator, checked
+/// natively as the circuit checks them.
+pub fn node_link(links: &[Link], kind: NodeKind) -> Result<Vec<Fr>, AggregationError> {
+    let joined = Link::join(links)?;
+    if kind.last {
+        if joined.commitment_before != Fr::zero() {
+            return Err(AggregationError::CommitmentStart);
+        }
+        Ok(vec![
+            joined.old_root,
+            joined.new_root,
+            joined.commitment_after,
+        ])
+    } else {
+        Ok(joined.to_instances().to_vec())
+    }
+}
+
+/// Proves a node over `snarks` (inner proofs already verified); returns the public inputs
+/// and the proof (Poseidon transcript, or Keccak for the final node).
+pub fn prove(
+    params: &ParamsKZG<Bn256>,
+    keys: &NodeKeys,
+    snarks: Vec<Snark>,
+) -> Result<(Vec<Fr>, Vec<u8>), AggregationError> {
+    let k = params.k();
+    let links = snarks
+        .iter()
+        .enumerate()
+        .map(|(i, s)| keys.kind.inner.link(i, &s.instances.concat()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let expected = node_link(&links, keys.kind)?;
+    let circuit = node_circuit(
+        CircuitBuilderStage::Prover,
+        keys.config,
+        params,
+        snarks,
+        keys.kind,
+    )?
+    .use_break_points(keys.break_points.clone());
+    let instances = circuit.instances().concat();
+    debug_assert_eq!(&instances[ACCUMULATOR_LIMBS..], expected.as_slice());
+    let halo2 = |e: halo2_base::halo2_proofs::plonk::Error| AggregationError::Halo2 {
+        k,
+        reason: e.to_string(),
+    };
+    let proof = if keys.kind.last {
+        let mut transcript =
+            EvmTranscript::<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>::init(vec![]);
+        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+            params,
+            &keys.pk,
+            &[circuit],
+            &[&[&instances]],
+            OsRng,
+            &mut transcript,
+        )
+        .map_err(halo2)?;
+        transcript.finalize()
+    } else {
+        let mut transcript =
+            PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
+        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+            params,
+            &keys.pk,
+            &[circuit],
+            &[&[&instances]],
+            OsRng,
+            &mut transcript,
+        )
+        .map_err(halo2)?;
+        transcript.finalize()
+    };
+    Ok((instances, proof))
+}
+
+/// Verifies a proof natively: the halo2 proof (Poseidon transcript, or Keccak when `evm`)
+/// and, for aggregation proofs (`accumulator`), the pairing check of the KZG accumulator in
+/// its first public inputs, which is what makes the inner proofs valid.
+pub fn verify(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    instances: &[Fr],
+    proof: &[u8],
+    evm: bool,
+    accumulator: bool,
+) -> Result<(), AggregationError> {
+    let failed =
+        |e: halo2_base::halo2_proofs::plonk::Error| AggregationError::Verify(e.to_string());
+    if evm {
+        let mut transcript = EvmTranscript::<G1Affine, NativeLoader, &[u8], Vec<u8>>::init(proof);
+        verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
+            params.verifier_params(),
+            vk,
+            SingleStrategy::new(params),
+            &[&[instances]],
+            &mut transcript,
+        )
+        .map_err(failed)?;
+    } else {
+        let mut transcript =
+            PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(proof, POSEIDON_SPEC.clone());
+        verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
+            params.verifier_params(),
+            vk,
+            SingleStrategy::new(params),
+            &[&[instances]],
+            &mut transcript,
+        )
+        .map_err(failed)?;
+    }
+    if accumulator {
+        check_accumulator(params, instances)?;
+    }
+    Ok(())
+}
+
+/// The pairing check `e(lhs, g2) = e(rhs, s·g2)` of the accumulator in `instances[..12]`.
+pub fn check_accumulator(
+    params: &ParamsKZG<Bn256>,
+    instances: &[Fr],
+) -> Result<(), AggregationError> {
+    let limbs = instances
+        .get(..ACCUMULATOR_LIMBS)
+        .ok_or_else(|| AggregationError::Verify("no accumulator".into()))?;
+    let coordinate = |i: usize| -> Fq {
+        fe_from_limbs::<Fr, Fq, LIMBS, BITS>([
+            limbs[i * LIMBS],
+            limbs[i * LIMBS + 1],
+            limbs[i * LIMBS + 2],
+        ])
+    };
+    let point = |x: Fq, y: Fq| -> Result<G1Affine, AggregationError> {
+        Option::from(G1Affine::from_xy(x, y))
+            .ok_or_else(|| AggregationError::Verify("accumulator point not on the curve".into()))
+    };
+    let lhs = point(coordinate(0), coordinate(1))?;
+    let rhs = point(coordinate(2), coordinate(3))?;
+    let dk: KzgDecidingKey<Bn256> = (params.get_g()[0], params.g2(), params.s_g2()).into();
+    <SHPLONK as AccumulationDecider<G1Affine, NativeLoader>>::decide(
+        &dk,
+        KzgAccumulator::new(lhs, rhs),
+    )
+    .map_err(|e| AggregationError::Verify(format!("accumulator pairing check: {e:?}")))
+}

@@ -1,0 +1,23 @@
+//! # zkroll-aggregator
+//!
+//! The fourth stage of the pipeline `engine -> circuits -> prover -> aggregator ->
+//! verifier-contract`: recursive aggregation of a batch's chunk proofs into one proof.
+//!
+//! - [`plan`]: the tree: [`plan::FAN_IN`] proofs per node, chunk count padded with no-op
+//!   chunks to a power of the fan-in, Poseidon-transcript layers, then one final node with a
+//!   Keccak transcript for the EVM.
+//! - [`circuit`]: the node circuit (snark-verifier's `AggregationCircuit` plus the rules
+//!   linking consecutive proofs: roots and transaction commitments continue each other), its
+//!   keys, proving and native verification, including the pairing check of the KZG
+//!   accumulator.
+//! - [`keys`]: the on-disk cache of node keys.
+//! - [`batch`]: aggregating the chunk proofs of a batch on disk into the final proof, with
+//!   resume.
+
+pub mod batch;
+pub mod circuit;
+pub mod keys;
+pub mod plan;
+
+pub use circuit::{AggregationError, Inner, Link, NodeKeys, NodeKind};
+pub use plan::{TreePlan, FAN_IN};
