@@ -2,9 +2,12 @@
 # The main zkroll job, end to end on a fresh machine: build, create a genesis state,
 # generate and sign random transactions (a few of them invalid on purpose), execute them
 # into a batch trace, re-check the trace without the database, check the stored state, and
-# print the statistics of the chunk circuit that proves such batches; then the proving
-# pipeline on a small batch (params and keys cached in ~/.cache/zkroll-params, so a second
-# run skips the setup and key generation).
+# print the statistics of the chunk circuit that proves such batches; then the whole proving
+# pipeline on a small batch: chunk proofs in parallel, aggregation into one final proof, and
+# that proof verified by the generated Solidity verifier and Rollup.sol in an in-process EVM
+# (revm), with the L1 gas. Parameters and keys are cached in ~/.cache/zkroll-params, so a
+# second run skips the setup and key generation (the first run generates the aggregation
+# keys: several minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/zkroll-target}
@@ -36,15 +39,37 @@ echo "==> proving pipeline on a small batch: 8 transactions, chunks of 4 slots, 
 "$ZK" execute --data-dir "$SMALL/state" --txs "$SMALL/txs.json" --trace "$SMALL/batch-0.json"
 K=$("$ZK" info --chunk-size 4 --json | sed -n 's/^  "k": \([0-9]*\),$/\1/p')
 PARAMS=${ZKROLL_PARAMS_DIR:-$HOME/.cache/zkroll-params}
-echo "==> KZG parameters k=$K (UNSAFE development ones, cached in $PARAMS) and chunk proofs"
-[ -f "$PARAMS/params/kzg_bn254_$K.UNSAFE-dev.srs" ] || "$ZK" setup --data-dir "$PARAMS" --k "$K"
-mkdir -p "$SMALL/state/params"
-cp "$PARAMS/params/kzg_bn254_$K.UNSAFE-dev.srs" "$SMALL/state/params/"
-[ -d "$PARAMS/keys" ] && cp -r "$PARAMS/keys" "$SMALL/state/"
-time "$ZK" prove --data-dir "$SMALL/state" --trace "$SMALL/batch-0.json" --chunk-size 4
-cp -r "$SMALL/state/keys" "$PARAMS/"
+mkdir -p "$PARAMS/params" "$PARAMS/keys"
+# The data directory shares the cache's parameters and keys (new keys land in the cache).
+ln -s "$PARAMS/params" "$SMALL/state/params"
+ln -s "$PARAMS/keys" "$SMALL/state/keys"
+for k in "$K" 21; do
+  if [ ! -f "$PARAMS/params/kzg_bn254_$k.UNSAFE-dev.srs" ]; then
+    echo "==> KZG parameters k=$k (UNSAFE development ones, cached in $PARAMS)"
+    "$ZK" setup --data-dir "$SMALL/state" --k "$k"
+  fi
+done
+echo "==> chunk proofs (2 chunks of 4 slots, k=$K), in parallel as memory allows"
+SECONDS=0
+"$ZK" prove --data-dir "$SMALL/state" --trace "$SMALL/batch-0.json" --chunk-size 4
+PROVE_S=$SECONDS
+PROOFS=$(echo "$SMALL"/state/proofs/*)
 echo "==> verifying every chunk proof"
-for proof in "$SMALL"/state/proofs/*/chunk-*.json; do
+for proof in "$PROOFS"/chunk-*.json; do
   "$ZK" verify "$proof" --data-dir "$SMALL/state"
 done
-echo "==> done: trace at $WORK/batch-0.json, proofs under $SMALL/state/proofs"
+echo "==> aggregating the chunk proofs into one final proof (k=21 layers; peak RSS ~13 GiB)"
+SECONDS=0
+"$ZK" aggregate --data-dir "$SMALL/state" --proofs "$PROOFS"
+AGG_S=$SECONDS
+echo "==> the final proof: native verifier, then the Solidity verifier and Rollup.sol in revm"
+"$ZK" verify "$PROOFS/final.json" --data-dir "$SMALL/state" --evm 2>&1 | tee "$SMALL/evm.txt"
+GAS=$(sed -n 's/.*accepted on the EVM.*(\([0-9]*\) gas)$/\1/p' "$SMALL/evm.txt")
+TRANSFERS=$(grep -c '"transfer"' "$SMALL/txs.json" || true)
+echo "==> L1 contracts in $SMALL/contracts"
+"$ZK" gen-verifier --data-dir "$SMALL/state" --out "$SMALL/contracts" --chunk-size 4 --report
+echo "==> done: chunk proofs ${PROVE_S} s, aggregation ${AGG_S} s; L1 gas per batch ${GAS:-?}"
+if [ -n "$GAS" ] && [ "${TRANSFERS:-0}" -gt 0 ]; then
+  echo "    L1 gas per transfer: $((GAS / TRANSFERS)) ($TRANSFERS transfers in the batch)"
+fi
+echo "    trace at $WORK/batch-0.json, proofs under $PROOFS"

@@ -17,3 +17,9 @@ cargo test --release --workspace --locked --no-run
 
 echo "==> running tests"
 cargo test --release --workspace --locked
+
+# Alone, so that no other proof competes for memory (an aggregation proof peaks at ~13 GiB).
+# Parameters and keys are cached in ~/.cache/zkroll-params (ZKROLL_CACHE) across runs.
+echo "==> end-to-end: transactions -> chunk proofs -> aggregation -> EVM (one at a time)"
+cargo test --release --locked -p zkroll --test it -- --ignored --test-threads=1 --nocapture \
+  whole_pipeline_to_the_evm

@@ -3,10 +3,13 @@
 //! A thin layer of clap subcommands over the workspace crates, one module per subcommand.
 //! Every failure is reported as one line on stderr with a non-zero exit status.
 
+mod aggregate;
 mod execute;
 mod files;
 mod gen_txs;
+mod gen_verifier;
 mod info;
+mod l1;
 mod prove;
 mod setup;
 mod state;
@@ -49,6 +52,11 @@ enum Command {
     Prove(prove::ProveArgs),
     /// Check a proof file: exit 0 valid, 1 invalid proof, 2 unusable input.
     Verify(verify::VerifyArgs),
+    /// Aggregate a batch's chunk proofs into one final proof for L1 (resumes).
+    Aggregate(aggregate::AggregateArgs),
+    /// Generate the L1 contracts (Solidity verifier and Rollup.sol) and report their size
+    /// and gas.
+    GenVerifier(gen_verifier::GenVerifierArgs),
 }
 
 /// Exit status for failures of the command (bad input, invalid data).
@@ -66,6 +74,8 @@ fn main() -> ExitCode {
         Command::Setup(args) => setup::run(args),
         Command::Prove(args) => prove::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Aggregate(args) => aggregate::run(args),
+        Command::GenVerifier(args) => gen_verifier::run(args),
     };
     match result {
         Ok(code) => code,

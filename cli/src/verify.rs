@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Args;
 use zkroll_circuits::proof;
 use zkroll_prover::keys::{self, CIRCUIT_VERSION};
-use zkroll_prover::proof_file::ProofFile;
+use zkroll_prover::proof_file::{ProofFile, ProofSubject};
 use zkroll_prover::srs;
 
 #[derive(Args)]
@@ -18,6 +18,10 @@ pub struct VerifyArgs {
     /// Data directory holding the parameters and the key cache.
     #[arg(long)]
     data_dir: PathBuf,
+    /// For a final proof: also deploy the generated verifier and Rollup.sol in an
+    /// in-process EVM, submit the batch, and print the gas.
+    #[arg(long)]
+    evm: bool,
 }
 
 fn unusable(message: String) -> anyhow::Result<ExitCode> {
@@ -41,9 +45,20 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             file.circuit_version
         ));
     }
-    let Some(instances) = file.instances() else {
+    let (index, start) = match file.subject {
+        ProofSubject::Chunk { index, start } if !args.evm => (index, start),
+        ProofSubject::Chunk { .. } => {
+            return unusable(format!(
+                "{name}: a chunk proof; --evm verifies final proofs"
+            ))
+        }
+        ProofSubject::Aggregation { evm, .. } => {
+            return verify_aggregation(&args, &name, &file, evm);
+        }
+    };
+    let Some(instances) = file.chunk_instances() else {
         return unusable(format!(
-            "{name}: {} public inputs, expected 3",
+            "{name}: {} public inputs, expected 4",
             file.public_inputs.len()
         ));
     };
@@ -76,7 +91,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         Ok(()) => {
             println!(
                 "{name}: valid proof of chunk {} (trace {}, steps from {})",
-                file.chunk_index, file.trace_id, file.start
+                index, file.trace_id, start
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -85,4 +100,80 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// An aggregation proof: its cached verifying key, the proof and the accumulator's pairing
+/// check; with `--evm`, the contracts too.
+fn verify_aggregation(
+    args: &VerifyArgs,
+    name: &str,
+    file: &ProofFile,
+    evm: bool,
+) -> anyhow::Result<ExitCode> {
+    use zkroll_aggregator::circuit;
+    use zkroll_circuits::field::to_circuit;
+    if args.evm && !evm {
+        return unusable(format!(
+            "{name}: an intermediate aggregation proof (Poseidon transcript); --evm verifies \
+             final proofs"
+        ));
+    }
+    let (vk, kind) = match zkroll_aggregator::keys::find_vk(&args.data_dir, &file.vk_hash) {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return unusable(format!(
+                "{name}: no aggregation key with verifying key {} in {} (run zkroll aggregate \
+                 or gen-verifier there)",
+                file.vk_hash,
+                args.data_dir.display()
+            ))
+        }
+        Err(e) => return unusable(format!("aggregation keys: {e}")),
+    };
+    if kind.last != evm || file.public_inputs.len() != kind.num_instances() {
+        return unusable(format!(
+            "{name}: {} public inputs for a {} proof, expected {}",
+            file.public_inputs.len(),
+            if evm { "final" } else { "layer" },
+            kind.num_instances()
+        ));
+    }
+    let params = match srs::load(&args.data_dir, file.k) {
+        Ok(p) => p,
+        Err(e) => return unusable(format!("--data-dir: {e}")),
+    };
+    let instances: Vec<_> = file.public_inputs.iter().map(to_circuit).collect();
+    if let Err(e) = circuit::verify(&params, &vk, &instances, &file.proof, evm, true) {
+        eprintln!("error: {name}: invalid proof: {e}");
+        return Ok(ExitCode::from(1));
+    }
+    println!(
+        "{name}: valid {} proof (trace {}, native verifier)",
+        if evm { "final" } else { "aggregation" },
+        file.trace_id
+    );
+    if !args.evm {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (_, contracts) = crate::l1::contracts(&params, &vk, kind.num_instances())?;
+    crate::l1::print_sizes(&contracts);
+    let outcome = crate::l1::run(&contracts, &instances, &file.proof)?;
+    crate::l1::print_gas("verifier", &outcome.verify);
+    crate::l1::print_gas("Rollup.submitBatch", &outcome.submit);
+    if !outcome.verify.success || !outcome.submit.success {
+        let why = outcome
+            .submit
+            .failure
+            .or(outcome.verify.failure)
+            .unwrap_or_default();
+        eprintln!("error: {name}: rejected on the EVM: {why}");
+        return Ok(ExitCode::from(1));
+    }
+    println!(
+        "{name}: accepted on the EVM: Rollup.stateRoot = 0x{}, batch {} ({} gas)",
+        hex::encode(outcome.root_after),
+        u64::from_be_bytes(outcome.batch_number[24..].try_into().unwrap_or_default()),
+        outcome.submit.gas_used
+    );
+    Ok(ExitCode::SUCCESS)
 }

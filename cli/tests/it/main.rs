@@ -513,6 +513,41 @@ fn prove_verify_resume_and_reject() {
         "2",
     ]);
     assert!(out.contains("1 proven, 1 already on disk"), "{out}");
+    // Binary proof files: proven anew (resume looks for the requested format), verified, and
+    // the measured peak memory is reported next to the prediction.
+    let out = run_ok(&[
+        "prove",
+        "--data-dir",
+        &p("d"),
+        "--trace",
+        &p("t.json"),
+        "--chunk-size",
+        "2",
+        "--format",
+        "binary",
+        "--jobs",
+        "1",
+        "--json",
+    ]);
+    let done: serde_json::Value =
+        serde_json::from_str(out.lines().last().expect("done event")).expect("json");
+    assert_eq!(
+        (done["event"].as_str(), done["proven"].as_u64()),
+        (Some("done"), Some(2))
+    );
+    let predicted = done["predicted_peak_bytes"].as_f64().expect("predicted");
+    let measured = done["peak_rss_bytes"].as_f64().expect("measured");
+    eprintln!("peak RSS measured {measured} predicted {predicted}");
+    assert!(
+        (0.5..=1.5).contains(&(measured / predicted)),
+        "measured {measured} vs predicted {predicted}"
+    );
+    let binary = proofs[0].with_extension("zkrp");
+    let json_size = std::fs::metadata(&proofs[0]).expect("json proof").len();
+    let binary_size = std::fs::metadata(&binary).expect("binary proof").len();
+    assert!(binary_size * 2 < json_size, "{binary_size} vs {json_size}");
+    let out = run_ok(&["verify", s(&binary), "--data-dir", &p("d")]);
+    assert!(out.contains("valid proof"), "{out}");
 
     let status = |args: &[&str]| zkroll().args(args).output().expect("spawn").status.code();
     let original = std::fs::read_to_string(&proofs[0]).expect("read");
@@ -566,4 +601,218 @@ fn prove_verify_resume_and_reject() {
         status(&["verify", &p("missing.json"), "--data-dir", &p("d")]),
         Some(2)
     );
+}
+
+/// Where parameters and keys are cached between runs (outside the clone): `ZKROLL_CACHE`,
+/// default `~/.cache/zkroll-params` (what the demo uses).
+fn cache_dir() -> PathBuf {
+    std::env::var_os("ZKROLL_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/zkroll-params")
+        })
+}
+
+/// The whole mission through the binary: transactions -> engine -> chunk proofs ->
+/// aggregation -> one final proof -> the generated verifier and Rollup.sol in revm. Then the
+/// contracts' rejections (tampered proof and public input, wrong old root, replay) and the
+/// EIP-170 size limit. Parameters and keys are cached in [`cache_dir`].
+#[test]
+#[ignore = "aggregation proofs: ~10-15 min and ~13 GiB; run alone by scripts/test.sh"]
+fn whole_pipeline_to_the_evm() {
+    use zkroll_circuits::field::to_circuit;
+    use zkroll_prover::proof_file::ProofFile;
+    use zkroll_verifier_contract::{compile, solc::Solc, L1, MAX_RUNTIME_BYTES};
+
+    let cache = cache_dir();
+    for sub in ["params", "keys"] {
+        std::fs::create_dir_all(cache.join(sub)).expect("cache dir");
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    run_ok(&[
+        "gen-txs",
+        "--out",
+        &p("w"),
+        "--accounts",
+        "3",
+        "--count",
+        "2",
+        "--depth",
+        "6",
+        "--seed",
+        "9",
+    ]);
+    run_ok(&[
+        "state",
+        "init",
+        "--data-dir",
+        &p("d"),
+        "--genesis",
+        &p("w/genesis.json"),
+    ]);
+    run_ok(&[
+        "execute",
+        "--data-dir",
+        &p("d"),
+        "--txs",
+        &p("w/txs.json"),
+        "--trace",
+        &p("t.json"),
+    ]);
+    for sub in ["params", "keys"] {
+        std::os::unix::fs::symlink(cache.join(sub), dir.path().join("d").join(sub))
+            .expect("link the cache");
+    }
+    let info: serde_json::Value = serde_json::from_str(&run_ok(&[
+        "info",
+        "--chunk-size",
+        "1",
+        "--depth",
+        "6",
+        "--json",
+    ]))
+    .expect("json");
+    let chunk_k = info["k"].as_u64().expect("k");
+    for k in [chunk_k, 21] {
+        if !cache
+            .join(format!("params/kzg_bn254_{k}.UNSAFE-dev.srs"))
+            .exists()
+        {
+            run_ok(&["setup", "--data-dir", &p("d"), "--k", &k.to_string()]);
+        }
+    }
+    let t = std::time::Instant::now();
+    run_ok(&[
+        "prove",
+        "--data-dir",
+        &p("d"),
+        "--trace",
+        &p("t.json"),
+        "--chunk-size",
+        "1",
+    ]);
+    eprintln!("2 chunk proofs: {:.1} s", t.elapsed().as_secs_f64());
+    let proofs = std::fs::read_dir(dir.path().join("d/proofs"))
+        .expect("proofs")
+        .next()
+        .expect("one trace")
+        .expect("entry")
+        .path();
+    let t = std::time::Instant::now();
+    let out = run_ok(&["aggregate", "--data-dir", &p("d"), "--proofs", s(&proofs)]);
+    eprintln!("aggregation: {:.1} s; {out}", t.elapsed().as_secs_f64());
+    let final_path = proofs.join("final.json");
+    assert!(
+        run_ok(&["verify", s(&final_path), "--data-dir", &p("d")]).contains("valid final proof")
+    );
+    let evm = zkroll()
+        .args(["verify", s(&final_path), "--data-dir", &p("d"), "--evm"])
+        .output()
+        .expect("spawn");
+    let stderr = String::from_utf8_lossy(&evm.stderr);
+    eprintln!("{stderr}");
+    assert!(evm.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&evm.stdout).contains("accepted on the EVM"));
+    // A second run keeps every proof of the tree.
+    let out = run_ok(&[
+        "aggregate",
+        "--data-dir",
+        &p("d"),
+        "--proofs",
+        s(&proofs),
+        "--json",
+    ]);
+    assert_eq!(out.matches("\"kept\"").count(), 2, "{out}");
+
+    // The contracts: generated, sizes reported, deployable.
+    let out = zkroll()
+        .args([
+            "gen-verifier",
+            "--data-dir",
+            &p("d"),
+            "--out",
+            &p("contracts"),
+            "--chunk-size",
+            "1",
+            "--depth",
+            "6",
+            "--report",
+            "--proof",
+            s(&final_path),
+        ])
+        .output()
+        .expect("spawn");
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success());
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("contracts/verifier.json")).expect("summary"),
+    )
+    .expect("json");
+    let runtime = summary["verifier_runtime_bytes"].as_u64().expect("size") as usize;
+    assert!(
+        runtime <= MAX_RUNTIME_BYTES,
+        "verifier runtime {runtime} bytes"
+    );
+
+    // Rejections, with the library on the same final proof.
+    let file = ProofFile::decode(&std::fs::read(&final_path).expect("read")).expect("decode");
+    let instances: Vec<_> = file.public_inputs.iter().map(to_circuit).collect();
+    let source = std::fs::read_to_string(dir.path().join("contracts/Verifier.sol")).expect("sol");
+    let contracts = compile(&Solc::default(), &source).expect("compile");
+    let mut l1 = L1::deploy(&contracts, &instances[12]).expect("deploy");
+    let good = l1.submit_batch(&instances, &file.proof).expect("call");
+    assert!(good.success, "{:?}", good.failure);
+    let root = l1.read("stateRoot()").expect("root");
+    assert_eq!(root, zkroll_verifier_contract::word(&instances[13]));
+    let replay = l1.submit_batch(&instances, &file.proof).expect("call");
+    assert!(!replay.success, "replayed batch accepted");
+
+    let mut fresh = L1::deploy(&contracts, &instances[12]).expect("deploy");
+    let mut flipped = file.proof.clone();
+    flipped[200] ^= 1;
+    assert!(
+        !fresh
+            .submit_batch(&instances, &flipped)
+            .expect("call")
+            .success
+    );
+    let mut wrong_new_root = instances.clone();
+    wrong_new_root[13] += halo2_base::halo2_proofs::halo2curves::bn256::Fr::one();
+    assert!(
+        !fresh
+            .submit_batch(&wrong_new_root, &file.proof)
+            .expect("call")
+            .success
+    );
+    let mut wrong_acc = instances.clone();
+    wrong_acc[0] += halo2_base::halo2_proofs::halo2curves::bn256::Fr::one();
+    assert!(!fresh.verify(&wrong_acc, &file.proof).expect("call").success);
+    assert!(
+        fresh
+            .submit_batch(&instances, &file.proof)
+            .expect("call")
+            .success
+    );
+    let elsewhere = L1::deploy(&contracts, &instances[13]).expect("deploy");
+    let mut elsewhere = elsewhere;
+    let wrong_old = elsewhere
+        .submit_batch(&instances, &file.proof)
+        .expect("call");
+    assert!(!wrong_old.success, "batch accepted on another root");
+    eprintln!(
+        "submitBatch: {} gas ({} calldata bytes); verifier runtime {runtime} bytes",
+        good.gas_used, good.calldata_bytes
+    );
+
+    // The CLI reports a tampered final proof as invalid.
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&final_path).expect("read")).expect("json");
+    v["public_inputs"][13] = serde_json::Value::String("0x05".into());
+    std::fs::write(p("bad-final.json"), v.to_string()).expect("write");
+    let status = zkroll()
+        .args(["verify", &p("bad-final.json"), "--data-dir", &p("d")])
+        .status()
+        .expect("spawn");
+    assert_eq!(status.code(), Some(1));
 }

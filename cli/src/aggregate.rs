@@ -1,0 +1,142 @@
+//! `zkroll aggregate`: aggregate a batch's chunk proofs into one final proof (resumes:
+//! valid proofs of the tree already on disk are kept).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Args;
+use zkroll_aggregator::batch::{self, Event, Settings};
+use zkroll_prover::memory;
+
+use crate::prove::Format;
+
+/// Options shared by the commands that build the aggregation tree.
+#[derive(Args, Clone)]
+pub struct TreeArgs {
+    /// Chunks per batch the aggregation tree is built for (a power of 2; fewer chunks are
+    /// padded with no-op chunks). The L1 verifier depends on it.
+    #[arg(long, default_value_t = 2)]
+    pub capacity: usize,
+    /// Rows exponent of the intermediate (Poseidon) layers.
+    #[arg(long, default_value_t = 21)]
+    pub layer_k: u32,
+    /// Rows exponent of the final (EVM) layer.
+    #[arg(long, default_value_t = 21)]
+    pub final_k: u32,
+}
+
+impl TreeArgs {
+    pub fn settings(&self, format: Format) -> Result<Settings> {
+        if self.capacity == 0 || !self.capacity.is_power_of_two() || self.capacity > 1 << 12 {
+            anyhow::bail!(
+                "--capacity {}: must be a power of 2 up to 4096",
+                self.capacity
+            );
+        }
+        for (name, k) in [("--layer-k", self.layer_k), ("--final-k", self.final_k)] {
+            if !(18..=24).contains(&k) {
+                anyhow::bail!(
+                    "{name} {k}: must be 18..=24 (the aggregation circuit needs 2^18 rows or more)"
+                );
+            }
+        }
+        Ok(Settings {
+            capacity: self.capacity,
+            layer_k: self.layer_k,
+            final_k: self.final_k,
+            format: format.into(),
+        })
+    }
+}
+
+#[derive(Args)]
+pub struct AggregateArgs {
+    /// Data directory (parameters, key cache).
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Directory of the batch's chunk proofs (`<data-dir>/proofs/<trace id>` after `zkroll
+    /// prove`); the tree's proofs and `final.json` are written there.
+    #[arg(long)]
+    proofs: PathBuf,
+    #[command(flatten)]
+    tree: TreeArgs,
+    /// Encoding of the files written.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    /// Progress as JSON lines on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: AggregateArgs) -> Result<ExitCode> {
+    let settings = args.tree.settings(args.format)?;
+    let started = Instant::now();
+    let json = args.json;
+    let on = move |event: Event| {
+        let value = match &event {
+            Event::ChunksVerified {
+                chunks,
+                padding,
+                layers,
+            } => {
+                if !json {
+                    eprintln!(
+                        "{chunks} chunk proofs verified; {padding} padding chunks, {layers} \
+                         aggregation layers + the final (EVM) one"
+                    );
+                }
+                serde_json::json!({"event": "chunks_verified", "chunks": chunks, "padding": padding, "layers": layers})
+            }
+            Event::Kept { layer, index } => {
+                if !json {
+                    eprintln!("layer {layer} proof {index}: valid proof on disk kept");
+                }
+                serde_json::json!({"event": "kept", "layer": layer, "index": index})
+            }
+            Event::Keys {
+                layer,
+                source,
+                seconds,
+            } => {
+                if !json {
+                    eprintln!("layer {layer} keys {source:?} in {seconds:.1} s");
+                }
+                serde_json::json!({"event": "keys", "layer": layer, "source": format!("{source:?}"), "seconds": seconds})
+            }
+            Event::Proven {
+                layer,
+                index,
+                seconds,
+                path,
+            } => {
+                if !json {
+                    eprintln!(
+                        "layer {layer} proof {index}: proven in {seconds:.1} s -> {}",
+                        path.display()
+                    );
+                }
+                serde_json::json!({"event": "proven", "layer": layer, "index": index, "seconds": seconds, "path": path})
+            }
+        };
+        if json {
+            println!("{value}");
+        }
+    };
+    let path = batch::aggregate(&args.data_dir, &args.proofs, &settings, &on)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let peak = memory::peak_rss();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"event": "done", "path": path, "seconds": seconds, "peak_rss_bytes": peak})
+        );
+    } else {
+        if let Some(peak) = peak {
+            eprintln!("peak RSS {:.2} GiB", peak as f64 / (1u64 << 30) as f64);
+        }
+        println!("final proof in {seconds:.1} s: {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,145 @@
+//! `zkroll gen-verifier`: the L1 contracts for a chain configuration: the Solidity verifier
+//! of the final aggregation proof (its keys generated or loaded, layer by layer) and
+//! Rollup.sol, compiled; with `--report`, their sizes and the gas of verifying a final proof.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use zkroll_aggregator::batch::{self, Event};
+use zkroll_circuits::field::to_circuit;
+use zkroll_circuits::proof::vk_hash;
+use zkroll_circuits::stats::chunk_stats;
+use zkroll_engine::ChainConfig;
+use zkroll_prover::proof_file::ProofFile;
+use zkroll_verifier_contract::ROLLUP_SOL;
+
+use crate::aggregate::TreeArgs;
+use crate::prove::Format;
+
+#[derive(Args)]
+pub struct GenVerifierArgs {
+    /// Data directory (parameters, key cache).
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Output directory: Verifier.sol, Rollup.sol, their bytecode (hex), verifier.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// Transaction slots per chunk.
+    #[arg(long, default_value_t = 8)]
+    chunk_size: usize,
+    /// Account tree depth.
+    #[arg(long, default_value_t = zkroll_engine::smt::DEFAULT_DEPTH)]
+    depth: u8,
+    /// Chain id.
+    #[arg(long, default_value_t = 1)]
+    chain_id: u32,
+    /// Operator account index.
+    #[arg(long, default_value_t = 0)]
+    operator: u32,
+    /// Rows exponent of the chunk circuit (default: as `zkroll info` chooses).
+    #[arg(long)]
+    k: Option<u32>,
+    #[command(flatten)]
+    tree: TreeArgs,
+    /// Print sizes and, with --proof, the gas of verifying it and submitting its batch.
+    #[arg(long)]
+    report: bool,
+    /// A final proof file to measure gas with (`--report`).
+    #[arg(long)]
+    proof: Option<PathBuf>,
+}
+
+pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
+    let config = ChainConfig {
+        chain_id: args.chain_id,
+        depth: args.depth,
+        operator: args.operator,
+    };
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("chain configuration: {e}"))?;
+    if args.chunk_size == 0 || args.chunk_size > 4096 {
+        anyhow::bail!("--chunk-size {}: must be 1..=4096", args.chunk_size);
+    }
+    let settings = args.tree.settings(Format::Json)?;
+    let chunk_k = chunk_stats(args.chunk_size, config, args.k).k;
+    let on = |event: Event| {
+        if let Event::Keys {
+            layer,
+            source,
+            seconds,
+        } = event
+        {
+            eprintln!("layer {layer} keys {source:?} in {seconds:.1} s");
+        }
+    };
+    let (params, keys) = batch::final_keys(
+        &args.data_dir,
+        args.chunk_size,
+        config,
+        chunk_k,
+        &settings,
+        &on,
+    )?;
+    let vk = keys.pk.get_vk();
+    let (source, contracts) = crate::l1::contracts(&params, vk, keys.kind.num_instances())?;
+    let out = &args.out;
+    let write = |name: &str, bytes: &[u8]| -> Result<()> {
+        let path = out.join(name);
+        zkroll_prover::fs::write_atomic(&path, bytes)
+            .with_context(|| format!("{}: cannot write", path.display()))
+    };
+    write("Verifier.sol", source.as_bytes())?;
+    write("Rollup.sol", ROLLUP_SOL.as_bytes())?;
+    write(
+        "Verifier.bin",
+        hex::encode(&contracts.verifier.creation).as_bytes(),
+    )?;
+    write(
+        "Rollup.bin",
+        hex::encode(&contracts.rollup.creation).as_bytes(),
+    )?;
+    let summary = serde_json::json!({
+        "vk_hash": vk_hash(vk),
+        "public_inputs": keys.kind.num_instances(),
+        "chunk_size": args.chunk_size,
+        "config": config,
+        "capacity": settings.capacity,
+        "verifier_runtime_bytes": contracts.verifier.runtime.len(),
+        "verifier_creation_bytes": contracts.verifier.creation.len(),
+        "rollup_runtime_bytes": contracts.rollup.runtime.len(),
+    });
+    write(
+        "verifier.json",
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )?;
+    if args.report {
+        crate::l1::print_sizes(&contracts);
+        if let Some(path) = &args.proof {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            let file = ProofFile::decode(&bytes)
+                .with_context(|| format!("{}: invalid proof file", path.display()))?;
+            if file.vk_hash != vk_hash(vk) {
+                anyhow::bail!(
+                    "{}: proof of verifying key {}, these contracts verify {}",
+                    path.display(),
+                    file.vk_hash,
+                    vk_hash(vk)
+                );
+            }
+            let instances: Vec<_> = file.public_inputs.iter().map(to_circuit).collect();
+            let outcome = crate::l1::run(&contracts, &instances, &file.proof)?;
+            crate::l1::print_gas("verifier", &outcome.verify);
+            crate::l1::print_gas("Rollup.submitBatch", &outcome.submit);
+        }
+    }
+    println!(
+        "contracts in {} (verifier of vk {})",
+        out.display(),
+        vk_hash(vk)
+    );
+    Ok(ExitCode::SUCCESS)
+}
