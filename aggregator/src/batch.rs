@@ -126,6 +126,18 @@ pub enum Event {
         source: KeySource,
         /// Seconds it took.
         seconds: f64,
+        /// Predicted peak memory of one proof of this layer, from its columns
+        /// (`zkroll_circuits::stats::estimate_memory`), in bytes.
+        predicted_peak: u64,
+    },
+    /// A layer is finished.
+    LayerDone {
+        /// Layer (`layers + 1` is the final one).
+        layer: u32,
+        /// Seconds, keys included.
+        seconds: f64,
+        /// Peak resident memory of this process during the layer, in bytes (Linux).
+        peak_rss: Option<u64>,
     },
     /// A proof was made and written.
     Proven {
@@ -367,13 +379,15 @@ pub fn aggregate(
             fan_in: if last { 1 } else { FAN_IN },
             last,
         };
-        let t = Instant::now();
+        let layer_started = Instant::now();
+        zkroll_prover::memory::reset_peak_rss();
         let (keys, source) =
             node_keys::load_or_generate(data_dir, params, below_params, &below_vk, kind)?;
         on(Event::Keys {
             layer,
             source,
-            seconds: t.elapsed().as_secs_f64(),
+            seconds: layer_started.elapsed().as_secs_f64(),
+            predicted_peak: predicted_peak(&keys),
         });
         let mut proven = Vec::new();
         for (index, children) in below.chunks(kind.fan_in).enumerate() {
@@ -402,12 +416,28 @@ pub fn aggregate(
             })?;
             proven.push(node);
         }
+        on(Event::LayerDone {
+            layer,
+            seconds: layer_started.elapsed().as_secs_f64(),
+            peak_rss: zkroll_prover::memory::peak_rss(),
+        });
         below = proven;
         below_vk = keys.pk.get_vk().clone();
         below_params = params;
         below_inner = Inner::Aggregated;
     }
     Ok(node_path(proofs_dir, 0, 0, true, settings.format))
+}
+
+/// Predicted peak memory of one proof of a node, from its columns.
+pub fn predicted_peak(keys: &NodeKeys) -> u64 {
+    let c = keys.config;
+    zkroll_circuits::stats::estimate_memory(
+        c.degree,
+        c.num_advice + c.num_lookup_advice,
+        c.num_fixed,
+    )
+    .1
 }
 
 enum NodeFailure {
@@ -566,6 +596,7 @@ pub fn final_keys(
             layer,
             source,
             seconds: t.elapsed().as_secs_f64(),
+            predicted_peak: predicted_peak(&keys),
         });
         below_vk = keys.pk.get_vk().clone();
         below_params = layer_params.clone();
@@ -583,6 +614,7 @@ pub fn final_keys(
         layer: plan.layers + 1,
         source,
         seconds: t.elapsed().as_secs_f64(),
+        predicted_peak: predicted_peak(&keys),
     });
     Ok((final_params, keys))
 }

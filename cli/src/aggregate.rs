@@ -70,6 +70,10 @@ pub struct AggregateArgs {
     json: bool,
 }
 
+fn gib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 30) as f64
+}
+
 pub fn run(args: AggregateArgs) -> Result<ExitCode> {
     let settings = args.tree.settings(args.format)?;
     let started = Instant::now();
@@ -99,11 +103,31 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
                 layer,
                 source,
                 seconds,
+                predicted_peak,
             } => {
                 if !json {
-                    eprintln!("layer {layer} keys {source:?} in {seconds:.1} s");
+                    eprintln!(
+                        "layer {layer} keys {source:?} in {seconds:.1} s; predicted peak {:.1} \
+                         GiB per proof",
+                        gib(*predicted_peak)
+                    );
                 }
-                serde_json::json!({"event": "keys", "layer": layer, "source": format!("{source:?}"), "seconds": seconds})
+                serde_json::json!({"event": "keys", "layer": layer, "source": format!("{source:?}"),
+                    "seconds": seconds, "predicted_peak_bytes": predicted_peak})
+            }
+            Event::LayerDone {
+                layer,
+                seconds,
+                peak_rss,
+            } => {
+                if !json {
+                    eprintln!(
+                        "layer {layer} done in {seconds:.1} s; peak RSS {}",
+                        peak_rss.map_or("unknown".into(), |b| format!("{:.2} GiB", gib(b)))
+                    );
+                }
+                serde_json::json!({"event": "layer_done", "layer": layer, "seconds": seconds,
+                    "peak_rss_bytes": peak_rss})
             }
             Event::Proven {
                 layer,

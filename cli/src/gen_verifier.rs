@@ -70,6 +70,7 @@ pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
             layer,
             source,
             seconds,
+            ..
         } = event
         {
             eprintln!("layer {layer} keys {source:?} in {seconds:.1} s");

@@ -724,6 +724,8 @@ fn whole_pipeline_to_the_evm() {
         "--json",
     ]);
     assert_eq!(out.matches("\"kept\"").count(), 2, "{out}");
+    assert_eq!(out.matches("\"layer_done\"").count(), 2, "{out}");
+    assert_eq!(out.matches("\"predicted_peak_bytes\"").count(), 2, "{out}");
 
     // The contracts: generated, sizes reported, deployable.
     let out = zkroll()

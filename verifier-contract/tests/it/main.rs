@@ -1,0 +1,137 @@
+//! Rollup.sol's rules in revm, against stand-in verifiers (one accepting everything, one
+//! rejecting everything), so they are tested without an aggregation proof; the real verifier
+//! and proof are exercised by the CLI's end-to-end test.
+
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use revm::primitives::keccak256;
+use zkroll_verifier_contract::evm::{Chain, Receipt};
+use zkroll_verifier_contract::solc::{Compiled, Solc};
+use zkroll_verifier_contract::{submit_batch_calldata, word, Contracts, L1Error, L1, ROLLUP_SOL};
+
+/// Creation code returning `runtime` (at most 255 bytes).
+fn creation_of(runtime: &[u8]) -> Vec<u8> {
+    let mut code = vec![
+        0x60,
+        runtime.len() as u8,
+        0x80,
+        0x60,
+        0x0b,
+        0x60,
+        0x00,
+        0x39,
+        0x60,
+        0x00,
+        0xf3,
+    ];
+    code.extend_from_slice(runtime);
+    code
+}
+
+fn rollup() -> Compiled {
+    Solc::default()
+        .compile(&[("Rollup.sol", ROLLUP_SOL)], true, "Rollup.sol", "Rollup")
+        .expect("solc")
+}
+
+/// Both contracts with a stand-in verifier: STOP (accepts) or REVERT (rejects).
+fn contracts(accepting: bool) -> Contracts {
+    let runtime: &[u8] = if accepting {
+        &[0x00]
+    } else {
+        &[0x60, 0x00, 0x60, 0x00, 0xfd]
+    };
+    Contracts {
+        verifier: Compiled {
+            creation: creation_of(runtime),
+            runtime: runtime.to_vec(),
+        },
+        rollup: rollup(),
+    }
+}
+
+fn f(x: u64) -> Fr {
+    Fr::from(x)
+}
+
+/// Public inputs of a final proof: accumulator limbs (unused by the stand-ins), old root,
+/// new root, commitment.
+fn instances(old: u64, new: u64, commitment: u64) -> Vec<Fr> {
+    let mut v: Vec<Fr> = (1..=12).map(f).collect();
+    v.extend([f(old), f(new), f(commitment)]);
+    v
+}
+
+fn reverted_with(r: &Receipt, error: &str) -> bool {
+    !r.success && r.output.get(..4) == Some(&keccak256(error.as_bytes())[..4])
+}
+
+#[test]
+fn rollup_rules() {
+    let mut l1 = L1::deploy(&contracts(true), &f(5)).expect("deploy");
+    assert_eq!(l1.read("stateRoot()").expect("read"), word(&f(5)));
+    // A batch from the current root is accepted: root, number and commitment stored.
+    let ok = l1
+        .submit_batch(&instances(5, 6, 77), &[1, 2, 3])
+        .expect("call");
+    assert!(ok.success, "{:?}", ok.failure);
+    assert_eq!(l1.read("stateRoot()").expect("read"), word(&f(6)));
+    assert_eq!(l1.read("batchNumber()").expect("read"), word(&f(1)));
+    // Replay: its old root is no longer the state root.
+    let replay = l1
+        .submit_batch(&instances(5, 6, 77), &[1, 2, 3])
+        .expect("call");
+    assert!(reverted_with(&replay, "WrongOldRoot(uint256,uint256)"));
+    // An empty batch (commitment 0) is refused even from the right root.
+    let empty = l1.submit_batch(&instances(6, 6, 0), &[]).expect("call");
+    assert!(reverted_with(&empty, "EmptyBatch()"));
+    // A new root that is not a field element.
+    let mut calldata = submit_batch_calldata(&instances(6, 7, 1), &[]);
+    let new_root_at = 4 + 13 * 32;
+    calldata[new_root_at..new_root_at + 32].copy_from_slice(&[0xff; 32]);
+    let wide = l1.chain.call(l1.rollup, calldata).expect("call");
+    assert!(reverted_with(&wide, "NotAFieldElement(uint256)"));
+    assert_eq!(l1.read("batchNumber()").expect("read"), word(&f(1)));
+
+    // A verifier that rejects: InvalidProof, nothing stored.
+    let mut l1 = L1::deploy(&contracts(false), &f(5)).expect("deploy");
+    let bad = l1
+        .submit_batch(&instances(5, 6, 77), &[1, 2, 3])
+        .expect("call");
+    assert!(reverted_with(&bad, "InvalidProof()"));
+    assert_eq!(l1.read("stateRoot()").expect("read"), word(&f(5)));
+}
+
+#[test]
+fn rollup_needs_a_verifier_with_code() {
+    // Deploy Rollup with an address holding no code: the constructor reverts.
+    let mut chain = Chain::new(true);
+    let mut creation = rollup().creation;
+    let mut address = [0u8; 32];
+    address[31] = 0x42;
+    creation.extend_from_slice(&address);
+    creation.extend_from_slice(&word(&f(1)));
+    let receipt = chain.deploy(creation).expect("tx");
+    assert!(reverted_with(&receipt, "NoVerifier(address)"));
+}
+
+#[test]
+fn code_over_eip170_is_refused_unless_the_limit_is_lifted() {
+    // 24,577 bytes of runtime: creation code that returns that much zeroed memory.
+    let size: u16 = 24_577;
+    let [hi, lo] = size.to_be_bytes();
+    let creation = vec![0x61, hi, lo, 0x60, 0x00, 0xf3];
+    let mut mainnet = Chain::new(true);
+    assert!(!mainnet.deploy(creation.clone()).expect("tx").success);
+    let mut lifted = Chain::new(false);
+    assert!(lifted.deploy(creation).expect("tx").success);
+    // And L1::deploy reports which contract failed.
+    let mut too_big = contracts(true);
+    too_big.verifier.creation = vec![0x61, hi, lo, 0x60, 0x00, 0xf3];
+    assert!(matches!(
+        L1::deploy(&too_big, &f(1)),
+        Err(L1Error::Deploy {
+            contract: "verifier",
+            ..
+        })
+    ));
+}
