@@ -395,33 +395,38 @@ pub fn prove(
         reason: e.to_string(),
     };
     let proof = if keys.kind.last {
-        let mut transcript =
-            EvmTranscript::<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>::init(vec![]);
-        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-            params,
-            &keys.pk,
-            &[circuit],
-            &[&[&instances]],
-            OsRng,
-            &mut transcript,
-        )
-        .map_err(halo2)?;
-        transcript.finalize()
+        let transcript = EvmTranscript::<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>::init(vec![]);
+        create_proof_with(params, &keys.pk, circuit, &instances, transcript)
     } else {
-        let mut transcript =
+        let transcript =
             PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
-        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-            params,
-            &keys.pk,
-            &[circuit],
-            &[&[&instances]],
-            OsRng,
-            &mut transcript,
-        )
-        .map_err(halo2)?;
-        transcript.finalize()
-    };
+        create_proof_with(params, &keys.pk, circuit, &instances, transcript)
+    }
+    .map_err(halo2)?;
     Ok((instances, proof))
+}
+
+/// One SHPLONK proof written into `transcript` (Poseidon or Keccak); returns its bytes.
+fn create_proof_with<E, T>(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: AggregationCircuit,
+    instances: &[Fr],
+    mut transcript: T,
+) -> Result<Vec<u8>, halo2_base::halo2_proofs::plonk::Error>
+where
+    E: halo2_base::halo2_proofs::transcript::EncodedChallenge<G1Affine>,
+    T: TranscriptWriterBuffer<Vec<u8>, G1Affine, E>,
+{
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+        params,
+        pk,
+        &[circuit],
+        &[&[instances]],
+        OsRng,
+        &mut transcript,
+    )?;
+    Ok(transcript.finalize())
 }
 
 /// Verifies a proof natively: the halo2 proof (Poseidon transcript, or Keccak when `evm`)

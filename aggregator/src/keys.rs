@@ -148,22 +148,25 @@ fn corrupt(path: &Path, detail: String) -> KeyError {
     }
 }
 
-fn read_pk(path: &Path, meta: &NodeMeta) -> Result<ProvingKey<G1Affine>, KeyError> {
+/// Reads a key file with halo2's reader, which can panic on a short or malformed file:
+/// contained, and reported as a damaged file.
+fn read_key<K>(
+    path: &Path,
+    read: impl FnOnce(&mut BufReader<std::fs::File>) -> std::io::Result<K>,
+) -> Result<K, KeyError> {
     let file = std::fs::File::open(path).map_err(io_err(path))?;
     let mut reader = BufReader::new(file);
-    // halo2's reader can panic on a short or malformed file: contain it.
-    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(
-            &mut reader,
-            SerdeFormat::RawBytes,
-            meta.config,
-        )
-    }));
-    let pk = match read {
-        Ok(Ok(pk)) => pk,
-        Ok(Err(e)) => return Err(corrupt(path, e.to_string())),
-        Err(_) => return Err(corrupt(path, "truncated or malformed".into())),
-    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(&mut reader))) {
+        Ok(Ok(key)) => Ok(key),
+        Ok(Err(e)) => Err(corrupt(path, e.to_string())),
+        Err(_) => Err(corrupt(path, "truncated or malformed".into())),
+    }
+}
+
+fn read_pk(path: &Path, meta: &NodeMeta) -> Result<ProvingKey<G1Affine>, KeyError> {
+    let pk = read_key(path, |r| {
+        ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(r, SerdeFormat::RawBytes, meta.config)
+    })?;
     let found = vk_hash(pk.get_vk());
     if found != meta.vk_hash {
         return Err(corrupt(
@@ -195,20 +198,13 @@ pub fn find_vk(
             continue;
         }
         let path = entry.path().join("vk.bin");
-        let file = std::fs::File::open(&path).map_err(io_err(&path))?;
-        let mut reader = BufReader::new(file);
-        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let vk = read_key(&path, |r| {
             VerifyingKey::<G1Affine>::read::<_, AggregationCircuit>(
-                &mut reader,
+                r,
                 SerdeFormat::RawBytes,
                 meta.config,
             )
-        }));
-        let vk = match read {
-            Ok(Ok(vk)) => vk,
-            Ok(Err(e)) => return Err(corrupt(&path, e.to_string())),
-            Err(_) => return Err(corrupt(&path, "truncated or malformed".into())),
-        };
+        })?;
         if vk_hash(&vk) != meta.vk_hash {
             return Err(corrupt(
                 &path,
