@@ -13,6 +13,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use halo2_base::halo2_proofs::poly::commitment::Params;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use snark_verifier_sdk::halo2::aggregation::AggregationConfigParams;
 use snark_verifier_sdk::Snark;
 use zkroll_circuits::chunk::ChunkWitness;
 use zkroll_circuits::field::{to_circuit, to_engine};
@@ -39,6 +40,10 @@ pub struct Settings {
     pub final_k: u32,
     /// Encoding of the files written.
     pub format: ProofFormat,
+    /// Memory one proof (or key generation) of a layer may use, in bytes; a layer predicted
+    /// to need more is refused before it starts. `None`: the memory available when the
+    /// layer starts (`MemAvailable`); `Some(u64::MAX)` disables the check.
+    pub memory_budget: Option<u64>,
 }
 
 impl Default for Settings {
@@ -50,6 +55,7 @@ impl Default for Settings {
             layer_k: 21,
             final_k: 21,
             format: ProofFormat::Json,
+            memory_budget: None,
         }
     }
 }
@@ -85,6 +91,23 @@ pub enum AggregateError {
         /// Cause.
         #[source]
         source: chunk_proof::ProofError,
+    },
+    /// A layer's proofs are predicted to need more memory than allowed; refused before its
+    /// keys are generated or its proofs started (finished proofs stay on disk).
+    #[error(
+        "layer {layer}: one proof is predicted to need {:.1} GiB, more than the {:.1} GiB \
+         allowed ({what}); free memory, lower --layer-k/--final-k, or force it",
+        gib(*predicted), gib(*budget)
+    )]
+    Memory {
+        /// Layer (`layers + 1` is the final one).
+        layer: u32,
+        /// Predicted peak of one proof, bytes.
+        predicted: u64,
+        /// The budget, bytes.
+        budget: u64,
+        /// Where the budget comes from.
+        what: &'static str,
     },
     /// Aggregation failed.
     #[error("layer {layer} node {index}: {source}")]
@@ -129,6 +152,10 @@ pub enum Event {
         /// Predicted peak memory of one proof of this layer, from its columns
         /// (`zkroll_circuits::stats::estimate_memory`), in bytes.
         predicted_peak: u64,
+        /// Resident memory of this process when the layer started (parameters, proofs of
+        /// the layer below, allocator reserves), in bytes (Linux); the layer's peak is about
+        /// this plus the predicted peak.
+        resident_before: Option<u64>,
     },
     /// A layer is finished.
     LayerDone {
@@ -165,6 +192,37 @@ struct BatchInfo {
     chunk_k: u32,
     trace_id: String,
     steps_hint: usize,
+}
+
+fn gib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 30) as f64
+}
+
+/// The check `node_keys::load_or_generate` runs on a layer's configuration before loading
+/// or generating its keys.
+fn admit_layer(
+    settings: &Settings,
+    layer: u32,
+) -> impl FnOnce(&AggregationConfigParams) -> Result<(), AggregateError> + '_ {
+    move |config| {
+        let predicted = predicted_peak(config);
+        let (budget, what) = match settings.memory_budget {
+            Some(budget) => (budget, "--memory-limit"),
+            None => match zkroll_prover::memory::machine_memory() {
+                Some((_, available)) => (available, "memory available now"),
+                None => (u64::MAX, "unknown"),
+            },
+        };
+        if predicted > budget {
+            return Err(AggregateError::Memory {
+                layer,
+                predicted,
+                budget,
+                what,
+            });
+        }
+        Ok(())
+    }
 }
 
 fn file_error(path: &Path, detail: impl ToString) -> AggregateError {
@@ -381,13 +439,21 @@ pub fn aggregate(
         };
         let layer_started = Instant::now();
         zkroll_prover::memory::reset_peak_rss();
-        let (keys, source) =
-            node_keys::load_or_generate(data_dir, params, below_params, &below_vk, kind)?;
+        let resident_before = zkroll_prover::memory::current_rss();
+        let (keys, source) = node_keys::load_or_generate(
+            data_dir,
+            params,
+            below_params,
+            &below_vk,
+            kind,
+            admit_layer(settings, layer),
+        )?;
         on(Event::Keys {
             layer,
             source,
             seconds: layer_started.elapsed().as_secs_f64(),
-            predicted_peak: predicted_peak(&keys),
+            predicted_peak: predicted_peak(&keys.config),
+            resident_before,
         });
         let mut proven = Vec::new();
         for (index, children) in below.chunks(kind.fan_in).enumerate() {
@@ -429,9 +495,8 @@ pub fn aggregate(
     Ok(node_path(proofs_dir, 0, 0, true, settings.format))
 }
 
-/// Predicted peak memory of one proof of a node, from its columns.
-pub fn predicted_peak(keys: &NodeKeys) -> u64 {
-    let c = keys.config;
+/// Predicted peak memory of one proof (or the key generation) of a node, from its columns.
+pub fn predicted_peak(c: &AggregationConfigParams) -> u64 {
     zkroll_circuits::stats::estimate_memory(
         c.degree,
         c.num_advice + c.num_lookup_advice,
@@ -590,13 +655,21 @@ pub fn final_keys(
             last: false,
         };
         let t = Instant::now();
-        let (keys, source) =
-            node_keys::load_or_generate(data_dir, &layer_params, &below_params, &below_vk, kind)?;
+        let resident_before = zkroll_prover::memory::current_rss();
+        let (keys, source) = node_keys::load_or_generate(
+            data_dir,
+            &layer_params,
+            &below_params,
+            &below_vk,
+            kind,
+            admit_layer(settings, layer),
+        )?;
         on(Event::Keys {
             layer,
             source,
             seconds: t.elapsed().as_secs_f64(),
-            predicted_peak: predicted_peak(&keys),
+            predicted_peak: predicted_peak(&keys.config),
+            resident_before,
         });
         below_vk = keys.pk.get_vk().clone();
         below_params = layer_params.clone();
@@ -608,13 +681,80 @@ pub fn final_keys(
         last: true,
     };
     let t = Instant::now();
-    let (keys, source) =
-        node_keys::load_or_generate(data_dir, &final_params, &below_params, &below_vk, kind)?;
+    let resident_before = zkroll_prover::memory::current_rss();
+    let (keys, source) = node_keys::load_or_generate(
+        data_dir,
+        &final_params,
+        &below_params,
+        &below_vk,
+        kind,
+        admit_layer(settings, plan.layers + 1),
+    )?;
     on(Event::Keys {
         layer: plan.layers + 1,
         source,
         seconds: t.elapsed().as_secs_f64(),
-        predicted_peak: predicted_peak(&keys),
+        predicted_peak: predicted_peak(&keys.config),
+        resident_before,
     });
     Ok((final_params, keys))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer_config() -> AggregationConfigParams {
+        // The fan-in-2 layer node over depth-6 chunks at k=21, as key generation lays it out.
+        AggregationConfigParams {
+            degree: 21,
+            num_advice: 11,
+            num_lookup_advice: 2,
+            num_fixed: 1,
+            lookup_bits: 20,
+        }
+    }
+
+    #[test]
+    fn a_layer_over_the_memory_budget_is_refused_before_it_starts() {
+        let config = layer_config();
+        let predicted = predicted_peak(&config);
+        // Between 8 and 20 GiB for the node measured at 13 GiB.
+        assert!(
+            (8u64 << 30..20u64 << 30).contains(&predicted),
+            "{predicted}"
+        );
+        let tight = Settings {
+            memory_budget: Some(predicted - 1),
+            ..Settings::default()
+        };
+        match admit_layer(&tight, 2)(&config) {
+            Err(AggregateError::Memory {
+                layer: 2,
+                predicted: p,
+                budget,
+                what: "--memory-limit",
+            }) => assert_eq!((p, budget), (predicted, predicted - 1)),
+            other => panic!("not refused: {other:?}"),
+        }
+        let roomy = Settings {
+            memory_budget: Some(predicted),
+            ..Settings::default()
+        };
+        assert!(admit_layer(&roomy, 2)(&config).is_ok());
+        let forced = Settings {
+            memory_budget: Some(u64::MAX),
+            ..Settings::default()
+        };
+        assert!(admit_layer(&forced, 2)(&config).is_ok());
+        let Err(refused) = admit_layer(&tight, 2)(&config) else {
+            panic!("not refused");
+        };
+        let message = refused.to_string();
+        assert!(
+            message.starts_with("layer 2: one proof is predicted to need"),
+            "{message}"
+        );
+        assert!(!message.contains('\n'));
+    }
 }

@@ -318,13 +318,46 @@ pub struct NodeKeys {
     pub kind: NodeKind,
 }
 
-/// Generates the keys of a node over proofs of `inner_vk` at `params.k()` rows.
-pub fn keygen(
+/// A node circuit laid out for key generation: its column counts are known, so the memory
+/// the keys and proofs will need can be predicted before the expensive part starts.
+pub struct NodeLayout {
+    circuit: AggregationCircuit,
+    config: AggregationConfigParams,
+    kind: NodeKind,
+}
+
+impl NodeLayout {
+    /// The configuration (rows exponent, columns) the keys will have.
+    pub fn config(&self) -> AggregationConfigParams {
+        self.config
+    }
+
+    /// Generates the proving and verifying keys (`params` must be the layout's).
+    pub fn keygen(self, params: &ParamsKZG<Bn256>) -> Result<NodeKeys, AggregationError> {
+        let k = params.k();
+        let halo2 = |e: halo2_base::halo2_proofs::plonk::Error| AggregationError::Halo2 {
+            k,
+            reason: e.to_string(),
+        };
+        let vk = keygen_vk(params, &self.circuit).map_err(halo2)?;
+        let pk = keygen_pk(params, vk, &self.circuit).map_err(halo2)?;
+        Ok(NodeKeys {
+            pk,
+            config: self.config,
+            break_points: self.circuit.break_points(),
+            kind: self.kind,
+        })
+    }
+}
+
+/// Lays out a node over proofs of `inner_vk` at `params.k()` rows (a witness-free
+/// synthesis over stand-in proofs), ready for [`NodeLayout::keygen`].
+pub fn layout(
     params: &ParamsKZG<Bn256>,
     inner_params: &ParamsKZG<Bn256>,
     inner_vk: &VerifyingKey<G1Affine>,
     kind: NodeKind,
-) -> Result<NodeKeys, AggregationError> {
+) -> Result<NodeLayout, AggregationError> {
     let k = params.k();
     let snarks = vec![dummy_snark(inner_params, inner_vk, kind.inner); kind.fan_in];
     let config = AggregationConfigParams {
@@ -334,18 +367,21 @@ pub fn keygen(
     };
     let mut circuit = node_circuit(CircuitBuilderStage::Keygen, config, params, snarks, kind)?;
     let config = circuit.calculate_params(Some(9));
-    let halo2 = |e: halo2_base::halo2_proofs::plonk::Error| AggregationError::Halo2 {
-        k,
-        reason: e.to_string(),
-    };
-    let vk = keygen_vk(params, &circuit).map_err(halo2)?;
-    let pk = keygen_pk(params, vk, &circuit).map_err(halo2)?;
-    Ok(NodeKeys {
-        pk,
+    Ok(NodeLayout {
+        circuit,
         config,
-        break_points: circuit.break_points(),
         kind,
     })
+}
+
+/// Generates the keys of a node over proofs of `inner_vk` at `params.k()` rows.
+pub fn keygen(
+    params: &ParamsKZG<Bn256>,
+    inner_params: &ParamsKZG<Bn256>,
+    inner_vk: &VerifyingKey<G1Affine>,
+    kind: NodeKind,
+) -> Result<NodeKeys, AggregationError> {
+    layout(params, inner_params, inner_vk, kind)?.keygen(params)
 }
 
 /// The public inputs a node proof over `links` will have after the accumulator, checked

@@ -75,21 +75,25 @@ pub enum NodeKeyError {
 }
 
 /// Loads the keys of node `kind` over proofs of `inner_vk` (made with `inner_params`), or
-/// generates and stores them.
-pub fn load_or_generate(
+/// generates and stores them. `admit` sees the node's configuration first (from the cache's
+/// metadata, or from the circuit's layout before key generation) and may refuse to go on,
+/// e.g. when the predicted memory does not fit.
+pub fn load_or_generate<E: From<NodeKeyError>>(
     data_dir: &Path,
     params: &ParamsKZG<Bn256>,
     inner_params: &ParamsKZG<Bn256>,
     inner_vk: &VerifyingKey<G1Affine>,
     kind: NodeKind,
-) -> Result<(NodeKeys, KeySource), NodeKeyError> {
+    admit: impl FnOnce(&AggregationConfigParams) -> Result<(), E>,
+) -> Result<(NodeKeys, KeySource), E> {
     let dir = node_key_dir(data_dir, kind, inner_vk, params);
     let meta_path = dir.join("meta.json");
     let mut source = KeySource::Generated;
     if meta_path.exists() {
-        let meta = read_meta(&meta_path)?;
+        let meta = read_meta(&meta_path).map_err(NodeKeyError::from)?;
         if meta.version == AGGREGATION_VERSION && meta.inner_vk_hash == vk_hash(inner_vk) {
-            let pk = read_pk(&dir.join("pk.bin"), &meta)?;
+            admit(&meta.config)?;
+            let pk = read_pk(&dir.join("pk.bin"), &meta).map_err(NodeKeyError::from)?;
             return Ok((
                 NodeKeys {
                     pk,
@@ -102,7 +106,22 @@ pub fn load_or_generate(
         }
         source = KeySource::Regenerated;
     }
-    let keys = circuit::keygen(params, inner_params, inner_vk, kind)?;
+    let layout =
+        circuit::layout(params, inner_params, inner_vk, kind).map_err(NodeKeyError::from)?;
+    admit(&layout.config())?;
+    let keys = layout.keygen(params).map_err(NodeKeyError::from)?;
+    store(&dir, &keys, inner_vk, params).map_err(NodeKeyError::from)?;
+    Ok((keys, source))
+}
+
+fn store(
+    dir: &Path,
+    keys: &NodeKeys,
+    inner_vk: &VerifyingKey<G1Affine>,
+    params: &ParamsKZG<Bn256>,
+) -> Result<(), KeyError> {
+    let kind = keys.kind;
+    let meta_path = dir.join("meta.json");
     let pk_path = dir.join("pk.bin");
     let mut bytes = Vec::new();
     keys.pk
@@ -129,8 +148,7 @@ pub fn load_or_generate(
         break_points: keys.break_points.clone(),
     };
     let text = serde_json::to_string_pretty(&meta).unwrap_or_default();
-    zkroll_prover::fs::write_atomic(&meta_path, text.as_bytes()).map_err(io_err(&meta_path))?;
-    Ok((keys, source))
+    zkroll_prover::fs::write_atomic(&meta_path, text.as_bytes()).map_err(io_err(&meta_path))
 }
 
 fn read_meta(path: &Path) -> Result<NodeMeta, KeyError> {

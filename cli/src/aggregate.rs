@@ -25,6 +25,14 @@ pub struct TreeArgs {
     /// Rows exponent of the final (EVM) layer.
     #[arg(long, default_value_t = 21)]
     pub final_k: u32,
+    /// Memory one aggregation proof or key generation may use, in GiB (default: the memory
+    /// available when a layer starts); a layer predicted to need more is refused before it
+    /// starts, keeping the proofs already made.
+    #[arg(long, value_name = "GIB")]
+    pub memory_limit: Option<f64>,
+    /// Go on even when a layer is predicted not to fit in memory.
+    #[arg(long, conflicts_with = "memory_limit")]
+    pub force: bool,
 }
 
 impl TreeArgs {
@@ -42,11 +50,20 @@ impl TreeArgs {
                 );
             }
         }
+        let memory_budget = match (self.force, self.memory_limit) {
+            (true, _) => Some(u64::MAX),
+            (false, Some(gib)) if gib.is_finite() && gib > 0.0 => {
+                Some((gib * (1u64 << 30) as f64) as u64)
+            }
+            (false, Some(gib)) => anyhow::bail!("--memory-limit {gib}: must be a positive number"),
+            (false, None) => None,
+        };
         Ok(Settings {
             capacity: self.capacity,
             layer_k: self.layer_k,
             final_k: self.final_k,
             format: format.into(),
+            memory_budget,
         })
     }
 }
@@ -104,16 +121,19 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
                 source,
                 seconds,
                 predicted_peak,
+                resident_before,
             } => {
                 if !json {
                     eprintln!(
                         "layer {layer} keys {source:?} in {seconds:.1} s; predicted peak {:.1} \
-                         GiB per proof",
-                        gib(*predicted_peak)
+                         GiB per proof, over {} resident before the layer",
+                        gib(*predicted_peak),
+                        resident_before.map_or("unknown".into(), |b| format!("{:.2} GiB", gib(b)))
                     );
                 }
                 serde_json::json!({"event": "keys", "layer": layer, "source": format!("{source:?}"),
-                    "seconds": seconds, "predicted_peak_bytes": predicted_peak})
+                    "seconds": seconds, "predicted_peak_bytes": predicted_peak,
+                    "resident_before_bytes": resident_before})
             }
             Event::LayerDone {
                 layer,

@@ -21,6 +21,14 @@ pub fn peak_rss() -> Option<u64> {
     )
 }
 
+/// Resident set size of this process now (`VmRSS`), in bytes.
+pub fn current_rss() -> Option<u64> {
+    kib_field(
+        &std::fs::read_to_string("/proc/self/status").ok()?,
+        "VmRSS:",
+    )
+}
+
 /// Resets the peak resident set size to the current one (Linux >= 4.0), so that a later
 /// [`peak_rss`] measures one phase. Returns whether the kernel accepted it.
 pub fn reset_peak_rss() -> bool {

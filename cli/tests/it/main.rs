@@ -699,6 +699,25 @@ fn whole_pipeline_to_the_evm() {
         .expect("one trace")
         .expect("entry")
         .path();
+    // A memory limit below the first layer's prediction: refused before its keys are made
+    // or loaded, nothing written.
+    run_err(
+        &[
+            "aggregate",
+            "--data-dir",
+            &p("d"),
+            "--proofs",
+            s(&proofs),
+            "--memory-limit",
+            "1",
+            "--json",
+        ],
+        &[
+            "layer 1: one proof is predicted to need",
+            "1.0 GiB allowed (--memory-limit)",
+        ],
+    );
+    assert!(!proofs.join("layer1-0.json").exists());
     let t = std::time::Instant::now();
     let out = run_ok(&["aggregate", "--data-dir", &p("d"), "--proofs", s(&proofs)]);
     eprintln!("aggregation: {:.1} s; {out}", t.elapsed().as_secs_f64());
