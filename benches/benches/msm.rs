@@ -1,0 +1,90 @@
+//! MSM on BN254 G1: zkroll's CPU engine against halo2curves' `msm_best` (what halo2-axiom
+//! uses) and arkworks' `VariableBaseMSM` (ark-bn254, `parallel`), on the same points and
+//! scalars. Sizes: `ZKROLL_BENCH_MSM_LOGS` (default `12,16,18,20`), as log2 of the points.
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+
+use ark_ec::VariableBaseMSM;
+use ark_ff::PrimeField as _;
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
+use halo2_proofs::halo2curves::bn256::{Fr, G1Affine, G1};
+use halo2_proofs::halo2curves::ff::{Field, PrimeField};
+use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
+use halo2_proofs::halo2curves::group::Curve;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use zkroll_msm::{CpuMsm, Halo2CurvesMsm, Msm};
+
+fn sizes() -> Vec<u32> {
+    std::env::var("ZKROLL_BENCH_MSM_LOGS")
+        .unwrap_or_else(|_| "12,16,18,20".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+/// `n` distinct points: a walk of random steps from a random point (one addition each;
+/// `n` scalar multiplications would take longer than the benchmark).
+fn points(n: usize, rng: &mut ChaCha8Rng) -> Vec<G1Affine> {
+    let steps: Vec<G1> = (0..64)
+        .map(|_| G1::generator() * Fr::random(&mut *rng))
+        .collect();
+    let mut p = G1::generator() * Fr::random(&mut *rng);
+    let walk: Vec<G1> = (0..n)
+        .map(|_| {
+            p += steps[rng.gen_range(0..steps.len())];
+            p
+        })
+        .collect();
+    let mut affine = vec![G1Affine::identity(); n];
+    G1::batch_normalize(&walk, &mut affine);
+    affine
+}
+
+fn to_ark_point(p: &G1Affine) -> ark_bn254::G1Affine {
+    let x = ark_bn254::Fq::from_le_bytes_mod_order(p.x.to_repr().as_ref());
+    let y = ark_bn254::Fq::from_le_bytes_mod_order(p.y.to_repr().as_ref());
+    ark_bn254::G1Affine::new_unchecked(x, y)
+}
+
+fn to_ark_scalar(s: &Fr) -> ark_bn254::Fr {
+    ark_bn254::Fr::from_le_bytes_mod_order(s.to_repr().as_ref())
+}
+
+fn msm(c: &mut Criterion) {
+    let sizes = sizes();
+    let max = sizes.iter().copied().max().unwrap_or(12);
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
+    let all_points = points(1 << max, &mut rng);
+    let all_scalars: Vec<Fr> = (0..1usize << max).map(|_| Fr::random(&mut rng)).collect();
+    let mut group = c.benchmark_group("msm");
+    group.sample_size(10);
+    for log in sizes {
+        let n = 1usize << log;
+        let (scalars, points) = (&all_scalars[..n], &all_points[..n]);
+        let expected = Halo2CurvesMsm.msm(scalars, points).expect("msm_best");
+        assert_eq!(
+            CpuMsm.msm(scalars, points).expect("cpu").to_affine(),
+            expected.to_affine()
+        );
+        let ark_points: Vec<ark_bn254::G1Affine> = points.iter().map(to_ark_point).collect();
+        let ark_scalars: Vec<ark_bn254::Fr> = scalars.iter().map(to_ark_scalar).collect();
+        let ark = ark_bn254::G1Projective::msm(&ark_points, &ark_scalars).expect("lengths");
+        assert_eq!(
+            ark_ec::CurveGroup::into_affine(ark),
+            to_ark_point(&expected.to_affine())
+        );
+        group.bench_with_input(BenchmarkId::new("zkroll cpu", log), &n, |b, _| {
+            b.iter(|| CpuMsm.msm(black_box(scalars), black_box(points)))
+        });
+        group.bench_with_input(BenchmarkId::new("halo2curves msm_best", log), &n, |b, _| {
+            b.iter(|| Halo2CurvesMsm.msm(black_box(scalars), black_box(points)))
+        });
+        group.bench_with_input(BenchmarkId::new("arkworks", log), &n, |b, _| {
+            b.iter(|| ark_bn254::G1Projective::msm(black_box(&ark_points), black_box(&ark_scalars)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, msm);
+criterion_main!(benches);

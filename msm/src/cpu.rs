@@ -1,0 +1,77 @@
+//! The CPU backend: Pippenger's bucket method over signed digits, with batch-affine bucket
+//! accumulation ([`crate::buckets`]) and rayon over (window, point range) tasks.
+
+use halo2_proofs::halo2curves::bn256::{Fr, G1Affine, G1};
+use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
+use halo2_proofs::halo2curves::group::Group;
+use rayon::prelude::*;
+
+use crate::buckets::{bucket_sums, Scratch};
+use crate::digits::{recode_all, windows};
+
+/// Relative cost of one bucket in the final running sums (two Jacobian additions) against
+/// one batch-affine addition of a point into a bucket.
+const BUCKET_COST: usize = 4;
+
+/// Window width with the least predicted work for `n` points: `n` additions per window plus
+/// the running sums over `2^(c-1)` buckets per window.
+pub fn window_bits(n: usize) -> usize {
+    (1..=20)
+        .min_by_key(|&c| windows(c) * (n + BUCKET_COST * (1usize << (c - 1))))
+        .unwrap_or(1)
+}
+
+/// `Σ scalars[i] · bases[i]`. The slices have equal lengths (checked by the caller).
+pub fn msm(scalars: &[Fr], bases: &[G1Affine]) -> G1 {
+    debug_assert_eq!(scalars.len(), bases.len());
+    if bases.par_iter().any(|p| bool::from(p.is_identity())) {
+        // The point at infinity contributes nothing; the bucket additions assume finite points.
+        let (s, b): (Vec<Fr>, Vec<G1Affine>) = scalars
+            .iter()
+            .zip(bases)
+            .filter(|(_, p)| !bool::from(p.is_identity()))
+            .map(|(s, p)| (*s, *p))
+            .unzip();
+        return msm(&s, &b);
+    }
+    let n = bases.len();
+    if n == 0 {
+        return G1::identity();
+    }
+    let c = window_bits(n);
+    let w = windows(c);
+    let digits = recode_all(scalars, c);
+    // Enough tasks to keep every thread busy: split the points when windows are few.
+    let threads = rayon::current_num_threads().max(1);
+    let parts = (2 * threads).div_ceil(w).min(n.div_ceil(1 << 12)).max(1);
+    let part_len = n.div_ceil(parts);
+    let tasks: Vec<(usize, usize, usize)> = (0..w)
+        .flat_map(|j| (0..parts).map(move |p| (j, p * part_len, ((p + 1) * part_len).min(n))))
+        .filter(|(_, lo, hi)| lo < hi)
+        .collect();
+    let buckets = 1usize << (c - 1);
+    let sums: Vec<(usize, G1)> = tasks
+        .into_par_iter()
+        .map_init(Scratch::default, |scratch, (j, lo, hi)| {
+            let (sum, _) = bucket_sums(
+                &bases[lo..hi],
+                &digits[j * n + lo..j * n + hi],
+                0..buckets,
+                scratch,
+            );
+            (j, sum)
+        })
+        .collect();
+    let mut by_window = vec![G1::identity(); w];
+    for (j, s) in sums {
+        by_window[j] += s;
+    }
+    let mut acc = G1::identity();
+    for s in by_window.iter().rev() {
+        for _ in 0..c {
+            acc = acc.double();
+        }
+        acc += s;
+    }
+    acc
+}

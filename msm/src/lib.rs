@@ -1,0 +1,80 @@
+//! zkroll's MSM engine: multi-scalar multiplication `Σ s_i · P_i` on BN254 G1, the cost of
+//! every KZG commitment a halo2 proof makes.
+//!
+//! Where it sits: the prover's commitments (`Params::commit_lagrange`, `ParamsProver::commit`)
+//! go through an [`Msm`] backend instead of halo2curves' `msm_best`.
+//!
+//! - [`digits`]: signed-digit recoding of scalars (half the buckets).
+//! - [`buckets`]: bucket accumulation with batch-affine additions (one inversion per batch).
+//! - [`cpu`]: the CPU backend (Pippenger, rayon over windows and point ranges).
+//! - [`kzg`]: KZG prover parameters whose commitments use a backend, for halo2's
+//!   `create_proof`.
+
+pub mod buckets;
+pub mod cpu;
+pub mod digits;
+pub mod kzg;
+
+use halo2_proofs::halo2curves::bn256::{Fr, G1Affine, G1};
+
+/// Why an MSM cannot be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum MsmError {
+    /// Scalars and points differ in number.
+    #[error("{scalars} scalars but {points} points")]
+    Length {
+        /// Scalars given.
+        scalars: usize,
+        /// Points given.
+        points: usize,
+    },
+}
+
+/// A multi-scalar multiplication backend.
+pub trait Msm: Send + Sync + std::fmt::Debug {
+    /// Short name for logs and metrics (`cpu`, `gpu`, `halo2curves`).
+    fn name(&self) -> &'static str;
+
+    /// `Σ scalars[i] · points[i]`.
+    fn msm(&self, scalars: &[Fr], points: &[G1Affine]) -> Result<G1, MsmError>;
+}
+
+fn check_lengths(scalars: &[Fr], points: &[G1Affine]) -> Result<(), MsmError> {
+    if scalars.len() != points.len() {
+        return Err(MsmError::Length {
+            scalars: scalars.len(),
+            points: points.len(),
+        });
+    }
+    Ok(())
+}
+
+/// The CPU backend of this crate.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuMsm;
+
+impl Msm for CpuMsm {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn msm(&self, scalars: &[Fr], points: &[G1Affine]) -> Result<G1, MsmError> {
+        check_lengths(scalars, points)?;
+        Ok(cpu::msm(scalars, points))
+    }
+}
+
+/// halo2curves' `msm_best`, what halo2-axiom uses: the baseline, and the reference in tests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Halo2CurvesMsm;
+
+impl Msm for Halo2CurvesMsm {
+    fn name(&self) -> &'static str {
+        "halo2curves"
+    }
+
+    fn msm(&self, scalars: &[Fr], points: &[G1Affine]) -> Result<G1, MsmError> {
+        check_lengths(scalars, points)?;
+        Ok(halo2_proofs::halo2curves::msm::msm_best(scalars, points))
+    }
+}

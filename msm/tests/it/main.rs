@@ -1,0 +1,5 @@
+//! Integration tests of the MSM engine: backends against references, and halo2 proofs made
+//! through the engine.
+
+mod backends;
+mod proofs;
