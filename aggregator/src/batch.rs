@@ -7,6 +7,7 @@
 //! EVM proof; `.json` or `.zkrp` as asked.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
@@ -19,6 +20,8 @@ use zkroll_circuits::chunk::ChunkWitness;
 use zkroll_circuits::field::{to_circuit, to_engine};
 use zkroll_circuits::proof::{self as chunk_proof, vk_hash, ChunkKeys};
 use zkroll_engine::ChainConfig;
+use zkroll_msm::kzg::MsmParams;
+use zkroll_msm::Backend;
 use zkroll_prover::keys::{self as chunk_keys, params_id, KeyError, KeySource, CIRCUIT_VERSION};
 use zkroll_prover::proof_file::{ProofFile, ProofFormat, ProofSubject, PROOF_FILE_VERSION};
 use zkroll_prover::srs::{self, SrsError};
@@ -44,6 +47,8 @@ pub struct Settings {
     /// to need more is refused before it starts. `None`: the memory available when the
     /// layer starts (`MemAvailable`); `Some(u64::MAX)` disables the check.
     pub memory_budget: Option<u64>,
+    /// MSM backend of the proofs' commitments.
+    pub msm: Backend,
 }
 
 impl Default for Settings {
@@ -56,6 +61,7 @@ impl Default for Settings {
             final_k: 21,
             format: ProofFormat::Json,
             memory_budget: None,
+            msm: Backend::Cpu,
         }
     }
 }
@@ -109,6 +115,9 @@ pub enum AggregateError {
         /// Where the budget comes from.
         what: &'static str,
     },
+    /// The parameters could not be prepared for the MSM backend.
+    #[error("parameters for the MSM backend: {0}")]
+    MsmParams(#[source] std::io::Error),
     /// Aggregation failed.
     #[error("layer {layer} node {index}: {source}")]
     Node {
@@ -388,7 +397,11 @@ pub fn aggregate(
             to_engine(&last[3]),
         );
         let t = Instant::now();
-        let proof = chunk_proof::prove(&chunk_params, &chunk_keys, &witness)
+        let prover = settings
+            .msm
+            .params(Arc::new(chunk_params.clone()))
+            .map_err(AggregateError::MsmParams)?;
+        let proof = chunk_proof::prove(&prover, &chunk_keys, &witness)
             .map_err(|source| AggregateError::Padding { index, source })?;
         let path = node_path(proofs_dir, 0, index, false, settings.format);
         let file = proof_file(
@@ -415,11 +428,11 @@ pub fn aggregate(
         });
     }
 
-    let layer_params = srs::load(data_dir, settings.layer_k)?;
+    let layer_params = Arc::new(srs::load(data_dir, settings.layer_k)?);
     let final_params = if settings.final_k == settings.layer_k {
         None
     } else {
-        Some(srs::load(data_dir, settings.final_k)?)
+        Some(Arc::new(srs::load(data_dir, settings.final_k)?))
     };
     let mut below = leaves;
     let mut below_vk: VerifyingKey<G1Affine> = chunk_keys.vk().clone();
@@ -442,7 +455,7 @@ pub fn aggregate(
         let resident_before = zkroll_prover::memory::current_rss();
         let (keys, source) = node_keys::load_or_generate(
             data_dir,
-            params,
+            params.as_ref(),
             below_params,
             &below_vk,
             kind,
@@ -455,6 +468,10 @@ pub fn aggregate(
             predicted_peak: predicted_peak(&keys.config),
             resident_before,
         });
+        let prover = settings
+            .msm
+            .params(Arc::clone(params))
+            .map_err(AggregateError::MsmParams)?;
         let mut proven = Vec::new();
         for (index, children) in below.chunks(kind.fan_in).enumerate() {
             let span = if last {
@@ -466,7 +483,7 @@ pub fn aggregate(
                 proofs_dir,
                 settings.format,
                 &info,
-                (params, &keys),
+                (&prover, &keys),
                 (below_params, &below_vk),
                 children,
                 (layer, index, span),
@@ -489,7 +506,7 @@ pub fn aggregate(
         });
         below = proven;
         below_vk = keys.pk.get_vk().clone();
-        below_params = params;
+        below_params = params.as_ref();
         below_inner = Inner::Aggregated;
     }
     Ok(node_path(proofs_dir, 0, 0, true, settings.format))
@@ -527,13 +544,14 @@ fn prove_node(
     dir: &Path,
     format: ProofFormat,
     info: &BatchInfo,
-    (params, keys): (&ParamsKZG<Bn256>, &NodeKeys),
+    (prover, keys): (&MsmParams, &NodeKeys),
     (inner_params, inner_vk): (&ParamsKZG<Bn256>, &VerifyingKey<G1Affine>),
     children: &[Proven],
     (layer, index, (first_chunk, chunks)): (u32, usize, (usize, usize)),
     on: &(dyn Fn(Event) + Sync),
 ) -> Result<Proven, NodeFailure> {
     let kind = keys.kind;
+    let params = prover.kzg();
     let links = children
         .iter()
         .enumerate()
@@ -572,7 +590,7 @@ fn prove_node(
         })
         .collect();
     let t = Instant::now();
-    let (instances, proof) = circuit::prove(params, keys, snarks)?;
+    let (instances, proof) = circuit::prove(prover, keys, snarks)?;
     // Checked before it is written: a proof on disk is a valid proof.
     circuit::verify(params, vk, &instances, &proof, kind.last, true)?;
     let file = proof_file(

@@ -19,11 +19,11 @@ use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::arithmetic::CurveAffine;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fq, Fr, G1Affine};
 use halo2_base::halo2_proofs::plonk::{
-    create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey,
+    keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey,
 };
 use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_base::halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
 use halo2_base::halo2_proofs::poly::kzg::strategy::SingleStrategy;
 use halo2_base::halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
 use halo2_base::AssignedValue;
@@ -40,6 +40,7 @@ use snark_verifier_sdk::halo2::aggregation::{
 use snark_verifier_sdk::halo2::gen_dummy_snark_from_vk;
 use snark_verifier_sdk::halo2::{PoseidonTranscript, POSEIDON_SPEC};
 use snark_verifier_sdk::{CircuitExt, Snark, BITS, LIMBS, SHPLONK};
+use zkroll_msm::kzg::MsmParams;
 
 /// Public inputs holding the KZG accumulator of an aggregation proof (4 coordinates of
 /// two G1 points, [`LIMBS`] limbs each).
@@ -405,10 +406,11 @@ pub fn node_link(links: &[Link], kind: NodeKind) -> Result<Vec<Fr>, AggregationE
 /// Proves a node over `snarks` (inner proofs already verified); returns the public inputs
 /// and the proof (Poseidon transcript, or Keccak for the final node).
 pub fn prove(
-    params: &ParamsKZG<Bn256>,
+    prover: &MsmParams,
     keys: &NodeKeys,
     snarks: Vec<Snark>,
 ) -> Result<(Vec<Fr>, Vec<u8>), AggregationError> {
+    let params = prover.kzg();
     let k = params.k();
     let links = snarks
         .iter()
@@ -432,19 +434,20 @@ pub fn prove(
     };
     let proof = if keys.kind.last {
         let transcript = EvmTranscript::<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>::init(vec![]);
-        create_proof_with(params, &keys.pk, circuit, &instances, transcript)
+        create_proof_with(prover, &keys.pk, circuit, &instances, transcript)
     } else {
         let transcript =
             PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
-        create_proof_with(params, &keys.pk, circuit, &instances, transcript)
+        create_proof_with(prover, &keys.pk, circuit, &instances, transcript)
     }
     .map_err(halo2)?;
     Ok((instances, proof))
 }
 
-/// One SHPLONK proof written into `transcript` (Poseidon or Keccak); returns its bytes.
+/// One SHPLONK proof written into `transcript` (Poseidon or Keccak), commitments on
+/// `params`' MSM backend; returns its bytes.
 fn create_proof_with<E, T>(
-    params: &ParamsKZG<Bn256>,
+    params: &MsmParams,
     pk: &ProvingKey<G1Affine>,
     circuit: AggregationCircuit,
     instances: &[Fr],
@@ -454,7 +457,7 @@ where
     E: halo2_base::halo2_proofs::transcript::EncodedChallenge<G1Affine>,
     T: TranscriptWriterBuffer<Vec<u8>, G1Affine, E>,
 {
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+    zkroll_msm::kzg::create_proof(
         params,
         pk,
         &[circuit],

@@ -4,6 +4,9 @@
 //! resident memory of each size's proofs is printed next to the prediction `zkroll prove`
 //! plans with.
 //!
+//! Each size is proven with both MSM backends (`msm=cpu`, zkroll's engine, and
+//! `msm=halo2curves`, halo2's `msm_best`): the end-to-end effect of the engine.
+//!
 //! `ZKROLL_BENCH_CHUNK_SIZES` (default `1,2,4`) picks the sizes: each sample is a full
 //! proof (size 4: ~30 s on 2 cores), so larger sizes are for long runs.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
@@ -14,6 +17,7 @@ use zkroll_circuits::proof;
 use zkroll_circuits::stats::chunk_stats;
 use zkroll_engine::workload::Workload;
 use zkroll_engine::{execute_batch, BatchTrace, StateDb};
+use zkroll_msm::Backend;
 use zkroll_prover::memory::{self, ProofMemory};
 use zkroll_prover::srs;
 
@@ -56,16 +60,22 @@ fn chunk_proving(c: &mut Criterion) {
         let chunks: Vec<ChunkWitness> = (0..2)
             .map(|i| ChunkWitness::from_trace(&trace, i * size, size).expect("chunk"))
             .collect();
-        let prove = |w: &ChunkWitness| proof::prove(&params, &keys, w).expect("prove");
+        let shared = std::sync::Arc::new(params);
+        let cpu = Backend::Cpu.params(shared.clone()).expect("params");
+        let halo2curves = Backend::Halo2Curves.params(shared).expect("params");
+        let prove = |w: &ChunkWitness| proof::prove(&cpu, &keys, w).expect("prove");
 
         let mut group = c.benchmark_group(format!("chunk_prove/k{}", stats.k));
         group.sample_size(10);
         group.throughput(Throughput::Elements(size as u64));
         memory::reset_peak_rss();
-        group.bench_function(format!("{size}_transfers"), |b| {
+        group.bench_function(format!("{size}_transfers/msm=cpu"), |b| {
             b.iter(|| prove(&chunks[0]))
         });
         let one = memory::peak_rss().unwrap_or(0);
+        group.bench_function(format!("{size}_transfers/msm=halo2curves"), |b| {
+            b.iter(|| proof::prove(&halo2curves, &keys, &chunks[0]).expect("prove"))
+        });
         group.finish();
 
         if size != sizes[0] {

@@ -34,7 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         proof::vk_hash(keys.vk())
     );
     let t = Instant::now();
-    let bytes = proof::prove(&params, &keys, &witness)?;
+    let prover = zkroll_msm::Backend::Cpu.params(std::sync::Arc::new(params.clone()))?;
+    let bytes = proof::prove(&prover, &keys, &witness)?;
     let prove_s = t.elapsed().as_secs_f64();
     println!(
         "prove: {prove_s:.1} s for {chunk} transfers ({:.2} transfers/s), proof {} bytes",

@@ -7,16 +7,15 @@ use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_base::halo2_proofs::plonk::{
-    create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey,
-};
+use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey};
 use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_base::halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
 use halo2_base::halo2_proofs::poly::kzg::strategy::SingleStrategy;
 use rand::rngs::OsRng;
 use snark_verifier_sdk::halo2::{PoseidonTranscript, POSEIDON_SPEC};
 use snark_verifier_sdk::NativeLoader;
+use zkroll_msm::kzg::MsmParams;
 
 use crate::chunk::{self, ChunkWitness};
 use crate::field::to_circuit;
@@ -85,19 +84,20 @@ pub fn keygen(params: &ParamsKZG<Bn256>, shape: &ChunkWitness) -> Result<ChunkKe
     })
 }
 
-/// Proves `witness`; returns the proof bytes (public inputs: [`ChunkWitness::public_inputs`]).
+/// Proves `witness` with the commitments on `params`' MSM backend; returns the proof bytes
+/// (public inputs: [`ChunkWitness::public_inputs`]).
 pub fn prove(
-    params: &ParamsKZG<Bn256>,
+    params: &MsmParams,
     keys: &ChunkKeys,
     witness: &ChunkWitness,
 ) -> Result<Vec<u8>, ProofError> {
-    let k = params.k();
+    let k = params.kzg().k();
     let mut builder = BaseCircuitBuilder::prover(keys.config.clone(), keys.break_points.clone());
     chunk::synthesize(&mut builder, witness);
     let instances: Vec<Fr> = witness.public_inputs().iter().map(to_circuit).collect();
     let mut transcript =
         PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+    zkroll_msm::kzg::create_proof(
         params,
         &keys.pk,
         &[builder],

@@ -10,7 +10,7 @@ use clap::Args;
 use zkroll_aggregator::batch::{self, Event, Settings};
 use zkroll_prover::memory;
 
-use crate::prove::Format;
+use crate::prove::{Format, MsmArg};
 
 /// Options shared by the commands that build the aggregation tree.
 #[derive(Args, Clone)]
@@ -33,6 +33,9 @@ pub struct TreeArgs {
     /// Go on even when a layer is predicted not to fit in memory.
     #[arg(long, conflicts_with = "memory_limit")]
     pub force: bool,
+    /// Multi-scalar multiplication backend of the commitments (the proofs are the same).
+    #[arg(long, value_enum, default_value_t = MsmArg::Cpu)]
+    pub msm: MsmArg,
 }
 
 impl TreeArgs {
@@ -64,6 +67,7 @@ impl TreeArgs {
             final_k: self.final_k,
             format: format.into(),
             memory_budget,
+            msm: self.msm.into(),
         })
     }
 }

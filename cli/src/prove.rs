@@ -41,6 +41,26 @@ pub struct ProveArgs {
     /// (`chunk-<i>.zkrp`, about a third of the size).
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// Multi-scalar multiplication backend of the commitments: `cpu` (zkroll's engine) or
+    /// `halo2curves` (halo2's own `msm_best`). The proofs are the same either way.
+    #[arg(long, value_enum, default_value_t = MsmArg::Cpu)]
+    msm: MsmArg,
+}
+
+/// MSM backend on the command line.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum MsmArg {
+    Cpu,
+    Halo2curves,
+}
+
+impl From<MsmArg> for zkroll_msm::Backend {
+    fn from(m: MsmArg) -> Self {
+        match m {
+            MsmArg::Cpu => zkroll_msm::Backend::Cpu,
+            MsmArg::Halo2curves => zkroll_msm::Backend::Halo2Curves,
+        }
+    }
 }
 
 /// Proof file encoding on the command line.
@@ -111,8 +131,12 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
         gib(available)
     );
     let params = srs::load(&args.data_dir, k).context("--data-dir")?;
+    let params = zkroll_msm::Backend::from(args.msm)
+        .params(std::sync::Arc::new(params))
+        .context("--msm: preparing the parameters")?;
+    eprintln!("MSM backend: {}", params.backend().name());
     let started = Instant::now();
-    let (keys, source) = keys::load_or_generate(&args.data_dir, &params, args.chunk_size, config)
+    let (keys, source) = keys::load_or_generate(&args.data_dir, params.kzg(), args.chunk_size, config)
         .context("chunk circuit keys")?;
     eprintln!(
         "keys {:?} in {:.1} s; vk {}",
@@ -144,7 +168,7 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
             .into_par_iter()
             .map(|index| -> Result<bool> {
                 let path = chunks::proof_path(&args.data_dir, &trace, index, format);
-                if chunks::existing_proof_is_valid(&params, &keys, &trace, args.chunk_size, index, &path) {
+                if chunks::existing_proof_is_valid(params.kzg(), &keys, &trace, args.chunk_size, index, &path) {
                     event(serde_json::json!({"event": "chunk_kept", "chunk": index, "path": path}));
                     bar.inc(1);
                     return Ok(false);

@@ -19,6 +19,9 @@ use halo2_proofs::halo2curves::group::Group;
 /// Additions sharing one inversion.
 pub const BATCH: usize = 1024;
 
+/// Points per block (at least the number of buckets): 1 MiB of affine points.
+pub const BLOCK: usize = 1 << 14;
+
 const COPY: u32 = u32::MAX;
 
 #[derive(Clone, Copy)]
@@ -35,7 +38,6 @@ enum Op {
     Double,
     /// `a + b` is the point at infinity: dropped.
     Vanish,
-    Copy,
 }
 
 /// Reusable memory of a bucket pass (one per thread).
@@ -49,6 +51,20 @@ pub struct Scratch {
     ops: Vec<Op>,
     dens: Vec<Fq>,
     prefix: Vec<Fq>,
+    /// Operands of the pending batch, read once (the first round gathers them from
+    /// scattered points).
+    left: Vec<G1Affine>,
+    right: Vec<G1Affine>,
+    /// Results of a batch (`None`: the point at infinity).
+    sums: Vec<Option<G1Affine>>,
+    /// Accumulators a merge batch writes.
+    targets: Vec<u32>,
+    next: Vec<u32>,
+    /// Odd points of the pending batch, carried unchanged.
+    copies: Vec<G1Affine>,
+    /// Buckets whose points were moved into `work` (the others hold at most one point,
+    /// still among the entries).
+    moved: Vec<bool>,
 }
 
 /// Where the operands of a round come from.
@@ -95,6 +111,39 @@ pub fn bucket_sums(
     let buckets = range.len();
     let lo = range.start as u32;
     let hi = range.end as u32;
+    // Points are taken in blocks whose points stay in cache while their entries are sorted
+    // and reduced; each block leaves at most one point per bucket, added into the window's
+    // bucket accumulators (distinct buckets: no conflicts within a batch).
+    let block = BLOCK.max(buckets);
+    let mut acc = vec![G1Affine::identity(); buckets];
+    let mut filled = vec![false; buckets];
+    for start in (0..points.len()).step_by(block) {
+        let end = (start + block).min(points.len());
+        reduce_block(&points[start..end], &digits[start..end], lo, hi, scratch);
+        merge(scratch, &points[start..end], &mut acc, &mut filled);
+    }
+
+    // Σ (b+1) B_b by running sums from the top bucket down.
+    let mut running = G1::identity();
+    let mut weighted = G1::identity();
+    let mut started = false;
+    for b in (0..buckets).rev() {
+        if filled[b] {
+            running += acc[b];
+            started = true;
+        }
+        if started {
+            weighted += running;
+        }
+    }
+    (weighted, running)
+}
+
+/// Sorts a block's entries by bucket and reduces each bucket to at most one point
+/// (`scratch.lens[b]` is then 0 or 1, the point at `scratch.work[scratch.offsets[b]]` if
+/// `scratch.moved[b]`, else the entry at that offset).
+fn reduce_block(points: &[G1Affine], digits: &[u32], lo: u32, hi: u32, scratch: &mut Scratch) {
+    let buckets = (hi - lo) as usize;
     let in_range = |d: u32| {
         let m = d >> 1;
         m > lo && m <= hi
@@ -115,18 +164,19 @@ pub fn bucket_sums(
     }
     scratch.entries.clear();
     scratch.entries.resize(total as usize, 0);
-    {
-        let mut next = scratch.offsets.clone();
-        for (i, &d) in digits.iter().enumerate() {
-            if in_range(d) {
-                let b = ((d >> 1) - lo - 1) as usize;
-                scratch.entries[next[b] as usize] = (i as u32) << 1 | (d & 1);
-                next[b] += 1;
-            }
+    scratch.next.clear();
+    scratch.next.extend_from_slice(&scratch.offsets);
+    for (i, &d) in digits.iter().enumerate() {
+        if in_range(d) {
+            let b = ((d >> 1) - lo - 1) as usize;
+            scratch.entries[scratch.next[b] as usize] = (i as u32) << 1 | (d & 1);
+            scratch.next[b] += 1;
         }
     }
     scratch.work.clear();
     scratch.work.resize(total as usize, G1Affine::identity());
+    scratch.moved.clear();
+    scratch.moved.resize(buckets, false);
 
     let entries = std::mem::take(&mut scratch.entries);
     round(scratch, Source::Entries(&entries, points), true);
@@ -134,31 +184,72 @@ pub fn bucket_sums(
     while scratch.lens.iter().any(|&l| l > 1) {
         round(scratch, Source::Work, false);
     }
-
-    // Σ (b+1) B_b by running sums from the top bucket down.
-    let mut running = G1::identity();
-    let mut weighted = G1::identity();
-    let mut started = false;
-    for b in (0..buckets).rev() {
-        if scratch.lens[b] == 1 {
-            running += scratch.work[scratch.offsets[b] as usize];
-            started = true;
-        }
-        if started {
-            weighted += running;
-        }
-    }
-    (weighted, running)
 }
 
-/// One round: every bucket with two or more points (all buckets in the first round) adds
-/// its points pairwise into the front of its segment of `work`.
+/// Adds each bucket's point left by [`reduce_block`] into the accumulators.
+fn merge(scratch: &mut Scratch, points: &[G1Affine], acc: &mut [G1Affine], filled: &mut [bool]) {
+    scratch.targets.clear();
+    for b in 0..scratch.lens.len() {
+        if scratch.lens[b] != 1 {
+            continue;
+        }
+        let at = scratch.offsets[b] as usize;
+        let p = if scratch.moved[b] {
+            scratch.work[at]
+        } else {
+            signed(points, scratch.entries[at])
+        };
+        if !filled[b] {
+            acc[b] = p;
+            filled[b] = true;
+            continue;
+        }
+        scratch.left.push(acc[b]);
+        scratch.right.push(p);
+        scratch.targets.push(b as u32);
+        if scratch.targets.len() == BATCH {
+            merge_flush(scratch, acc, filled);
+        }
+    }
+    merge_flush(scratch, acc, filled);
+}
+
+fn merge_flush(scratch: &mut Scratch, acc: &mut [G1Affine], filled: &mut [bool]) {
+    let Scratch {
+        left,
+        right,
+        ops,
+        dens,
+        prefix,
+        targets,
+        sums,
+        ..
+    } = scratch;
+    batch_add(left, right, ops, dens, prefix, sums);
+    for (&b, sum) in targets.iter().zip(sums.iter()) {
+        match sum {
+            Some(p) => acc[b as usize] = *p,
+            None => filled[b as usize] = false,
+        }
+    }
+    left.clear();
+    right.clear();
+    targets.clear();
+}
+
+/// One round: every bucket with two or more points adds its points pairwise into the front
+/// of its segment of `work` (from the entries in the first round).
 fn round(scratch: &mut Scratch, source: Source<'_>, first: bool) {
     scratch.items.clear();
     for b in 0..scratch.lens.len() {
         let len = scratch.lens[b];
-        if len == 0 || (!first && len == 1) {
+        if len == 0 || len == 1 {
+            // A lone point of the first round stays among the entries: the merge reads it
+            // from there (no copy).
             continue;
+        }
+        if first {
+            scratch.moved[b] = true;
         }
         scratch.lens[b] = 0;
         let off = scratch.offsets[b];
@@ -186,8 +277,9 @@ fn round(scratch: &mut Scratch, source: Source<'_>, first: bool) {
     flush(scratch, source);
 }
 
-/// Finishes the pending additions: denominators, one inversion, results in order (in place:
-/// a result is written at or before the positions of the operands still to be read).
+/// Finishes the pending additions of a round and writes each result at the front of its
+/// bucket's segment (in place: a result is written at or before the positions of the
+/// operands still to be read, and the operands were read first).
 fn flush(scratch: &mut Scratch, source: Source<'_>) {
     let Scratch {
         offsets,
@@ -197,70 +289,104 @@ fn flush(scratch: &mut Scratch, source: Source<'_>) {
         ops,
         dens,
         prefix,
+        left,
+        right,
+        sums,
+        copies,
         ..
     } = scratch;
     if items.is_empty() {
         return;
     }
-    ops.clear();
-    dens.clear();
-    prefix.clear();
-    let mut acc = Fq::ONE;
+    left.clear();
+    right.clear();
+    copies.clear();
+    // Operands first (all reads before any write); an odd point carried to the next round
+    // is copied, not added.
     for item in items.iter() {
-        let (op, den) = if item.b == COPY {
-            (Op::Copy, Fq::ONE)
-        } else {
-            let a = operand(source, work, item.a);
-            let b = operand(source, work, item.b);
-            if a.x != b.x {
-                (Op::Add, b.x - a.x)
-            } else if a.y == b.y && !bool::from(a.y.is_zero()) {
-                (Op::Double, a.y.double())
-            } else {
-                (Op::Vanish, Fq::ONE)
-            }
-        };
-        ops.push(op);
-        prefix.push(acc);
-        if op == Op::Add || op == Op::Double {
-            acc *= den;
-        }
-        dens.push(den);
-    }
-    // The product of non-zero field elements is non-zero: the inverse exists.
-    let mut inv = acc.invert().unwrap_or(Fq::ZERO);
-    for t in (0..items.len()).rev() {
-        if ops[t] == Op::Add || ops[t] == Op::Double {
-            let d = dens[t];
-            dens[t] = inv * prefix[t];
-            inv *= d;
-        }
-    }
-    for (t, item) in items.iter().enumerate() {
         let a = operand(source, work, item.a);
-        let sum = match ops[t] {
-            Op::Copy => Some(a),
-            Op::Vanish => None,
-            Op::Add => {
-                let b = operand(source, work, item.b);
-                let lambda = (b.y - a.y) * dens[t];
-                let x = lambda.square() - a.x - b.x;
-                let y = lambda * (a.x - x) - a.y;
-                Some(G1Affine { x, y })
-            }
-            Op::Double => {
-                let xx = a.x.square();
-                let lambda = (xx.double() + xx) * dens[t];
-                let x = lambda.square() - a.x.double();
-                let y = lambda * (a.x - x) - a.y;
-                Some(G1Affine { x, y })
-            }
+        if item.b == COPY {
+            copies.push(a);
+        } else {
+            left.push(a);
+            right.push(operand(source, work, item.b));
+        }
+    }
+    batch_add(left, right, ops, dens, prefix, sums);
+    let mut sum = sums.iter();
+    let mut copy = copies.iter();
+    for item in items.iter() {
+        let result = if item.b == COPY {
+            copy.next().copied()
+        } else {
+            sum.next().copied().flatten()
         };
-        if let Some(p) = sum {
+        if let Some(p) = result {
             let b = item.bucket as usize;
             work[(offsets[b] + lens[b]) as usize] = p;
             lens[b] += 1;
         }
     }
     items.clear();
+    left.clear();
+    right.clear();
+}
+
+/// `sums[t] = left[t] + right[t]` for every `t` (`None` for the point at infinity), with one
+/// field inversion for the whole batch (Montgomery's trick).
+fn batch_add(
+    left: &[G1Affine],
+    right: &[G1Affine],
+    ops: &mut Vec<Op>,
+    dens: &mut Vec<Fq>,
+    prefix: &mut Vec<Fq>,
+    sums: &mut Vec<Option<G1Affine>>,
+) {
+    ops.clear();
+    dens.clear();
+    prefix.clear();
+    sums.clear();
+    let mut acc = Fq::ONE;
+    for (a, b) in left.iter().zip(right) {
+        let (op, den) = if a.x != b.x {
+            (Op::Add, b.x - a.x)
+        } else if a.y == b.y && !bool::from(a.y.is_zero()) {
+            (Op::Double, a.y.double())
+        } else {
+            (Op::Vanish, Fq::ONE)
+        };
+        ops.push(op);
+        prefix.push(acc);
+        if op != Op::Vanish {
+            acc *= den;
+        }
+        dens.push(den);
+    }
+    // The product of non-zero field elements is non-zero: the inverse exists.
+    let mut inv = acc.invert().unwrap_or(Fq::ZERO);
+    for t in (0..left.len()).rev() {
+        if ops[t] != Op::Vanish {
+            let d = dens[t];
+            dens[t] = inv * prefix[t];
+            inv *= d;
+        }
+    }
+    for (t, (a, b)) in left.iter().zip(right).enumerate() {
+        sums.push(match ops[t] {
+            Op::Vanish => None,
+            Op::Add => {
+                let lambda = (b.y - a.y) * dens[t];
+                let x = lambda * lambda - a.x - b.x;
+                let y = lambda * (a.x - x) - a.y;
+                Some(G1Affine { x, y })
+            }
+            Op::Double => {
+                let xx = a.x.square();
+                let lambda = (xx.double() + xx) * dens[t];
+                let x = lambda * lambda - a.x.double();
+                let y = lambda * (a.x - x) - a.y;
+                Some(G1Affine { x, y })
+            }
+        });
+    }
 }

@@ -78,3 +78,31 @@ impl Msm for Halo2CurvesMsm {
         Ok(halo2_proofs::halo2curves::msm::msm_best(scalars, points))
     }
 }
+
+/// The backends one can choose (`--msm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// This crate's CPU engine.
+    #[default]
+    Cpu,
+    /// halo2curves' `msm_best` (halo2-axiom's own).
+    Halo2Curves,
+}
+
+impl Backend {
+    /// The backend's implementation.
+    pub fn instance(self) -> std::sync::Arc<dyn Msm> {
+        match self {
+            Backend::Cpu => std::sync::Arc::new(CpuMsm),
+            Backend::Halo2Curves => std::sync::Arc::new(Halo2CurvesMsm),
+        }
+    }
+
+    /// Wraps KZG parameters so that proofs made with them commit through this backend.
+    pub fn params(
+        self,
+        kzg: std::sync::Arc<halo2_proofs::poly::kzg::commitment::ParamsKZG<halo2_proofs::halo2curves::bn256::Bn256>>,
+    ) -> std::io::Result<kzg::MsmParams> {
+        kzg::MsmParams::new(kzg, self.instance())
+    }
+}

@@ -11,6 +11,8 @@ use zkroll_circuits::chunk::ChunkWitness;
 use zkroll_circuits::proof::{self, ChunkKeys};
 use zkroll_engine::BatchTrace;
 
+use zkroll_msm::kzg::MsmParams;
+
 use crate::keys::{params_id, CIRCUIT_VERSION};
 use crate::proof_file::{trace_id, ProofFile, ProofFormat, ProofSubject, PROOF_FILE_VERSION};
 
@@ -87,11 +89,11 @@ pub fn existing_proof_is_valid(
         && proof::verify(params, keys.vk(), &file.proof, &witness.public_inputs()).is_ok()
 }
 
-/// Proves chunk `index` and writes its proof file in `format`; returns the path.
+/// Proves chunk `index` (commitments on `params`' MSM backend) and writes its proof file in `format`; returns the path.
 pub fn prove_chunk(
     data_dir: &Path,
     format: ProofFormat,
-    params: &ParamsKZG<Bn256>,
+    params: &MsmParams,
     keys: &ChunkKeys,
     trace: &BatchTrace,
     chunk_size: usize,
@@ -108,8 +110,8 @@ pub fn prove_chunk(
         circuit_version: CIRCUIT_VERSION,
         chunk_size,
         config: trace.header.config,
-        k: params.k(),
-        params_id: params_id(params),
+        k: params.kzg().k(),
+        params_id: params_id(params.kzg()),
         vk_hash: proof::vk_hash(keys.vk()),
         trace_id: trace_id(trace),
         subject: ProofSubject::Chunk { index, start },

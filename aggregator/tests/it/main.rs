@@ -47,7 +47,10 @@ impl Batch {
     /// The proof of the one-slot chunk at `index`, as a snark.
     fn chunk_snark(&self, index: usize) -> Snark {
         let w = ChunkWitness::from_trace(&self.trace, index, 1).expect("chunk");
-        let bytes = proof::prove(&self.params, &self.keys, &w).expect("prove");
+        let prover = zkroll_msm::Backend::Cpu
+            .params(std::sync::Arc::new(self.params.clone()))
+            .expect("params");
+        let bytes = proof::prove(&prover, &self.keys, &w).expect("prove");
         proof::verify(&self.params, self.keys.vk(), &bytes, &w.public_inputs()).expect("valid");
         let instances = w.public_inputs().iter().map(to_circuit).collect();
         snark(
@@ -199,6 +202,9 @@ fn aggregate_two_chunks_into_a_final_proof() {
     let b = batch(2);
     let snarks: Vec<Snark> = (0..2).map(|i| b.chunk_snark(i)).collect();
     let params = zkroll_prover::srs::dev_setup(21);
+    let prover = zkroll_msm::Backend::Cpu
+        .params(std::sync::Arc::new(params.clone()))
+        .expect("params");
     let layer = NodeKind {
         inner: Inner::Chunks,
         fan_in: 2,
@@ -212,7 +218,7 @@ fn aggregate_two_chunks_into_a_final_proof() {
         keys.config
     );
     let t = std::time::Instant::now();
-    let (instances, bytes) = circuit::prove(&params, &keys, snarks).expect("prove");
+    let (instances, bytes) = circuit::prove(&prover, &keys, snarks).expect("prove");
     eprintln!(
         "layer prove {:.1} s, proof {} bytes",
         t.elapsed().as_secs_f64(),
@@ -248,7 +254,7 @@ fn aggregate_two_chunks_into_a_final_proof() {
         keys.config
     );
     let t = std::time::Instant::now();
-    let (instances, bytes) = circuit::prove(&params, &keys, vec![inner]).expect("final prove");
+    let (instances, bytes) = circuit::prove(&prover, &keys, vec![inner]).expect("final prove");
     eprintln!(
         "final prove {:.1} s, proof {} bytes",
         t.elapsed().as_secs_f64(),
