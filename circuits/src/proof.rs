@@ -7,7 +7,9 @@ use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey};
+use halo2_base::halo2_proofs::plonk::{
+    keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey,
+};
 use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_base::halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;

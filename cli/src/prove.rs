@@ -136,8 +136,9 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
         .context("--msm: preparing the parameters")?;
     eprintln!("MSM backend: {}", params.backend().name());
     let started = Instant::now();
-    let (keys, source) = keys::load_or_generate(&args.data_dir, params.kzg(), args.chunk_size, config)
-        .context("chunk circuit keys")?;
+    let (keys, source) =
+        keys::load_or_generate(&args.data_dir, params.kzg(), args.chunk_size, config)
+            .context("chunk circuit keys")?;
     eprintln!(
         "keys {:?} in {:.1} s; vk {}",
         source,

@@ -101,7 +101,9 @@ impl Backend {
     /// Wraps KZG parameters so that proofs made with them commit through this backend.
     pub fn params(
         self,
-        kzg: std::sync::Arc<halo2_proofs::poly::kzg::commitment::ParamsKZG<halo2_proofs::halo2curves::bn256::Bn256>>,
+        kzg: std::sync::Arc<
+            halo2_proofs::poly::kzg::commitment::ParamsKZG<halo2_proofs::halo2curves::bn256::Bn256>,
+        >,
     ) -> std::io::Result<kzg::MsmParams> {
         kzg::MsmParams::new(kzg, self.instance())
     }
