@@ -109,3 +109,24 @@ fn length_mismatch_is_an_error() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn small_and_sparse_scalars_leave_windows_empty() {
+    // Witness columns are mostly small values and zeros: the high windows see no digit.
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let n = 40_000;
+    let points = random_points(n, &mut rng);
+    let small: Vec<Fr> = (0..n).map(|i| Fr::from((i % 300) as u64)).collect();
+    check(&small, &points, false);
+    let sparse: Vec<Fr> = (0..n)
+        .map(|i| {
+            if i % 1000 == 0 {
+                Fr::random(&mut rng)
+            } else {
+                Fr::ZERO
+            }
+        })
+        .collect();
+    check(&sparse, &points, false);
+    check(&vec![Fr::ZERO; n], &points, false);
+}
