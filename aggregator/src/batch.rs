@@ -317,7 +317,7 @@ pub fn aggregate(
         trace_id: first.trace_id.clone(),
         steps_hint: 0,
     };
-    let chunk_params = srs::load(data_dir, info.chunk_k)?;
+    let chunk_params = Arc::new(srs::load(data_dir, info.chunk_k)?);
     let (chunk_keys, _) =
         chunk_keys::load_or_generate(data_dir, &chunk_params, info.chunk_size, info.config)?;
     let chunk_vk_hash = vk_hash(chunk_keys.vk());
@@ -386,7 +386,17 @@ pub fn aggregate(
     });
 
     // Padding chunks: root and commitment of the last chunk, unchanged.
-    while leaves.len() < plan.leaves {
+    let padding_prover = if leaves.len() < plan.leaves {
+        Some(
+            settings
+                .msm
+                .params(Arc::clone(&chunk_params))
+                .map_err(AggregateError::MsmParams)?,
+        )
+    } else {
+        None
+    };
+    while let (true, Some(prover)) = (leaves.len() < plan.leaves, &padding_prover) {
         let index = leaves.len();
         let last = &leaves[leaves.len() - 1].instances;
         let witness = ChunkWitness::idle(
@@ -397,11 +407,7 @@ pub fn aggregate(
             to_engine(&last[3]),
         );
         let t = Instant::now();
-        let prover = settings
-            .msm
-            .params(Arc::new(chunk_params.clone()))
-            .map_err(AggregateError::MsmParams)?;
-        let proof = chunk_proof::prove(&prover, &chunk_keys, &witness)
+        let proof = chunk_proof::prove(prover, &chunk_keys, &witness)
             .map_err(|source| AggregateError::Padding { index, source })?;
         let path = node_path(proofs_dir, 0, index, false, settings.format);
         let file = proof_file(
