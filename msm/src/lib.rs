@@ -7,12 +7,14 @@
 //! - [`digits`]: signed-digit recoding of scalars (half the buckets).
 //! - [`buckets`]: bucket accumulation with batch-affine additions (one inversion per batch).
 //! - [`cpu`]: the CPU backend (Pippenger, rayon over windows and point ranges).
+//! - [`gpu`]: the OpenCL backend (loaded at run time; falls back to the CPU backend).
 //! - [`kzg`]: KZG prover parameters whose commitments use a backend, for halo2's
 //!   `create_proof`.
 
 pub mod buckets;
 pub mod cpu;
 pub mod digits;
+pub mod gpu;
 pub mod kzg;
 
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine, G1};
@@ -87,6 +89,12 @@ pub enum Backend {
     Cpu,
     /// halo2curves' `msm_best` (halo2-axiom's own).
     Halo2Curves,
+    /// The OpenCL backend on a GPU, or on any OpenCL device when there is no GPU (a CPU
+    /// platform such as PoCL); the CPU backend with a warning when there is none.
+    Gpu,
+    /// The OpenCL backend for MSMs of at least [`gpu::AUTO_MIN_POINTS`] points when a GPU is
+    /// present, the CPU backend otherwise (no warning).
+    Auto,
 }
 
 impl Backend {
@@ -95,6 +103,34 @@ impl Backend {
         match self {
             Backend::Cpu => std::sync::Arc::new(CpuMsm),
             Backend::Halo2Curves => std::sync::Arc::new(Halo2CurvesMsm),
+            Backend::Gpu => std::sync::Arc::new(gpu::GpuMsm::open(gpu::DeviceChoice::Any, 0)),
+            Backend::Auto => match gpu::probe(gpu::DeviceChoice::GpuOnly) {
+                Ok(_) => std::sync::Arc::new(gpu::GpuMsm::open(
+                    gpu::DeviceChoice::GpuOnly,
+                    gpu::AUTO_MIN_POINTS,
+                )),
+                Err(_) => std::sync::Arc::new(CpuMsm),
+            },
+        }
+    }
+
+    /// What this choice computes on, in words, for logs: `cpu`, `halo2curves`,
+    /// `gpu (DEVICE)`, or why the GPU is not used.
+    pub fn describe(self) -> String {
+        match self {
+            Backend::Cpu => "cpu".into(),
+            Backend::Halo2Curves => "halo2curves".into(),
+            Backend::Gpu => match gpu::probe(gpu::DeviceChoice::Any) {
+                Ok(name) => format!("gpu ({name})"),
+                Err(e) => format!("cpu (gpu unavailable: {e})"),
+            },
+            Backend::Auto => match gpu::probe(gpu::DeviceChoice::GpuOnly) {
+                Ok(name) => format!(
+                    "auto: gpu ({name}) from {} points, cpu below",
+                    gpu::AUTO_MIN_POINTS
+                ),
+                Err(e) => format!("auto: cpu ({e})"),
+            },
         }
     }
 

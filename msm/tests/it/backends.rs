@@ -15,7 +15,7 @@ fn naive(scalars: &[Fr], points: &[G1Affine]) -> G1 {
         .fold(G1::identity(), |acc, (s, p)| acc + p * s)
 }
 
-fn random_points(n: usize, rng: &mut ChaCha8Rng) -> Vec<G1Affine> {
+pub(crate) fn random_points(n: usize, rng: &mut ChaCha8Rng) -> Vec<G1Affine> {
     // Random multiples of the generator, normalised in one batch.
     let g = G1::generator();
     let projective: Vec<G1> = (0..n).map(|_| g * Fr::random(&mut *rng)).collect();
@@ -24,7 +24,7 @@ fn random_points(n: usize, rng: &mut ChaCha8Rng) -> Vec<G1Affine> {
     affine
 }
 
-fn random_scalars(n: usize, rng: &mut ChaCha8Rng) -> Vec<Fr> {
+pub(crate) fn random_scalars(n: usize, rng: &mut ChaCha8Rng) -> Vec<Fr> {
     (0..n).map(|_| Fr::random(&mut *rng)).collect()
 }
 

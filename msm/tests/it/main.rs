@@ -2,4 +2,5 @@
 //! through the engine.
 
 mod backends;
+mod gpu;
 mod proofs;

@@ -25,20 +25,31 @@ use rand_chacha::ChaCha20Rng;
 use zkroll_msm::kzg::{self, MsmParams};
 use zkroll_msm::{CpuMsm, Halo2CurvesMsm, Msm, MsmError};
 
-/// The CPU engine, checked against halo2curves on every call.
-#[derive(Debug, Default)]
+/// A backend checked against halo2curves on every call.
+#[derive(Debug)]
 struct Checked {
+    inner: Arc<dyn Msm>,
     calls: AtomicUsize,
     mismatches: AtomicUsize,
 }
 
+impl Checked {
+    fn new(inner: Arc<dyn Msm>) -> Self {
+        Self {
+            inner,
+            calls: AtomicUsize::new(0),
+            mismatches: AtomicUsize::new(0),
+        }
+    }
+}
+
 impl Msm for Checked {
     fn name(&self) -> &'static str {
-        "checked cpu"
+        "checked"
     }
 
     fn msm(&self, scalars: &[Fr], points: &[G1Affine]) -> Result<G1, MsmError> {
-        let ours = CpuMsm.msm(scalars, points)?;
+        let ours = self.inner.msm(scalars, points)?;
         let best = Halo2CurvesMsm.msm(scalars, points)?;
         self.calls.fetch_add(1, Ordering::Relaxed);
         if ours.to_affine() != best.to_affine() {
@@ -118,9 +129,16 @@ fn proofs_through_the_engine_equal_plain_kzg_proofs_and_verify() {
     let plain = transcript.finalize();
     verify(&plain, &instances).expect("plain proof verifies");
 
-    let checked = Arc::new(Checked::default());
+    let checked = Arc::new(Checked::new(Arc::new(CpuMsm)));
     let shared = Arc::new(kzg_params.clone());
-    let backends: [Arc<dyn Msm>; 3] = [checked.clone(), Arc::new(CpuMsm), Arc::new(Halo2CurvesMsm)];
+    let mut backends: Vec<Arc<dyn Msm>> =
+        vec![checked.clone(), Arc::new(CpuMsm), Arc::new(Halo2CurvesMsm)];
+    // The OpenCL backend too, checked on every commitment, where there is a device.
+    let gpu_checked = crate::gpu::opencl_or_skip("proofs through the GPU backend")
+        .map(|gpu| Arc::new(Checked::new(Arc::new(gpu))));
+    if let Some(g) = &gpu_checked {
+        backends.push(g.clone());
+    }
     for backend in backends {
         let name = backend.name();
         let params = MsmParams::new(shared.clone(), backend).expect("params");
@@ -145,6 +163,14 @@ fn proofs_through_the_engine_equal_plain_kzg_proofs_and_verify() {
         "only {calls} commitments went through the engine"
     );
     assert_eq!(checked.mismatches.load(Ordering::Relaxed), 0);
+    if let Some(g) = gpu_checked {
+        assert!(g.calls.load(Ordering::Relaxed) >= 8);
+        assert_eq!(
+            g.mismatches.load(Ordering::Relaxed),
+            0,
+            "GPU commitments differ"
+        );
+    }
 
     // A wrong public input is rejected: the verification above is not vacuous.
     assert!(verify(&plain, &[instances[0] + Fr::from(1)]).is_err());
