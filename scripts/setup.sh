@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building zkroll needs on a fresh Debian machine: clang and libclang-dev
 # (RocksDB's bindings are generated with bindgen), Node.js and npm (solcjs compiles the L1
-# contracts), then the npm packages of verifier-contract/ from its lock file. Everything else
+# contracts), an OpenCL loader and PoCL (a CPU OpenCL platform: the GPU MSM kernels are
+# tested on it where there is no GPU), then the npm packages of verifier-contract/ from its lock file. Everything else
 # comes from crates.io through cargo. Safe to run repeatedly: it installs only what is
 # missing.
 set -euo pipefail
@@ -12,6 +13,8 @@ command -v clang >/dev/null 2>&1 || need+=(clang)
 ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+ldconfig -p 2>/dev/null | grep -q 'libOpenCL\.so\.1' || need+=(ocl-icd-libopencl1)
+ls /etc/OpenCL/vendors/pocl*.icd >/dev/null 2>&1 || need+=(pocl-opencl-icd)
 if ((${#need[@]})); then
   if [ "$(id -u)" -eq 0 ]; then
     echo "==> installing Debian packages: ${need[*]}"

@@ -15,8 +15,10 @@ cargo clippy --release --workspace --all-targets --locked -- -D warnings
 echo "==> building tests (release profile; target dir $CARGO_TARGET_DIR)"
 cargo test --release --workspace --locked --no-run
 
-echo "==> running tests"
-cargo test --release --workspace --locked
+# The GPU MSM kernels run on PoCL's CPU device (installed by setup.sh) and must not be
+# skipped: a test that finds no OpenCL device fails under this variable.
+echo "==> running tests (the GPU MSM kernels on an OpenCL device: required)"
+ZKROLL_REQUIRE_OPENCL=1 cargo test --release --workspace --locked
 
 # Alone, so that no other proof competes for memory (an aggregation proof peaks at ~13 GiB).
 # Parameters and keys are cached in ~/.cache/zkroll-params (ZKROLL_CACHE) across runs.

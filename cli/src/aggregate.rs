@@ -33,7 +33,8 @@ pub struct TreeArgs {
     /// Go on even when a layer is predicted not to fit in memory.
     #[arg(long, conflicts_with = "memory_limit")]
     pub force: bool,
-    /// Multi-scalar multiplication backend of the commitments (the proofs are the same).
+    /// Multi-scalar multiplication backend of the commitments: `cpu`, `halo2curves`, `gpu`
+    /// or `auto`, as for `zkroll prove` (the proofs are the same).
     #[arg(long, value_enum, default_value_t = MsmArg::Cpu)]
     pub msm: MsmArg,
 }
@@ -97,6 +98,9 @@ fn gib(bytes: u64) -> f64 {
 
 pub fn run(args: AggregateArgs) -> Result<ExitCode> {
     let settings = args.tree.settings(args.format)?;
+    if !args.json {
+        eprintln!("MSM backend: {}", settings.msm.describe());
+    }
     let started = Instant::now();
     let json = args.json;
     let on = move |event: Event| {

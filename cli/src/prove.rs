@@ -41,8 +41,10 @@ pub struct ProveArgs {
     /// (`chunk-<i>.zkrp`, about a third of the size).
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
-    /// Multi-scalar multiplication backend of the commitments: `cpu` (zkroll's engine) or
-    /// `halo2curves` (halo2's own `msm_best`). The proofs are the same either way.
+    /// Multi-scalar multiplication backend of the commitments: `cpu` (zkroll's engine),
+    /// `halo2curves` (halo2's own `msm_best`), `gpu` (OpenCL; the CPU engine with a warning
+    /// when no device can be used) or `auto` (a GPU when there is one, for large MSMs). The
+    /// proofs are the same either way.
     #[arg(long, value_enum, default_value_t = MsmArg::Cpu)]
     msm: MsmArg,
 }
@@ -52,6 +54,8 @@ pub struct ProveArgs {
 pub enum MsmArg {
     Cpu,
     Halo2curves,
+    Gpu,
+    Auto,
 }
 
 impl From<MsmArg> for zkroll_msm::Backend {
@@ -59,6 +63,8 @@ impl From<MsmArg> for zkroll_msm::Backend {
         match m {
             MsmArg::Cpu => zkroll_msm::Backend::Cpu,
             MsmArg::Halo2curves => zkroll_msm::Backend::Halo2Curves,
+            MsmArg::Gpu => zkroll_msm::Backend::Gpu,
+            MsmArg::Auto => zkroll_msm::Backend::Auto,
         }
     }
 }
@@ -131,10 +137,11 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
         gib(available)
     );
     let params = srs::load(&args.data_dir, k).context("--data-dir")?;
-    let params = zkroll_msm::Backend::from(args.msm)
+    let backend = zkroll_msm::Backend::from(args.msm);
+    let params = backend
         .params(std::sync::Arc::new(params))
         .context("--msm: preparing the parameters")?;
-    eprintln!("MSM backend: {}", params.backend().name());
+    eprintln!("MSM backend: {}", backend.describe());
     let started = Instant::now();
     let (keys, source) =
         keys::load_or_generate(&args.data_dir, params.kzg(), args.chunk_size, config)

@@ -501,18 +501,37 @@ fn prove_verify_resume_and_reject() {
         let out = run_ok(&["verify", s(proof), "--data-dir", &p("d")]);
         assert!(out.contains("valid proof"), "{out}");
     }
-    // Resume: only the deleted chunk is proven again.
+    // Resume: only the deleted chunk is proven again, this time with the GPU MSM backend
+    // (on the machine's OpenCL device, PoCL in CI; the CPU engine with a warning where there
+    // is none), and the new proof verifies.
     std::fs::remove_file(&proofs[1]).expect("delete");
-    let out = run_ok(&[
-        "prove",
-        "--data-dir",
-        &p("d"),
-        "--trace",
-        &p("t.json"),
-        "--chunk-size",
-        "2",
-    ]);
+    let resumed = zkroll()
+        .args([
+            "prove",
+            "--data-dir",
+            &p("d"),
+            "--trace",
+            &p("t.json"),
+            "--chunk-size",
+            "2",
+            "--msm",
+            "gpu",
+        ])
+        .output()
+        .expect("spawn zkroll");
+    let (out, err) = (
+        String::from_utf8_lossy(&resumed.stdout),
+        String::from_utf8_lossy(&resumed.stderr),
+    );
+    assert!(resumed.status.success(), "{err}");
     assert!(out.contains("1 proven, 1 already on disk"), "{out}");
+    if std::env::var("ZKROLL_REQUIRE_OPENCL").as_deref() == Ok("1") {
+        assert!(err.contains("MSM backend: gpu ("), "{err}");
+    } else {
+        assert!(err.contains("MSM backend: "), "{err}");
+    }
+    let out = run_ok(&["verify", s(&proofs[1]), "--data-dir", &p("d")]);
+    assert!(out.contains("valid proof"), "{out}");
     // Binary proof files: proven anew (resume looks for the requested format), verified, and
     // the measured peak memory is reported next to the prediction.
     let out = run_ok(&[
