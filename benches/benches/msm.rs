@@ -1,6 +1,8 @@
 //! MSM on BN254 G1: zkroll's CPU engine against halo2curves' `msm_best` (what halo2-axiom
 //! uses) and arkworks' `VariableBaseMSM` (ark-bn254, `parallel`), on the same points and
-//! scalars. Sizes: `ZKROLL_BENCH_MSM_LOGS` (default `12,16,18,20`), as log2 of the points.
+//! scalars, and the OpenCL backend on the machine's OpenCL device when there is one (its
+//! name in the row: a GPU, or PoCL's CPU device). Sizes: `ZKROLL_BENCH_MSM_LOGS` (default
+//! `12,16,18,20`), as log2 of the points.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
 use ark_ec::VariableBaseMSM;
@@ -12,6 +14,7 @@ use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::halo2curves::group::Curve;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use zkroll_msm::gpu::{probe, DeviceChoice, GpuMsm};
 use zkroll_msm::{CpuMsm, Halo2CurvesMsm, Msm};
 
 fn sizes() -> Vec<u32> {
@@ -56,6 +59,13 @@ fn msm(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(42);
     let all_points = points(1 << max, &mut rng);
     let all_scalars: Vec<Fr> = (0..1usize << max).map(|_| Fr::random(&mut rng)).collect();
+    let gpu = match probe(DeviceChoice::Any) {
+        Ok(name) => Some((GpuMsm::open(DeviceChoice::Any, 0), format!("zkroll opencl {name}"))),
+        Err(e) => {
+            eprintln!("no OpenCL rows: {e}");
+            None
+        }
+    };
     let mut group = c.benchmark_group("msm");
     group.sample_size(10);
     for log in sizes {
@@ -76,6 +86,13 @@ fn msm(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("zkroll cpu", log), &n, |b, _| {
             b.iter(|| CpuMsm.msm(black_box(scalars), black_box(points)))
         });
+        if let Some((gpu, label)) = &gpu {
+            let on_device = gpu.try_msm(scalars, points).expect("opencl");
+            assert_eq!(on_device.to_affine(), expected.to_affine());
+            group.bench_with_input(BenchmarkId::new(label.as_str(), log), &n, |b, _| {
+                b.iter(|| gpu.try_msm(black_box(scalars), black_box(points)))
+            });
+        }
         group.bench_with_input(BenchmarkId::new("halo2curves msm_best", log), &n, |b, _| {
             b.iter(|| Halo2CurvesMsm.msm(black_box(scalars), black_box(points)))
         });
