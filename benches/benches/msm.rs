@@ -1,8 +1,11 @@
 //! MSM on BN254 G1: zkroll's CPU engine against halo2curves' `msm_best` (what halo2-axiom
 //! uses) and arkworks' `VariableBaseMSM` (ark-bn254, `parallel`), on the same points and
 //! scalars, and the OpenCL backend on the machine's OpenCL device when there is one (its
-//! name in the row: a GPU, or PoCL's CPU device). Sizes: `ZKROLL_BENCH_MSM_LOGS` (default
-//! `12,16,18,20`), as log2 of the points.
+//! name in the row: a GPU, or PoCL's CPU device; up to 2^`ZKROLL_BENCH_OPENCL_MAX_LOG`
+//! points, default 16, as a CPU OpenCL platform takes seconds per MSM). The CPU engine runs
+//! twice: with the arithmetic it picks (AVX-512 IFMA where the CPU has it) and with the
+//! scalar arithmetic forced. Sizes: `ZKROLL_BENCH_MSM_LOGS` (default `12,16,18,20`), as log2
+//! of the points.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
 use ark_ec::VariableBaseMSM;
@@ -14,6 +17,7 @@ use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::halo2curves::group::Curve;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use zkroll_msm::buckets::Arith;
 use zkroll_msm::gpu::{probe, DeviceChoice, GpuMsm};
 use zkroll_msm::{CpuMsm, Halo2CurvesMsm, Msm};
 
@@ -59,8 +63,15 @@ fn msm(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(42);
     let all_points = points(1 << max, &mut rng);
     let all_scalars: Vec<Fr> = (0..1usize << max).map(|_| Fr::random(&mut rng)).collect();
+    let opencl_max_log: u32 = std::env::var("ZKROLL_BENCH_OPENCL_MAX_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
     let gpu = match probe(DeviceChoice::Any) {
-        Ok(name) => Some((GpuMsm::open(DeviceChoice::Any, 0), format!("zkroll opencl {name}"))),
+        Ok(name) => Some((
+            GpuMsm::open(DeviceChoice::Any, 0),
+            format!("zkroll opencl {name}"),
+        )),
         Err(e) => {
             eprintln!("no OpenCL rows: {e}");
             None
@@ -86,7 +97,12 @@ fn msm(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("zkroll cpu", log), &n, |b, _| {
             b.iter(|| CpuMsm.msm(black_box(scalars), black_box(points)))
         });
-        if let Some((gpu, label)) = &gpu {
+        group.bench_with_input(BenchmarkId::new("zkroll cpu scalar", log), &n, |b, _| {
+            b.iter(|| {
+                zkroll_msm::cpu::msm_with(black_box(scalars), black_box(points), Arith::Scalar)
+            })
+        });
+        if let Some((gpu, label)) = gpu.as_ref().filter(|_| log <= opencl_max_log) {
             let on_device = gpu.try_msm(scalars, points).expect("opencl");
             assert_eq!(on_device.to_affine(), expected.to_affine());
             group.bench_with_input(BenchmarkId::new(label.as_str(), log), &n, |b, _| {

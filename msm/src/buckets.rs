@@ -40,9 +40,44 @@ enum Op {
     Vanish,
 }
 
+/// Field arithmetic of the batch additions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arith {
+    /// halo2curves' `Fq`, one addition at a time.
+    Scalar,
+    /// AVX-512 IFMA, eight additions at a time ([`crate::ifma`]); only where the CPU has it.
+    Ifma,
+}
+
+impl Arith {
+    /// The fastest this CPU supports.
+    pub fn detect() -> Self {
+        if crate::ifma::available() {
+            Arith::Ifma
+        } else {
+            Arith::Scalar
+        }
+    }
+}
+
+impl Default for Arith {
+    fn default() -> Self {
+        Self::detect()
+    }
+}
+
+/// The batch additions' own state: which arithmetic, and the vector path's buffers.
+#[derive(Default)]
+struct Adder {
+    arith: Arith,
+    kinds: Vec<crate::ifma::Kind>,
+    buffers: crate::ifma::Buffers,
+}
+
 /// Reusable memory of a bucket pass (one per thread).
 #[derive(Default)]
 pub struct Scratch {
+    adder: Adder,
     offsets: Vec<u32>,
     lens: Vec<u32>,
     entries: Vec<u32>,
@@ -65,6 +100,20 @@ pub struct Scratch {
     /// Buckets whose points were moved into `work` (the others hold at most one point,
     /// still among the entries).
     moved: Vec<bool>,
+}
+
+impl Scratch {
+    /// Scratch memory whose batch additions use `arith` (falling back to the scalar code
+    /// where this CPU lacks it).
+    pub fn with_arith(arith: Arith) -> Self {
+        Self {
+            adder: Adder {
+                arith,
+                ..Adder::default()
+            },
+            ..Self::default()
+        }
+    }
 }
 
 /// Where the operands of a round come from.
@@ -175,8 +224,10 @@ fn reduce_block(points: &[G1Affine], digits: &[u32], lo: u32, hi: u32, scratch: 
         scratch.offsets.push(total);
         total += len;
     }
-    scratch.entries.clear();
-    scratch.entries.resize(total as usize, 0);
+    // Grown, never cleared: every entry and work slot is written before it is read.
+    if scratch.entries.len() < total as usize {
+        scratch.entries.resize(total as usize, 0);
+    }
     scratch.next.clear();
     scratch.next.extend_from_slice(&scratch.offsets);
     for (i, &d) in digits.iter().enumerate() {
@@ -186,8 +237,9 @@ fn reduce_block(points: &[G1Affine], digits: &[u32], lo: u32, hi: u32, scratch: 
             scratch.next[b] += 1;
         }
     }
-    scratch.work.clear();
-    scratch.work.resize(total as usize, G1Affine::identity());
+    if scratch.work.len() < total as usize {
+        scratch.work.resize(total as usize, G1Affine::identity());
+    }
     scratch.moved.clear();
     scratch.moved.resize(buckets, false);
 
@@ -229,6 +281,7 @@ fn merge(scratch: &mut Scratch, points: &[G1Affine], acc: &mut [G1Affine], fille
 
 fn merge_flush(scratch: &mut Scratch, acc: &mut [G1Affine], filled: &mut [bool]) {
     let Scratch {
+        adder,
         left,
         right,
         ops,
@@ -238,7 +291,7 @@ fn merge_flush(scratch: &mut Scratch, acc: &mut [G1Affine], filled: &mut [bool])
         sums,
         ..
     } = scratch;
-    batch_add(left, right, ops, dens, prefix, sums);
+    batch_add(adder, left, right, ops, dens, prefix, sums);
     for (&b, sum) in targets.iter().zip(sums.iter()) {
         match sum {
             Some(p) => acc[b as usize] = *p,
@@ -295,6 +348,7 @@ fn round(scratch: &mut Scratch, source: Source<'_>, first: bool) {
 /// operands still to be read, and the operands were read first).
 fn flush(scratch: &mut Scratch, source: Source<'_>) {
     let Scratch {
+        adder,
         offsets,
         lens,
         work,
@@ -325,7 +379,7 @@ fn flush(scratch: &mut Scratch, source: Source<'_>) {
             right.push(operand(source, work, item.b));
         }
     }
-    batch_add(left, right, ops, dens, prefix, sums);
+    batch_add(adder, left, right, ops, dens, prefix, sums);
     let mut sum = sums.iter();
     let mut copy = copies.iter();
     for item in items.iter() {
@@ -346,8 +400,10 @@ fn flush(scratch: &mut Scratch, source: Source<'_>) {
 }
 
 /// `sums[t] = left[t] + right[t]` for every `t` (`None` for the point at infinity), with one
-/// field inversion for the whole batch (Montgomery's trick).
+/// field inversion for the whole batch (Montgomery's trick); eight at a time with AVX-512
+/// IFMA when `adder` says so.
 fn batch_add(
+    adder: &mut Adder,
     left: &[G1Affine],
     right: &[G1Affine],
     ops: &mut Vec<Op>,
@@ -355,6 +411,10 @@ fn batch_add(
     prefix: &mut Vec<Fq>,
     sums: &mut Vec<Option<G1Affine>>,
 ) {
+    if adder.arith == Arith::Ifma && crate::ifma::available() {
+        crate::ifma::batch_add(left, right, &mut adder.kinds, &mut adder.buffers, sums);
+        return;
+    }
     ops.clear();
     dens.clear();
     prefix.clear();

@@ -6,23 +6,39 @@ use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::halo2curves::group::Group;
 use rayon::prelude::*;
 
-use crate::buckets::{bucket_sums, Scratch};
+use crate::buckets::{bucket_sums, Arith, Scratch};
 use crate::digits::{recode_all, windows};
 
 /// Relative cost of one bucket in the final running sums (two Jacobian additions) against
-/// one batch-affine addition of a point into a bucket.
-const BUCKET_COST: usize = 4;
+/// one batch-affine addition of a point into a bucket, per arithmetic: the vector additions
+/// are about three times cheaper, the running sums (scalar) are not. Measured at 2^18 and
+/// 2^20 points (docs/benchmarks.md): the widths these give (13 and 15 with IFMA, 14 and 16
+/// without) were the fastest of those tried.
+fn bucket_cost(arith: Arith) -> usize {
+    match arith {
+        Arith::Scalar => 4,
+        Arith::Ifma => 12,
+    }
+}
 
 /// Window width with the least predicted work for `n` points: `n` additions per window plus
 /// the running sums over `2^(c-1)` buckets per window.
-pub fn window_bits(n: usize) -> usize {
+pub fn window_bits(n: usize, arith: Arith) -> usize {
+    let cost = bucket_cost(arith);
     (1..=20)
-        .min_by_key(|&c| windows(c) * (n + BUCKET_COST * (1usize << (c - 1))))
+        .min_by_key(|&c| windows(c) * (n + cost * (1usize << (c - 1))))
         .unwrap_or(1)
 }
 
-/// `Σ scalars[i] · bases[i]`. The slices have equal lengths (checked by the caller).
+/// `Σ scalars[i] · bases[i]` with the fastest arithmetic this CPU has. The slices have
+/// equal lengths (checked by the caller).
 pub fn msm(scalars: &[Fr], bases: &[G1Affine]) -> G1 {
+    msm_with(scalars, bases, Arith::detect())
+}
+
+/// [`msm`] with the batch additions' arithmetic chosen (for tests and benchmarks; `Ifma`
+/// falls back to `Scalar` on a CPU without it).
+pub fn msm_with(scalars: &[Fr], bases: &[G1Affine], arith: Arith) -> G1 {
     debug_assert_eq!(scalars.len(), bases.len());
     if bases.par_iter().any(|p| bool::from(p.is_identity())) {
         // The point at infinity contributes nothing; the bucket additions assume finite points.
@@ -32,13 +48,18 @@ pub fn msm(scalars: &[Fr], bases: &[G1Affine]) -> G1 {
             .filter(|(_, p)| !bool::from(p.is_identity()))
             .map(|(s, p)| (*s, *p))
             .unzip();
-        return msm(&s, &b);
+        return msm_with(&s, &b, arith);
     }
     let n = bases.len();
     if n == 0 {
         return G1::identity();
     }
-    let c = window_bits(n);
+    let arith = if arith == Arith::Ifma && !crate::ifma::available() {
+        Arith::Scalar
+    } else {
+        arith
+    };
+    let c = window_bits(n, arith);
     let w = windows(c);
     let digits = recode_all(scalars, c);
     // Enough tasks to keep every thread busy: split the points when windows are few.
@@ -52,15 +73,18 @@ pub fn msm(scalars: &[Fr], bases: &[G1Affine]) -> G1 {
     let buckets = 1usize << (c - 1);
     let sums: Vec<(usize, G1)> = tasks
         .into_par_iter()
-        .map_init(Scratch::default, |scratch, (j, lo, hi)| {
-            let (sum, _) = bucket_sums(
-                &bases[lo..hi],
-                &digits[j * n + lo..j * n + hi],
-                0..buckets,
-                scratch,
-            );
-            (j, sum)
-        })
+        .map_init(
+            || Scratch::with_arith(arith),
+            |scratch, (j, lo, hi)| {
+                let (sum, _) = bucket_sums(
+                    &bases[lo..hi],
+                    &digits[j * n + lo..j * n + hi],
+                    0..buckets,
+                    scratch,
+                );
+                (j, sum)
+            },
+        )
         .collect();
     let mut by_window = vec![G1::identity(); w];
     for (j, s) in sums {

@@ -6,7 +6,8 @@ use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::halo2curves::group::{Curve, Group};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use zkroll_msm::{CpuMsm, Halo2CurvesMsm, Msm, MsmError};
+use zkroll_msm::buckets::Arith;
+use zkroll_msm::{cpu, CpuMsm, Halo2CurvesMsm, Msm, MsmError};
 
 fn naive(scalars: &[Fr], points: &[G1Affine]) -> G1 {
     scalars
@@ -28,10 +29,21 @@ pub(crate) fn random_scalars(n: usize, rng: &mut ChaCha8Rng) -> Vec<Fr> {
     (0..n).map(|_| Fr::random(&mut *rng)).collect()
 }
 
+/// The CPU backend (as `CpuMsm` picks its arithmetic, and with each arithmetic forced:
+/// the scalar path must stay tested on CPUs with AVX-512 IFMA) against `msm_best`.
 fn check(scalars: &[Fr], points: &[G1Affine], with_naive: bool) {
     let ours = CpuMsm.msm(scalars, points).expect("cpu");
     let best = Halo2CurvesMsm.msm(scalars, points).expect("msm_best");
     assert_eq!(ours.to_affine(), best.to_affine(), "n={}", points.len());
+    for arith in [Arith::Scalar, Arith::Ifma] {
+        let forced = cpu::msm_with(scalars, points, arith);
+        assert_eq!(
+            forced.to_affine(),
+            best.to_affine(),
+            "{arith:?} n={}",
+            points.len()
+        );
+    }
     if with_naive {
         assert_eq!(ours.to_affine(), naive(scalars, points).to_affine());
     }
