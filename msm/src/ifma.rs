@@ -8,9 +8,16 @@
 //! `s = 2^-4`, and the results must leave scaled by `s` too (then their integers are
 //! halo2curves' integers, with no conversion either way). The slope `λ = (y2 - y1)/(x2 - x1)`
 //! is a ratio of two `s`-scaled values, so it comes out unscaled; `y3 = λ(x1 - x3) - y1` keeps
-//! the scale; only `x3 = λ^2 - x1 - x2` needs `s·λ^2 = λ·(λ·s)`, one multiplication by the
-//! constant `s` (whose integer is `2^256 mod p`). Seven vector multiplications per addition
-//! in all, the batch inversion included.
+//! the scale; only `x3 = λ^2 - x1 - x2` needs `s·λ^2`. So the batch inversion's lane
+//! inverses are taken times `2^-2` (free: they come from the scalar side), giving
+//! `μ = λ/4` for every slope: `μ^2 = s·λ^2`, and `y3 = μ·4(x1 - x3) - y1` (the 4 by two
+//! additions). Six vector multiplications per addition in all, the batch inversion
+//! included.
+//!
+//! Points move between halo2curves' `G1Affine` (eight 64-bit words: x then y, each the
+//! little-endian limbs of its integer) and the vector limbs by loading eight points as eight
+//! vectors and transposing them; that layout is checked once at run time against the
+//! points' raw encoding, and the vector path is not used if it differs.
 //!
 //! Bounds. Limbs are below 2^52 between operations (the multiplier reads only 52 bits);
 //! values are kept below `2p` after a multiplication and below `4p` after an addition or
@@ -42,12 +49,32 @@ pub fn available() -> bool {
         *HAS.get_or_init(|| {
             std::arch::is_x86_feature_detected!("avx512f")
                 && std::arch::is_x86_feature_detected!("avx512ifma")
+                && layout_matches()
         })
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
         false
     }
+}
+
+/// Whether a `G1Affine` in memory is the eight words `x`'s integer limbs then `y`'s (what
+/// the vector loads and stores assume), checked on a point.
+fn layout_matches() -> bool {
+    use halo2_proofs::halo2curves::group::Curve;
+    const _: () = assert!(std::mem::size_of::<G1Affine>() == 64);
+    let p = (G1Affine::generator() * halo2_proofs::halo2curves::bn256::Fr::from(5)).to_affine();
+    let words = words_of(&p);
+    let (x, y) = (raw(&p.x), raw(&p.y));
+    words[..4] == x && words[4..] == y
+}
+
+/// The eight 64-bit words of a point's memory.
+fn words_of(p: &G1Affine) -> [u64; 8] {
+    // SAFETY: `G1Affine` is 64 bytes (asserted above) of two `Fq`, each four `u64`, with no
+    // padding, and at least 8-byte aligned; every byte is initialised and any bit pattern is
+    // a valid `[u64; 8]`. The read is unaligned-tolerant regardless.
+    unsafe { std::ptr::read_unaligned((p as *const G1Affine).cast::<[u64; 8]>()) }
 }
 
 /// How an addition of the batch is done.
@@ -124,8 +151,6 @@ struct Constants {
     pinv: u64,
     /// The integer of 1 under `φ`: `2^260 mod p`.
     one: [u64; 5],
-    /// The integer of `s = 2^-4` under `φ`: `2^256 mod p`.
-    s: [u64; 5],
 }
 
 impl Constants {
@@ -149,7 +174,6 @@ impl Constants {
             p2: split(p2),
             pinv: inv.wrapping_neg() & M52,
             one: split(canonical(two.pow_vartime([260]))),
-            s: split(canonical(two.pow_vartime([256]))),
         }
     }
 
@@ -165,10 +189,11 @@ pub struct Buffers {
     x1: Vec<Soa>,
     y1: Vec<Soa>,
     x2: Vec<Soa>,
-    y2: Vec<Soa>,
     num: Vec<Soa>,
     den: Vec<Soa>,
     prefix: Vec<Soa>,
+    /// The results, eight per vector (the last vector's tail unused).
+    out: Vec<G1Affine>,
     /// Lanes whose slope's numerator and denominator come from the scalar side.
     patches: Vec<(usize, [u64; 5], [u64; 5])>,
 }
@@ -177,10 +202,6 @@ fn put(soa: &mut [Soa], t: usize, limbs: [u64; 5]) {
     for (j, l) in limbs.into_iter().enumerate() {
         soa[t / LANES].0[j][t % LANES] = l;
     }
-}
-
-fn get(soa: &[Soa], t: usize) -> [u64; 5] {
-    std::array::from_fn(|j| soa[t / LANES].0[j][t % LANES])
 }
 
 /// `sums[t] = left[t] + right[t]` (`None` for the point at infinity), as the scalar
@@ -196,6 +217,7 @@ pub fn batch_add(
         available(),
         "AVX-512 IFMA batch addition on a CPU without it"
     );
+    assert_eq!(left.len(), right.len());
     let k = Constants::get();
     let m = left.len();
     let vectors = m.div_ceil(LANES);
@@ -206,7 +228,6 @@ pub fn batch_add(
         &mut b.x1,
         &mut b.y1,
         &mut b.x2,
-        &mut b.y2,
         &mut b.num,
         &mut b.den,
         &mut b.prefix,
@@ -214,6 +235,15 @@ pub fn batch_add(
         if v.len() < vectors {
             v.resize(vectors, Soa::default());
         }
+    }
+    if b.out.len() < vectors * LANES {
+        b.out.resize(
+            vectors * LANES,
+            G1Affine {
+                x: Fq::ZERO,
+                y: Fq::ZERO,
+            },
+        );
     }
     b.patches.clear();
     kinds.clear();
@@ -227,10 +257,6 @@ pub fn batch_add(
             Kind::Vanish
         };
         kinds.push(kind);
-        put(&mut b.x1, t, split(raw(&a.x)));
-        put(&mut b.y1, t, split(raw(&a.y)));
-        put(&mut b.x2, t, split(raw(&c.x)));
-        put(&mut b.y2, t, split(raw(&c.y)));
         match kind {
             Kind::Add => {}
             // 3x^2 / 2y, both s-scaled like the chord's differences (halo2curves' integers).
@@ -251,20 +277,16 @@ pub fn batch_add(
     }
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `available()` (asserted above) has seen AVX-512 F and IFMA on this CPU, the
-    // target features `vector::run` is compiled for.
+    // target features `vector::run` is compiled for, and the point layout its loads and
+    // stores assume.
     unsafe {
-        vector::run(b, k, vectors)
+        vector::run(left, right, b, k, vectors)
     };
     sums.clear();
-    for (t, kind) in kinds.iter().enumerate() {
-        sums.push(match kind {
-            Kind::Vanish => None,
-            _ => Some(G1Affine {
-                x: from_raw(join(get(&b.x1, t))),
-                y: from_raw(join(get(&b.y1, t))),
-            }),
-        });
-    }
+    sums.extend(kinds.iter().zip(&b.out).map(|(kind, p)| match kind {
+        Kind::Vanish => None,
+        _ => Some(*p),
+    }));
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -272,7 +294,7 @@ mod vector {
     use std::arch::x86_64::*;
 
     use super::{from_raw, join, put, raw, split, Buffers, Constants, Soa, LANES, M52};
-    use halo2_proofs::halo2curves::bn256::Fq;
+    use halo2_proofs::halo2curves::bn256::{Fq, G1Affine};
     use halo2_proofs::halo2curves::ff::Field;
 
     type V = [__m512i; 5];
@@ -297,6 +319,113 @@ mod vector {
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn splat(l: [u64; 5]) -> V {
         l.map(|x| _mm512_set1_epi64(x as i64))
+    }
+
+    /// The transpose of an 8 x 8 matrix of 64-bit words (`rows[i]` lane `j` becomes
+    /// `out[j]` lane `i`).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub(super) fn transpose(r: [__m512i; 8]) -> [__m512i; 8] {
+        let idx = |v: [i64; 8]| _mm512_set_epi64(v[7], v[6], v[5], v[4], v[3], v[2], v[1], v[0]);
+        // Pairs of rows: words 0,2,4,6 and 1,3,5,7 interleaved.
+        let t: [__m512i; 8] = std::array::from_fn(|i| {
+            let (a, b) = (r[i & !1], r[i | 1]);
+            if i % 2 == 0 {
+                _mm512_unpacklo_epi64(a, b)
+            } else {
+                _mm512_unpackhi_epi64(a, b)
+            }
+        });
+        // t[0] = r0w0 r1w0 r0w2 r1w2 r0w4 r1w4 r0w6 r1w6, t[1] the odd words; t[2], t[3] for
+        // rows 2, 3; and so on. Quads of rows: words (0, 4), (2, 6), (1, 5), (3, 7).
+        let lo = idx([0, 1, 8, 9, 4, 5, 12, 13]);
+        let hi = idx([2, 3, 10, 11, 6, 7, 14, 15]);
+        let u = [
+            _mm512_permutex2var_epi64(t[0], lo, t[2]),
+            _mm512_permutex2var_epi64(t[0], hi, t[2]),
+            _mm512_permutex2var_epi64(t[1], lo, t[3]),
+            _mm512_permutex2var_epi64(t[1], hi, t[3]),
+            _mm512_permutex2var_epi64(t[4], lo, t[6]),
+            _mm512_permutex2var_epi64(t[4], hi, t[6]),
+            _mm512_permutex2var_epi64(t[5], lo, t[7]),
+            _mm512_permutex2var_epi64(t[5], hi, t[7]),
+        ];
+        // u[0] = rows 0-3 word 0 | rows 0-3 word 4; u[1]: words 2 | 6; u[2]: 1 | 5; u[3]:
+        // 3 | 7; u[4..8] the same for rows 4-7.
+        let first = idx([0, 1, 2, 3, 8, 9, 10, 11]);
+        let second = idx([4, 5, 6, 7, 12, 13, 14, 15]);
+        let pick = |a: usize, second_half: bool| {
+            let i = if second_half { second } else { first };
+            _mm512_permutex2var_epi64(u[a], i, u[a + 4])
+        };
+        [
+            pick(0, false),
+            pick(2, false),
+            pick(1, false),
+            pick(3, false),
+            pick(0, true),
+            pick(2, true),
+            pick(1, true),
+            pick(3, true),
+        ]
+    }
+
+    /// The 52-bit limbs of four 64-bit limbs, lane by lane.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn split_v(c: &[__m512i]) -> V {
+        let m = _mm512_set1_epi64(M52 as i64);
+        let or_and = |a: __m512i, b: __m512i| _mm512_and_si512(_mm512_or_si512(a, b), m);
+        [
+            _mm512_and_si512(c[0], m),
+            or_and(_mm512_srli_epi64(c[0], 52), _mm512_slli_epi64(c[1], 12)),
+            or_and(_mm512_srli_epi64(c[1], 40), _mm512_slli_epi64(c[2], 24)),
+            or_and(_mm512_srli_epi64(c[2], 28), _mm512_slli_epi64(c[3], 36)),
+            _mm512_srli_epi64(c[3], 16),
+        ]
+    }
+
+    /// The 64-bit limbs of normalised 52-bit limbs, lane by lane.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn join_v(l: &V) -> [__m512i; 4] {
+        [
+            _mm512_or_si512(l[0], _mm512_slli_epi64(l[1], 52)),
+            _mm512_or_si512(_mm512_srli_epi64(l[1], 12), _mm512_slli_epi64(l[2], 40)),
+            _mm512_or_si512(_mm512_srli_epi64(l[2], 24), _mm512_slli_epi64(l[3], 28)),
+            _mm512_or_si512(_mm512_srli_epi64(l[3], 36), _mm512_slli_epi64(l[4], 16)),
+        ]
+    }
+
+    /// Eight points from `points[at..]` (fewer at the end: the rest of the lanes get the
+    /// last point again) as (x, y) limbs.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn load_points(points: &[G1Affine], at: usize) -> (V, V) {
+        let last = points.len() - 1;
+        let rows: [__m512i; 8] = std::array::from_fn(|i| {
+            let p: *const G1Affine = &points[(at + i).min(last)];
+            // SAFETY: a `G1Affine` is 64 bytes of initialised plain data (layout checked by
+            // `available()`); an unaligned 64-byte load of it stays inside it.
+            unsafe { _mm512_loadu_si512(p.cast()) }
+        });
+        let c = transpose(rows);
+        (split_v(&c[..4]), split_v(&c[4..]))
+    }
+
+    /// Writes eight points (x, y limbs, fully reduced) to `out[at..at + 8]`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn store_points(out: &mut [G1Affine], at: usize, x: &V, y: &V) {
+        let (jx, jy) = (join_v(x), join_v(y));
+        let rows = transpose([jx[0], jx[1], jx[2], jx[3], jy[0], jy[1], jy[2], jy[3]]);
+        for (i, row) in rows.into_iter().enumerate() {
+            let p: *mut G1Affine = &mut out[at + i];
+            // SAFETY: `out[at + i]` is a 64-byte `G1Affine` (layout checked by
+            // `available()`); the store writes exactly it, with two integers below p (the
+            // coordinates' valid range), so it stays a valid point encoding.
+            unsafe { _mm512_storeu_si512(p.cast(), row) };
+        }
     }
 
     /// Montgomery multiplication `a·b·2^-260 mod p` (below 2p for inputs below 4p).
@@ -350,6 +479,13 @@ mod vector {
         normalize(t)
     }
 
+    /// `4a`, normalised.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn times4(a: &V) -> V {
+        normalize(a.map(|x| _mm512_slli_epi64(x, 2)))
+    }
+
     /// `x - c` where that is non-negative, else `x`.
     #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
@@ -366,19 +502,28 @@ mod vector {
         cond_sub(&cond_sub(x, p2), p)
     }
 
-    /// The vector part of `super::batch_add`: slopes, one batch inversion, results written
-    /// over `x1`/`y1`.
+    /// The vector part of `super::batch_add`: slopes, one batch inversion, results into
+    /// `b.out`.
     #[target_feature(enable = "avx512f,avx512ifma")]
-    pub(super) fn run(b: &mut Buffers, k: &Constants, vectors: usize) {
+    pub(super) fn run(
+        left: &[G1Affine],
+        right: &[G1Affine],
+        b: &mut Buffers,
+        k: &Constants,
+        vectors: usize,
+    ) {
         let p = splat(k.p);
         let p2 = splat(k.p2);
         let pinv = _mm512_set1_epi64(k.pinv as i64);
-        // Numerators and denominators of the chords (both s-scaled, below 2p).
+        // Operands, and the chords' numerators and denominators (s-scaled, below 2p).
         for i in 0..vectors {
-            let num = add_sub(&load(&b.y2[i]), &p, &load(&b.y1[i]), None);
-            let den = add_sub(&load(&b.x2[i]), &p, &load(&b.x1[i]), None);
-            store(&mut b.num[i], num);
-            store(&mut b.den[i], den);
+            let (x1, y1) = load_points(left, i * LANES);
+            let (x2, y2) = load_points(right, i * LANES);
+            store(&mut b.num[i], add_sub(&y2, &p, &y1, None));
+            store(&mut b.den[i], add_sub(&x2, &p, &x1, None));
+            store(&mut b.x1[i], x1);
+            store(&mut b.y1[i], y1);
+            store(&mut b.x2[i], x2);
         }
         for &(t, num, den) in &b.patches {
             put(&mut b.num, t, num);
@@ -392,7 +537,8 @@ mod vector {
         }
         // Invert the eight lane products on the scalar side (one inversion for all): the
         // lane integer V has value V·2^-260; its inverse's integer is 2^520/V, that is
-        // halo2curves' integer of (element with integer V)^-1 times 2^8.
+        // halo2curves' integer of (element with integer V)^-1 times 2^8; times 2^-2 more
+        // for μ = λ/4: 2^6.
         let mut lanes = Soa::default();
         store(&mut lanes, reduce(&acc, &p, &p2));
         let elements: [Fq; LANES] =
@@ -405,7 +551,7 @@ mod vector {
         let mut total = (below[LANES - 1] * elements[LANES - 1])
             .invert()
             .unwrap_or(Fq::ZERO)
-            * Fq::from(256);
+            * Fq::from(64);
         let mut inverses = Soa::default();
         for l in (0..LANES).rev() {
             let limbs = split(raw(&(total * below[l])));
@@ -420,19 +566,16 @@ mod vector {
             store(&mut b.den[i], mul(&inv, &load(&b.prefix[i]), &p, pinv));
             inv = mul(&inv, &den, &p, pinv);
         }
-        // x3 = s·λ^2 - x1 - x2 and y3 = λ(x1 - x3) - y1, s-scaled, reduced below p.
-        let s = splat(k.s);
+        // μ = λ/4; x3 = μ^2 - x1 - x2 (= s·λ^2 - ...), y3 = μ·4(x1 - x3) - y1, reduced.
         for i in 0..vectors {
             let x1 = load(&b.x1[i]);
-            let lambda = mul(&load(&b.num[i]), &load(&b.den[i]), &p, pinv);
-            let lambda_s = mul(&lambda, &s, &p, pinv);
-            let square = mul(&lambda, &lambda_s, &p, pinv);
+            let mu = mul(&load(&b.num[i]), &load(&b.den[i]), &p, pinv);
+            let square = mul(&mu, &mu, &p, pinv);
             let x3 = reduce(&add_sub(&square, &p2, &x1, Some(&load(&b.x2[i]))), &p, &p2);
-            let diff = add_sub(&x1, &p, &x3, None);
-            let y = mul(&lambda, &diff, &p, pinv);
+            let diff = times4(&add_sub(&x1, &p, &x3, None));
+            let y = mul(&mu, &diff, &p, pinv);
             let y3 = reduce(&add_sub(&y, &p, &load(&b.y1[i]), None), &p, &p2);
-            store(&mut b.x1[i], x3);
-            store(&mut b.y1[i], y3);
+            store_points(&mut b.out, i * LANES, &x3, &y3);
         }
     }
 }
@@ -453,6 +596,37 @@ mod tests {
         }
         let k = Constants::new();
         assert_eq!(k.p[0].wrapping_mul(k.pinv) & M52, M52);
+    }
+
+    #[test]
+    fn the_layout_check_holds_and_transpose_transposes() {
+        if !available() {
+            eprintln!("SKIPPED: this CPU has no AVX-512 IFMA (the scalar path is used)");
+            return;
+        }
+        assert!(layout_matches());
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::*;
+            let m: [[u64; 8]; 8] =
+                std::array::from_fn(|i| std::array::from_fn(|j| (i * 8 + j) as u64));
+            // SAFETY: AVX-512 F is present (`available()`); each load and store is of one
+            // 64-byte row of `m` or `out`.
+            unsafe {
+                let rows: [__m512i; 8] =
+                    std::array::from_fn(|i| _mm512_loadu_si512(m[i].as_ptr().cast()));
+                let t = vector::transpose(rows);
+                let mut out = [[0u64; 8]; 8];
+                for (row, v) in out.iter_mut().zip(t) {
+                    _mm512_storeu_si512(row.as_mut_ptr().cast(), v);
+                }
+                for i in 0..8 {
+                    for j in 0..8 {
+                        assert_eq!(out[j][i], m[i][j]);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
