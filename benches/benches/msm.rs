@@ -4,7 +4,8 @@
 //! name in the row: a GPU, or PoCL's CPU device; up to 2^`ZKROLL_BENCH_OPENCL_MAX_LOG`
 //! points, default 16, as a CPU OpenCL platform takes seconds per MSM). The CPU engine runs
 //! twice: with the arithmetic it picks (AVX-512 IFMA where the CPU has it) and with the
-//! scalar arithmetic forced. Sizes: `ZKROLL_BENCH_MSM_LOGS` (default `12,16,18,20`), as log2
+//! scalar arithmetic forced, and with fixed-base tables (built before the timing, up to
+//! 2^`ZKROLL_BENCH_FIXED_MAX_LOG` points, default 20: 1 GiB of tables there). Sizes: `ZKROLL_BENCH_MSM_LOGS` (default `12,16,18,20`), as log2
 //! of the points.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
@@ -18,6 +19,7 @@ use halo2_proofs::halo2curves::group::Curve;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use zkroll_msm::buckets::Arith;
+use zkroll_msm::fixed::FixedBases;
 use zkroll_msm::gpu::{probe, DeviceChoice, GpuMsm};
 use zkroll_msm::{CpuMsm, Halo2CurvesMsm, Msm};
 
@@ -67,6 +69,10 @@ fn msm(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(16);
+    let fixed_max_log: u32 = std::env::var("ZKROLL_BENCH_FIXED_MAX_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
     let gpu = match probe(DeviceChoice::Any) {
         Ok(name) => Some((
             GpuMsm::open(DeviceChoice::Any, 0),
@@ -102,6 +108,25 @@ fn msm(c: &mut Criterion) {
                 zkroll_msm::cpu::msm_with(black_box(scalars), black_box(points), Arith::Scalar)
             })
         });
+        if log <= fixed_max_log {
+            let started = std::time::Instant::now();
+            let tables = FixedBases::new(points, None);
+            eprintln!(
+                "fixed-base tables for 2^{log} points: c = {}, {} MiB, built in {:.1} s",
+                tables.window_bits(),
+                tables.bytes() >> 20,
+                started.elapsed().as_secs_f64()
+            );
+            assert_eq!(
+                tables.msm(scalars).expect("fixed").to_affine(),
+                expected.to_affine()
+            );
+            group.bench_with_input(
+                BenchmarkId::new("zkroll cpu fixed-base", log),
+                &n,
+                |b, _| b.iter(|| tables.msm(black_box(scalars))),
+            );
+        }
         if let Some((gpu, label)) = gpu.as_ref().filter(|_| log <= opencl_max_log) {
             let on_device = gpu.try_msm(scalars, points).expect("opencl");
             assert_eq!(on_device.to_affine(), expected.to_affine());

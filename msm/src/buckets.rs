@@ -156,7 +156,16 @@ pub fn bucket_sums(
     range: Range<usize>,
     scratch: &mut Scratch,
 ) -> (G1, G1) {
-    debug_assert_eq!(points.len(), digits.len());
+    bucket_sums_over(std::iter::once((points, digits)), range, scratch)
+}
+
+/// [`bucket_sums`] with one bucket set shared by several (points, digits) parts: the
+/// fixed-base tables put every window's shifted points into the same buckets.
+pub fn bucket_sums_over<'a>(
+    parts: impl IntoIterator<Item = (&'a [G1Affine], &'a [u32])>,
+    range: Range<usize>,
+    scratch: &mut Scratch,
+) -> (G1, G1) {
     let buckets = range.len();
     let lo = range.start as u32;
     let hi = range.end as u32;
@@ -167,19 +176,22 @@ pub fn bucket_sums(
     let mut acc = vec![G1Affine::identity(); buckets];
     let mut filled = vec![false; buckets];
     let mut any = false;
-    for start in (0..points.len()).step_by(block) {
-        let end = (start + block).min(points.len());
-        // Small scalars (common in witness columns) leave the high windows empty: skip the
-        // bucket passes for a block with nothing in range.
-        if !digits[start..end]
-            .iter()
-            .any(|&d| d >> 1 > lo && d >> 1 <= hi)
-        {
-            continue;
+    for (points, digits) in parts {
+        debug_assert_eq!(points.len(), digits.len());
+        for start in (0..points.len()).step_by(block) {
+            let end = (start + block).min(points.len());
+            // Small scalars (common in witness columns) leave the high windows empty: skip
+            // the bucket passes for a block with nothing in range.
+            if !digits[start..end]
+                .iter()
+                .any(|&d| d >> 1 > lo && d >> 1 <= hi)
+            {
+                continue;
+            }
+            any = true;
+            reduce_block(&points[start..end], &digits[start..end], lo, hi, scratch);
+            merge(scratch, &points[start..end], &mut acc, &mut filled);
         }
-        any = true;
-        reduce_block(&points[start..end], &digits[start..end], lo, hi, scratch);
-        merge(scratch, &points[start..end], &mut acc, &mut filled);
     }
 
     if !any {
@@ -199,6 +211,30 @@ pub fn bucket_sums(
         }
     }
     (weighted, running)
+}
+
+/// `2^times · points[i]` for every point (finite points; BN254 G1 has no point of order 2,
+/// so a doubling never reaches infinity), by batch-affine doublings.
+pub fn double_all(points: &[G1Affine], times: usize, scratch: &mut Scratch) -> Vec<G1Affine> {
+    let mut out = points.to_vec();
+    let Scratch {
+        adder,
+        ops,
+        dens,
+        prefix,
+        sums,
+        ..
+    } = scratch;
+    for chunk in out.chunks_mut(BATCH) {
+        for _ in 0..times {
+            batch_add(adder, chunk, chunk, ops, dens, prefix, sums);
+            for (p, s) in chunk.iter_mut().zip(sums.iter()) {
+                // Never `None`: doubling a finite point of odd order stays finite.
+                *p = s.unwrap_or(*p);
+            }
+        }
+    }
+    out
 }
 
 /// Sorts a block's entries by bucket and reduces each bucket to at most one point

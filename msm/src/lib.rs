@@ -7,6 +7,8 @@
 //! - [`digits`]: signed-digit recoding of scalars (half the buckets).
 //! - [`buckets`]: bucket accumulation with batch-affine additions (one inversion per batch).
 //! - [`cpu`]: the CPU backend (Pippenger, rayon over windows and point ranges).
+//! - [`fixed`]: fixed-base tables (each window's shifted copies of the bases), one bucket
+//!   set for all windows of a task.
 //! - [`ifma`]: the batch additions eight at a time on AVX-512 IFMA, where the CPU has it.
 //! - [`gpu`]: the OpenCL backend (loaded at run time; falls back to the CPU backend).
 //! - [`kzg`]: KZG prover parameters whose commitments use a backend, for halo2's
@@ -15,6 +17,7 @@
 pub mod buckets;
 pub mod cpu;
 pub mod digits;
+pub mod fixed;
 pub mod gpu;
 pub mod ifma;
 pub mod kzg;

@@ -2,5 +2,6 @@
 //! through the engine.
 
 mod backends;
+mod fixed;
 mod gpu;
 mod proofs;
