@@ -2,7 +2,6 @@
 //! accumulation ([`crate::buckets`]) and rayon over (window, point range) tasks.
 
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine, G1};
-use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::halo2curves::group::Group;
 use rayon::prelude::*;
 
@@ -14,7 +13,7 @@ use crate::digits::{recode_all, windows};
 /// are about three times cheaper, the running sums (scalar) are not. Measured at 2^18 and
 /// 2^20 points (docs/benchmarks.md): the widths these give (13 and 15 with IFMA, 14 and 16
 /// without) were the fastest of those tried.
-fn bucket_cost(arith: Arith) -> usize {
+pub(crate) fn bucket_cost(arith: Arith) -> usize {
     match arith {
         Arith::Scalar => 4,
         Arith::Ifma => 12,
@@ -40,14 +39,7 @@ pub fn msm(scalars: &[Fr], bases: &[G1Affine]) -> G1 {
 /// falls back to `Scalar` on a CPU without it).
 pub fn msm_with(scalars: &[Fr], bases: &[G1Affine], arith: Arith) -> G1 {
     debug_assert_eq!(scalars.len(), bases.len());
-    if bases.par_iter().any(|p| bool::from(p.is_identity())) {
-        // The point at infinity contributes nothing; the bucket additions assume finite points.
-        let (s, b): (Vec<Fr>, Vec<G1Affine>) = scalars
-            .iter()
-            .zip(bases)
-            .filter(|(_, p)| !bool::from(p.is_identity()))
-            .map(|(s, p)| (*s, *p))
-            .unzip();
+    if let Some((s, b)) = crate::finite_terms(scalars, bases) {
         return msm_with(&s, &b, arith);
     }
     let n = bases.len();

@@ -29,7 +29,7 @@
 #![allow(unsafe_code)]
 
 use halo2_proofs::halo2curves::bn256::{Fq, G1Affine};
-use halo2_proofs::halo2curves::ff::{Field, PrimeField};
+use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::halo2curves::serde::SerdeObject;
 
 const M52: u64 = (1 << 52) - 1;
@@ -132,17 +132,6 @@ fn from_raw(x: [u64; 4]) -> Fq {
     Fq::from_raw_bytes_unchecked(&bytes)
 }
 
-fn canonical(x: Fq) -> [u64; 4] {
-    let repr = x.to_repr();
-    let mut out = [0u64; 4];
-    for (limb, b) in out.iter_mut().zip(repr.as_ref().chunks_exact(8)) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(b);
-        *limb = u64::from_le_bytes(word);
-    }
-    out
-}
-
 /// Constants in 52-bit limbs, from halo2curves' field.
 struct Constants {
     p: [u64; 5],
@@ -155,7 +144,7 @@ struct Constants {
 
 impl Constants {
     fn new() -> Self {
-        let mut p = canonical(-Fq::ONE);
+        let mut p = crate::fq_canonical(-Fq::ONE);
         p[0] += 1; // p - 1 is even: no carry.
         let p52 = split(p);
         let mut p2 = [0u64; 4];
@@ -173,7 +162,7 @@ impl Constants {
             p: p52,
             p2: split(p2),
             pinv: inv.wrapping_neg() & M52,
-            one: split(canonical(two.pow_vartime([260]))),
+            one: split(crate::fq_canonical(two.pow_vartime([260]))),
         }
     }
 

@@ -46,6 +46,37 @@ pub trait Msm: Send + Sync + std::fmt::Debug {
     fn msm(&self, scalars: &[Fr], points: &[G1Affine]) -> Result<G1, MsmError>;
 }
 
+/// The terms whose point is not the point at infinity (which contributes nothing, and which
+/// the bucket additions and the kernels do not take), or `None` when there is none to drop.
+fn finite_terms(scalars: &[Fr], points: &[G1Affine]) -> Option<(Vec<Fr>, Vec<G1Affine>)> {
+    use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
+    use rayon::prelude::*;
+    if !points.par_iter().any(|p| bool::from(p.is_identity())) {
+        return None;
+    }
+    Some(
+        scalars
+            .iter()
+            .zip(points)
+            .filter(|(_, p)| !bool::from(p.is_identity()))
+            .map(|(s, p)| (*s, *p))
+            .unzip(),
+    )
+}
+
+/// The canonical little-endian 64-bit limbs of a base-field element.
+fn fq_canonical(x: halo2_proofs::halo2curves::bn256::Fq) -> [u64; 4] {
+    use halo2_proofs::halo2curves::ff::PrimeField;
+    let repr = x.to_repr();
+    let mut out = [0u64; 4];
+    for (limb, b) in out.iter_mut().zip(repr.as_ref().chunks_exact(8)) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(b);
+        *limb = u64::from_le_bytes(word);
+    }
+    out
+}
+
 fn check_lengths(scalars: &[Fr], points: &[G1Affine]) -> Result<(), MsmError> {
     if scalars.len() != points.len() {
         return Err(MsmError::Length {

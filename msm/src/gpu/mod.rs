@@ -19,8 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use halo2_proofs::halo2curves::bn256::{Fq, Fr, G1Affine, G1};
-use halo2_proofs::halo2curves::ff::{Field, PrimeField};
-use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
+use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::halo2curves::group::Group;
 
 use crate::{check_lengths, CpuMsm, Msm, MsmError};
@@ -82,16 +81,10 @@ pub enum DeviceChoice {
     GpuOnly,
 }
 
-fn limbs32(bytes: &[u8]) -> [u32; 8] {
-    let mut out = [0u32; 8];
-    for (limb, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-        *limb = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    }
-    out
-}
-
+/// The canonical little-endian 32-bit limbs of a base-field element.
 fn canonical(x: Fq) -> [u32; 8] {
-    limbs32(x.to_repr().as_ref())
+    let wide = crate::fq_canonical(x);
+    std::array::from_fn(|i| (wide[i / 2] >> (32 * (i % 2))) as u32)
 }
 
 /// The field constants the kernels need, derived from halo2curves' base field.
@@ -221,14 +214,7 @@ impl GpuMsm {
     /// The MSM on the device, without falling back: for tests and benchmarks.
     pub fn try_msm(&self, scalars: &[Fr], points: &[G1Affine]) -> Result<G1, GpuError> {
         let device = self.device.as_ref().map_err(Clone::clone)?;
-        if points.iter().any(|p| bool::from(p.is_identity())) {
-            // The kernels assume finite points; the point at infinity contributes nothing.
-            let (s, p): (Vec<Fr>, Vec<G1Affine>) = scalars
-                .iter()
-                .zip(points)
-                .filter(|(_, p)| !bool::from(p.is_identity()))
-                .map(|(s, p)| (*s, *p))
-                .unzip();
+        if let Some((s, p)) = crate::finite_terms(scalars, points) {
             return self.try_msm(&s, &p);
         }
         if points.is_empty() {
