@@ -11,7 +11,7 @@
 
 use std::ops::Range;
 
-use halo2_proofs::halo2curves::bn256::{Fq, G1Affine, G1};
+use halo2_proofs::halo2curves::bn256::{Fq, Fr, G1Affine, G1};
 use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::halo2curves::group::Group;
@@ -197,11 +197,86 @@ pub fn bucket_sums_over<'a>(
     if !any {
         return (G1::identity(), G1::identity());
     }
-    // Σ (b+1) B_b by running sums from the top bucket down.
+    weighted_sums(&acc, &filled, scratch)
+}
+
+/// Segments summed side by side in [`weighted_sums`] (at most one batch per step).
+const SEGMENTS: usize = 512;
+
+/// `(Σ_b (b+1)·acc[b], Σ_b acc[b])` over the filled buckets.
+///
+/// Running sums are a chain of additions, one bucket after the other. Cut into [`SEGMENTS`]
+/// segments, the chains run side by side: each step adds one bucket of every segment into
+/// that segment's running sum, then the running sums into the segments' weighted sums, as
+/// two batch-affine additions across the segments (the vector path where there is one)
+/// instead of two Jacobian additions per bucket. The segments are combined at the end
+/// (`Σ_s weighted_s + s·len·running_s`). Few buckets: the plain Jacobian chain.
+fn weighted_sums(acc: &[G1Affine], filled: &[bool], scratch: &mut Scratch) -> (G1, G1) {
+    let buckets = acc.len();
+    let len = buckets.div_ceil(SEGMENTS.min(buckets.max(1)));
+    if len < 4 {
+        return weighted_sums_sequential(acc, filled);
+    }
+    let segments = buckets.div_ceil(len);
+    let mut running = vec![G1Affine::identity(); segments];
+    let mut running_filled = vec![false; segments];
+    let mut weighted = vec![G1Affine::identity(); segments];
+    let mut weighted_filled = vec![false; segments];
+    for k in (0..len).rev() {
+        for s in 0..segments {
+            let b = s * len + k;
+            if b >= buckets || !filled[b] {
+                continue;
+            }
+            if running_filled[s] {
+                scratch.left.push(running[s]);
+                scratch.right.push(acc[b]);
+                scratch.targets.push(s as u32);
+            } else {
+                running[s] = acc[b];
+                running_filled[s] = true;
+            }
+        }
+        merge_flush(scratch, &mut running, &mut running_filled);
+        for s in 0..segments {
+            if !running_filled[s] {
+                continue;
+            }
+            if weighted_filled[s] {
+                scratch.left.push(weighted[s]);
+                scratch.right.push(running[s]);
+                scratch.targets.push(s as u32);
+            } else {
+                weighted[s] = running[s];
+                weighted_filled[s] = true;
+            }
+        }
+        merge_flush(scratch, &mut weighted, &mut weighted_filled);
+    }
+    // Segment s starts at bucket s·len: its buckets weigh s·len more than within it.
+    let mut total = G1::identity();
+    let mut sum = G1::identity();
+    let mut by_index = G1::identity();
+    for s in (0..segments).rev() {
+        if weighted_filled[s] {
+            total += weighted[s];
+        }
+        if running_filled[s] {
+            sum += running[s];
+        }
+        by_index += sum;
+    }
+    // by_index = Σ_s (s+1)·running_s.
+    let offsets = (by_index - sum) * Fr::from(len as u64);
+    (total + offsets, sum)
+}
+
+/// [`weighted_sums`] as one chain of Jacobian additions from the top bucket down.
+fn weighted_sums_sequential(acc: &[G1Affine], filled: &[bool]) -> (G1, G1) {
     let mut running = G1::identity();
     let mut weighted = G1::identity();
     let mut started = false;
-    for b in (0..buckets).rev() {
+    for b in (0..acc.len()).rev() {
         if filled[b] {
             running += acc[b];
             started = true;
@@ -316,6 +391,9 @@ fn merge(scratch: &mut Scratch, points: &[G1Affine], acc: &mut [G1Affine], fille
 }
 
 fn merge_flush(scratch: &mut Scratch, acc: &mut [G1Affine], filled: &mut [bool]) {
+    if scratch.targets.is_empty() {
+        return;
+    }
     let Scratch {
         adder,
         left,
@@ -497,5 +575,46 @@ fn batch_add(
                 Some(G1Affine { x, y })
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use halo2_proofs::halo2curves::group::Curve;
+    use rand::SeedableRng;
+
+    #[test]
+    fn side_by_side_running_sums_equal_the_chain() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        let g = G1::generator();
+        for (buckets, arith) in [
+            (3000, Arith::detect()),
+            (3000, Arith::Scalar),
+            (16384, Arith::detect()),
+            (2047, Arith::Scalar),
+        ] {
+            let mut acc: Vec<G1Affine> = (0..buckets)
+                .map(|_| (g * Fr::random(&mut rng)).to_affine())
+                .collect();
+            let filled: Vec<bool> = (0..buckets)
+                .map(|b| b % 7 != 3 && b < buckets - 5)
+                .collect();
+            // Opposite points inside one segment, and equal ones: sums vanish and double.
+            acc[12] = -acc[13];
+            acc[20] = acc[21];
+            let mut scratch = Scratch::with_arith(arith);
+            let (w, r) = weighted_sums(&acc, &filled, &mut scratch);
+            let (w0, r0) = weighted_sums_sequential(&acc, &filled);
+            assert_eq!(
+                (w.to_affine(), r.to_affine()),
+                (w0.to_affine(), r0.to_affine()),
+                "{buckets} {arith:?}"
+            );
+        }
+        // Nothing filled.
+        let acc = vec![G1Affine::identity(); 4096];
+        let (w, r) = weighted_sums(&acc, &vec![false; 4096], &mut Scratch::default());
+        assert_eq!((w, r), (G1::identity(), G1::identity()));
     }
 }
