@@ -6,6 +6,13 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/zkroll-target}
 scripts/setup.sh
 
+# Test and bench executables (~370 MB each, statically linked) pile up in the shared target
+# directory with every change and once filled this machine's disk: those not rebuilt for a
+# day are removed (they relink in seconds when needed; libraries are kept).
+if [ -d "$CARGO_TARGET_DIR/release/deps" ]; then
+  find "$CARGO_TARGET_DIR/release/deps" -maxdepth 1 -type f ! -name '*.*' -size +10M -mtime +0 -delete
+fi
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
