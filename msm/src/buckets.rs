@@ -225,30 +225,14 @@ fn weighted_sums(acc: &[G1Affine], filled: &[bool], scratch: &mut Scratch) -> (G
     for k in (0..len).rev() {
         for s in 0..segments {
             let b = s * len + k;
-            if b >= buckets || !filled[b] {
-                continue;
-            }
-            if running_filled[s] {
-                scratch.left.push(running[s]);
-                scratch.right.push(acc[b]);
-                scratch.targets.push(s as u32);
-            } else {
-                running[s] = acc[b];
-                running_filled[s] = true;
+            if b < buckets && filled[b] {
+                add_into(scratch, &mut running, &mut running_filled, s, acc[b]);
             }
         }
         merge_flush(scratch, &mut running, &mut running_filled);
         for s in 0..segments {
-            if !running_filled[s] {
-                continue;
-            }
-            if weighted_filled[s] {
-                scratch.left.push(weighted[s]);
-                scratch.right.push(running[s]);
-                scratch.targets.push(s as u32);
-            } else {
-                weighted[s] = running[s];
-                weighted_filled[s] = true;
+            if running_filled[s] {
+                add_into(scratch, &mut weighted, &mut weighted_filled, s, running[s]);
             }
         }
         merge_flush(scratch, &mut weighted, &mut weighted_filled);
@@ -375,19 +359,31 @@ fn merge(scratch: &mut Scratch, points: &[G1Affine], acc: &mut [G1Affine], fille
         } else {
             signed(points, scratch.entries[at])
         };
-        if !filled[b] {
-            acc[b] = p;
-            filled[b] = true;
-            continue;
-        }
-        scratch.left.push(acc[b]);
-        scratch.right.push(p);
-        scratch.targets.push(b as u32);
-        if scratch.targets.len() == BATCH {
-            merge_flush(scratch, acc, filled);
-        }
+        add_into(scratch, acc, filled, b, p);
     }
     merge_flush(scratch, acc, filled);
+}
+
+/// `acc[target] += p`: the first point of an empty accumulator is stored, later ones are
+/// queued for a batch addition (flushed every [`BATCH`]; the caller flushes the rest).
+fn add_into(
+    scratch: &mut Scratch,
+    acc: &mut [G1Affine],
+    filled: &mut [bool],
+    target: usize,
+    p: G1Affine,
+) {
+    if !filled[target] {
+        acc[target] = p;
+        filled[target] = true;
+        return;
+    }
+    scratch.left.push(acc[target]);
+    scratch.right.push(p);
+    scratch.targets.push(target as u32);
+    if scratch.targets.len() == BATCH {
+        merge_flush(scratch, acc, filled);
+    }
 }
 
 fn merge_flush(scratch: &mut Scratch, acc: &mut [G1Affine], filled: &mut [bool]) {
