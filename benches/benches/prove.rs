@@ -62,7 +62,18 @@ fn chunk_proving(c: &mut Criterion) {
             .collect();
         let shared = std::sync::Arc::new(params);
         let cpu = Backend::Cpu.params(shared.clone()).expect("params");
-        let halo2curves = Backend::Halo2Curves.params(shared).expect("params");
+        let halo2curves = Backend::Halo2Curves.params(shared.clone()).expect("params");
+        let tables_start = std::time::Instant::now();
+        let tabled = Backend::Cpu
+            .params(shared)
+            .expect("params")
+            .with_fixed_bases(usize::MAX);
+        eprintln!(
+            "k={}: fixed-base tables {:.0} MiB, built in {:.2} s",
+            stats.k,
+            tabled.fixed_bases_bytes() as f64 / (1u64 << 20) as f64,
+            tables_start.elapsed().as_secs_f64()
+        );
         let prove = |w: &ChunkWitness| proof::prove(&cpu, &keys, w).expect("prove");
 
         let mut group = c.benchmark_group(format!("chunk_prove/k{}", stats.k));
@@ -73,6 +84,9 @@ fn chunk_proving(c: &mut Criterion) {
             b.iter(|| prove(&chunks[0]))
         });
         let one = memory::peak_rss().unwrap_or(0);
+        group.bench_function(format!("{size}_transfers/msm=cpu+tables"), |b| {
+            b.iter(|| proof::prove(&tabled, &keys, &chunks[0]).expect("prove"))
+        });
         group.bench_function(format!("{size}_transfers/msm=halo2curves"), |b| {
             b.iter(|| proof::prove(&halo2curves, &keys, &chunks[0]).expect("prove"))
         });

@@ -26,6 +26,12 @@ pub fn window_bits(n: usize, tasks: usize, arith: Arith) -> usize {
         .unwrap_or(1)
 }
 
+/// Bytes the tables of `n` bases take at the width [`FixedBases::new`] picks by default.
+pub fn table_bytes(n: usize) -> usize {
+    let c = window_bits(n, tasks(), Arith::detect());
+    n * windows(c) * std::mem::size_of::<G1Affine>()
+}
+
 /// The shifted copies of a set of bases.
 #[derive(Debug)]
 pub struct FixedBases {

@@ -3,12 +3,16 @@
 //! halo2's `create_proof` is generic over the commitment scheme; its commitments go through
 //! `Params::commit_lagrange` (witness columns, lookups, permutation products) and
 //! `ParamsProver::commit` (vanishing argument, quotient pieces). [`MsmKzg`] is KZG whose
-//! prover parameters, [`MsmParams`], send those to the chosen backend. The proofs are
-//! byte-for-byte what `KZGCommitmentScheme<Bn256>` makes (same transcript, same points),
-//! so they verify with the standard KZG verifier and aggregate unchanged.
+//! prover parameters, [`MsmParams`], send those to the chosen backend. The commitments are
+//! the points `KZGCommitmentScheme<Bn256>` computes and the transcript is the same, so the
+//! proofs verify with the standard KZG verifier and aggregate unchanged.
 //!
 //! The multi-open step ([`MsmShplonk`]) is halo2's SHPLONK prover over the wrapped
 //! parameters: its two commitments still use halo2curves' MSM.
+//!
+//! With the CPU backend the parameters can also carry fixed-base tables
+//! ([`MsmParams::with_fixed_bases`]): both point sets' shifted copies, prepared once per
+//! parameters and kept as long as they are, under a memory budget.
 
 use std::fmt;
 use std::io;
@@ -27,6 +31,7 @@ use halo2_proofs::transcript::{EncodedChallenge, TranscriptWrite};
 use halo2_proofs::SerdeFormat;
 use rand::RngCore;
 
+use crate::fixed::{self, FixedBases};
 use crate::{Halo2CurvesMsm, Msm};
 
 /// KZG over BN254 whose prover commits through an [`Msm`] backend.
@@ -41,6 +46,15 @@ pub struct MsmParams {
     /// backend, which commits through the parameters themselves.
     g_lagrange: Arc<Vec<G1Affine>>,
     backend: Arc<dyn Msm>,
+    /// Fixed-base tables of the Lagrange and the monomial points, when prepared.
+    tables: Option<Arc<FixedTables>>,
+}
+
+/// The fixed-base tables of both point sets of the parameters.
+#[derive(Debug)]
+struct FixedTables {
+    lagrange: FixedBases,
+    monomial: FixedBases,
 }
 
 impl fmt::Debug for MsmParams {
@@ -48,6 +62,7 @@ impl fmt::Debug for MsmParams {
         f.debug_struct("MsmParams")
             .field("k", &self.kzg.k())
             .field("backend", &self.backend.name())
+            .field("fixed_tables_bytes", &self.fixed_bases_bytes())
             .finish()
     }
 }
@@ -116,7 +131,38 @@ impl MsmParams {
             kzg,
             g_lagrange: Arc::new(g_lagrange),
             backend,
+            tables: None,
         })
+    }
+
+    /// Bytes the fixed-base tables of parameters of `2^k` points take (both point sets).
+    pub fn fixed_bases_bytes_for(k: u32) -> usize {
+        2 * fixed::table_bytes(1usize << k)
+    }
+
+    /// Prepares fixed-base tables for both point sets when the backend is this crate's CPU
+    /// engine (the only one that uses them) and they fit in `budget_bytes`
+    /// ([`MsmParams::fixed_bases_bytes_for`]); otherwise returns the parameters unchanged.
+    /// Building costs a few MSMs' worth of time, once per parameters.
+    pub fn with_fixed_bases(mut self, budget_bytes: usize) -> Self {
+        if self.backend.name() != crate::CpuMsm.name()
+            || Self::fixed_bases_bytes_for(self.kzg.k()) > budget_bytes
+        {
+            return self;
+        }
+        let (lagrange, monomial) = rayon::join(
+            || FixedBases::new(&self.g_lagrange, None),
+            || FixedBases::new(self.kzg.get_g(), None),
+        );
+        self.tables = Some(Arc::new(FixedTables { lagrange, monomial }));
+        self
+    }
+
+    /// Memory held by the fixed-base tables (0 without).
+    pub fn fixed_bases_bytes(&self) -> usize {
+        self.tables
+            .as_ref()
+            .map_or(0, |t| t.lagrange.bytes() + t.monomial.bytes())
     }
 
     /// The KZG parameters (for key generation and verification).
@@ -129,12 +175,14 @@ impl MsmParams {
         self.backend.as_ref()
     }
 
-    fn commit_with(&self, scalars: &[Fr], points: &[G1Affine]) -> G1 {
+    fn commit_with(&self, scalars: &[Fr], points: &[G1Affine], table: Option<&FixedBases>) -> G1 {
         // Lengths are equal by construction (the slices are cut to the polynomial's size),
-        // so the backend cannot refuse; halo2curves stays as the safety net.
-        self.backend
-            .msm(scalars, points)
-            .unwrap_or_else(|_| halo2_proofs::halo2curves::msm::msm_best(scalars, points))
+        // so neither the tables nor the backend can refuse; halo2curves stays as the safety
+        // net.
+        table
+            .and_then(|t| t.msm(scalars).ok())
+            .or_else(|| self.backend.msm(scalars, points).ok())
+            .unwrap_or_else(|| halo2_proofs::halo2curves::msm::msm_best(scalars, points))
     }
 }
 
@@ -151,6 +199,9 @@ impl<'params> Params<'params, G1Affine> for MsmParams {
 
     fn downsize(&mut self, k: u32) {
         Arc::make_mut(&mut self.kzg).downsize(k);
+        // Tables of the larger parameters would still be right for prefixes of the
+        // monomial points, not for the new Lagrange points: drop them.
+        self.tables = None;
         if !self.g_lagrange.is_empty() {
             self.g_lagrange = Arc::new(lagrange_points(&self.kzg).unwrap_or_default());
         }
@@ -166,7 +217,8 @@ impl<'params> Params<'params, G1Affine> for MsmParams {
         }
         let size = poly.len();
         assert!(size <= self.g_lagrange.len(), "polynomial larger than 2^k");
-        self.commit_with(poly, &self.g_lagrange[..size])
+        let table = self.tables.as_deref().map(|t| &t.lagrange);
+        self.commit_with(poly, &self.g_lagrange[..size], table)
     }
 
     fn write<W: io::Write>(&self, writer: &mut W) -> io::Result<()> {
@@ -190,6 +242,7 @@ impl<'params> ParamsProver<'params, G1Affine> for MsmParams {
             kzg: Arc::new(kzg),
             g_lagrange: Arc::new(g_lagrange),
             backend: Arc::new(crate::CpuMsm),
+            tables: None,
         }
     }
 
@@ -197,7 +250,8 @@ impl<'params> ParamsProver<'params, G1Affine> for MsmParams {
         let size = poly.len();
         let g = self.kzg.get_g();
         assert!(size <= g.len(), "polynomial larger than 2^k");
-        self.commit_with(poly, &g[..size])
+        let table = self.tables.as_deref().map(|t| &t.monomial);
+        self.commit_with(poly, &g[..size], table)
     }
 
     fn get_g(&self) -> &[G1Affine] {

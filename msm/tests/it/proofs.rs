@@ -10,15 +10,17 @@ use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, verify_proof};
-use halo2_base::halo2_proofs::poly::commitment::ParamsProver;
+use halo2_base::halo2_proofs::poly::commitment::{Blind, Params, ParamsProver};
 use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_base::halo2_proofs::poly::kzg::strategy::SingleStrategy;
+use halo2_base::halo2_proofs::poly::{Coeff, LagrangeCoeff, Polynomial};
 use halo2_base::halo2_proofs::transcript::{
     Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
 };
 use halo2_proofs::halo2curves::bn256::G1;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::halo2curves::group::Curve;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -156,6 +158,51 @@ fn proofs_through_the_engine_equal_plain_kzg_proofs_and_verify() {
         assert_eq!(proof.len(), plain.len(), "{name}");
         verify(&proof, &instances).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
+    // The CPU engine with fixed-base tables for both point sets: the commitments are
+    // halo2's, and the proof verifies.
+    let tabled = MsmParams::new(shared.clone(), Arc::new(CpuMsm))
+        .expect("params")
+        .with_fixed_bases(usize::MAX);
+    assert_eq!(
+        tabled.fixed_bases_bytes(),
+        MsmParams::fixed_bases_bytes_for(K)
+    );
+    assert!(tabled.fixed_bases_bytes() > 0);
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    for size in [1usize, 5, 1 << (K - 1), 1 << K] {
+        let values: Vec<Fr> = (0..size).map(|_| Fr::random(&mut rng)).collect();
+        let lagrange = Polynomial::<Fr, LagrangeCoeff>::new(values.clone());
+        let monomial = Polynomial::<Fr, Coeff>::new(values);
+        assert_eq!(
+            Params::commit_lagrange(&tabled, &lagrange, Blind::default()).to_affine(),
+            kzg_params
+                .commit_lagrange(&lagrange, Blind::default())
+                .to_affine(),
+            "Lagrange commitment of {size} values"
+        );
+        assert_eq!(
+            ParamsProver::commit(&tabled, &monomial, Blind::default()).to_affine(),
+            kzg_params.commit(&monomial, Blind::default()).to_affine(),
+            "monomial commitment of {size} coefficients"
+        );
+    }
+    let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
+    kzg::create_proof(
+        &tabled,
+        &pk,
+        &[prover()],
+        &[&[&instances]],
+        ChaCha20Rng::seed_from_u64(2),
+        &mut transcript,
+    )
+    .expect("proof with fixed-base tables");
+    verify(&transcript.finalize(), &instances).expect("proof with fixed-base tables verifies");
+    // Under the budget: no tables.
+    let small = MsmParams::new(shared.clone(), Arc::new(CpuMsm))
+        .expect("params")
+        .with_fixed_bases(MsmParams::fixed_bases_bytes_for(K) - 1);
+    assert_eq!(small.fixed_bases_bytes(), 0);
+
     // Advice, lookup, permutation, vanishing and quotient commitments: all on the engine.
     let calls = checked.calls.load(Ordering::Relaxed);
     assert!(
