@@ -29,6 +29,9 @@ ZKROLL_REQUIRE_OPENCL=1 cargo test --release --workspace --locked
 
 # Alone, so that no other proof competes for memory (an aggregation proof peaks at ~13 GiB).
 # Parameters and keys are cached in ~/.cache/zkroll-params (ZKROLL_CACHE) across runs.
-echo "==> end-to-end: transactions -> chunk proofs -> aggregation -> EVM (one at a time)"
+# Then the prover service's: transactions over HTTP, kill -9 after the first aggregation
+# proof, restart, the job completes keeping its finished proofs, final proof on the EVM.
+echo "==> end-to-end: transactions -> chunk proofs -> aggregation -> EVM, then the same through"
+echo "    zkroll serve across a kill -9 (one at a time)"
 cargo test --release --locked -p zkroll --test it -- --ignored --test-threads=1 --nocapture \
-  whole_pipeline_to_the_evm
+  whole_pipeline_to_the_evm service_job_survives_kill_9

@@ -118,6 +118,15 @@ pub enum AggregateError {
     /// The parameters could not be prepared for the MSM backend.
     #[error("parameters for the MSM backend: {0}")]
     MsmParams(#[source] std::io::Error),
+    /// Stopped on request before a proof or a key generation (the proofs already written
+    /// stay; a later run keeps them).
+    #[error("stopped before layer {layer} node {index}")]
+    Stopped {
+        /// Layer of the proof that was next (0: padding chunks).
+        layer: u32,
+        /// Node.
+        index: usize,
+    },
     /// Aggregation failed.
     #[error("layer {layer} node {index}: {source}")]
     Node {
@@ -308,6 +317,25 @@ pub fn aggregate(
     settings: &Settings,
     on: &(dyn Fn(Event) + Sync),
 ) -> Result<PathBuf, AggregateError> {
+    aggregate_until(data_dir, proofs_dir, settings, on, &|| false)
+}
+
+/// [`aggregate`], asking `stop` before every proof and key generation: when it answers
+/// true, returns [`AggregateError::Stopped`] (a proof in progress is finished first).
+pub fn aggregate_until(
+    data_dir: &Path,
+    proofs_dir: &Path,
+    settings: &Settings,
+    on: &(dyn Fn(Event) + Sync),
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<PathBuf, AggregateError> {
+    let check = |layer: u32, index: usize| {
+        if stop() {
+            Err(AggregateError::Stopped { layer, index })
+        } else {
+            Ok(())
+        }
+    };
     let files = chunk_files(proofs_dir)?;
     let first = read_proof_file(&files[0])?;
     let info = BatchInfo {
@@ -406,6 +434,7 @@ pub fn aggregate(
             to_engine(&last[1]),
             to_engine(&last[3]),
         );
+        check(0, index)?;
         let t = Instant::now();
         let proof = chunk_proof::prove(prover, &chunk_keys, &witness)
             .map_err(|source| AggregateError::Padding { index, source })?;
@@ -459,6 +488,7 @@ pub fn aggregate(
         let layer_started = Instant::now();
         zkroll_prover::memory::reset_peak_rss();
         let resident_before = zkroll_prover::memory::current_rss();
+        check(layer, 0)?;
         let (keys, source) = node_keys::load_or_generate(
             data_dir,
             params.as_ref(),
@@ -485,6 +515,7 @@ pub fn aggregate(
             } else {
                 plan.span(layer, index)
             };
+            check(layer, index)?;
             let node = prove_node(
                 proofs_dir,
                 settings.format,

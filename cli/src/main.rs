@@ -11,6 +11,7 @@ mod gen_verifier;
 mod info;
 mod l1;
 mod prove;
+mod serve;
 mod setup;
 mod state;
 mod trace;
@@ -54,6 +55,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Aggregate a batch's chunk proofs into one final proof for L1 (resumes).
     Aggregate(aggregate::AggregateArgs),
+    /// Run the prover service: HTTP API, persistent job queue, crash-safe resume.
+    Serve(serve::ServeArgs),
     /// Generate the L1 contracts (Solidity verifier and Rollup.sol) and report their size
     /// and gas.
     GenVerifier(gen_verifier::GenVerifierArgs),
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Aggregate(args) => aggregate::run(args),
         Command::GenVerifier(args) => gen_verifier::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

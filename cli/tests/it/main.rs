@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod service;
+
 fn zkroll() -> Command {
     Command::new(env!("CARGO_BIN_EXE_zkroll"))
 }
@@ -643,33 +645,9 @@ fn whole_pipeline_to_the_evm() {
     use zkroll_prover::proof_file::ProofFile;
     use zkroll_verifier_contract::{compile, solc::Solc, L1, MAX_RUNTIME_BYTES};
 
-    let cache = cache_dir();
-    for sub in ["params", "keys"] {
-        std::fs::create_dir_all(cache.join(sub)).expect("cache dir");
-    }
     let dir = tempfile::tempdir().expect("temp dir");
     let p = |n: &str| dir.path().join(n).display().to_string();
-    run_ok(&[
-        "gen-txs",
-        "--out",
-        &p("w"),
-        "--accounts",
-        "3",
-        "--count",
-        "2",
-        "--depth",
-        "6",
-        "--seed",
-        "9",
-    ]);
-    run_ok(&[
-        "state",
-        "init",
-        "--data-dir",
-        &p("d"),
-        "--genesis",
-        &p("w/genesis.json"),
-    ]);
+    let data = service::fresh_state(dir.path());
     run_ok(&[
         "execute",
         "--data-dir",
@@ -679,28 +657,7 @@ fn whole_pipeline_to_the_evm() {
         "--trace",
         &p("t.json"),
     ]);
-    for sub in ["params", "keys"] {
-        std::os::unix::fs::symlink(cache.join(sub), dir.path().join("d").join(sub))
-            .expect("link the cache");
-    }
-    let info: serde_json::Value = serde_json::from_str(&run_ok(&[
-        "info",
-        "--chunk-size",
-        "1",
-        "--depth",
-        "6",
-        "--json",
-    ]))
-    .expect("json");
-    let chunk_k = info["k"].as_u64().expect("k");
-    for k in [chunk_k, 21] {
-        if !cache
-            .join(format!("params/kzg_bn254_{k}.UNSAFE-dev.srs"))
-            .exists()
-        {
-            run_ok(&["setup", "--data-dir", &p("d"), "--k", &k.to_string()]);
-        }
-    }
+    service::link_cached_params(&data);
     let t = std::time::Instant::now();
     run_ok(&[
         "prove",

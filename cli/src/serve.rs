@@ -1,0 +1,80 @@
+//! `zkroll serve`: the prover service (HTTP API, persistent job queue, crash-safe resume).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::aggregate::TreeArgs;
+use crate::prove::Format;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Data directory: parameters, keys, proofs, the rollup state (for transaction
+    /// submissions), and service/ (job store, token file).
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Address to listen on (port 0: any free port; the address is printed on stdout).
+    /// Reads are open on a loopback address and need the token elsewhere.
+    #[arg(long, default_value = "127.0.0.1:8547")]
+    listen: SocketAddr,
+    /// Bearer token file for mutating requests (default: <data-dir>/service/token, created
+    /// with a random token on first start).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// Most unfinished (queued or running) jobs; further submissions get 429.
+    #[arg(long, default_value_t = 64)]
+    queue_capacity: usize,
+    /// Largest request body, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    max_body_mib: usize,
+    /// Transaction slots per chunk, unless a submission gives `chunk_size`.
+    #[arg(long, default_value_t = 8)]
+    chunk_size: usize,
+    /// Most chunk proofs at once (default: as many as memory and cores allow).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Memory for the MSM fixed-base tables of the chunk parameters, in MiB (0: none).
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    msm_tables_mib: usize,
+    /// Seconds a shutdown (SIGTERM, SIGINT) waits for proofs in progress before exiting;
+    /// unfinished jobs resume on the next start either way.
+    #[arg(long, default_value_t = 60)]
+    shutdown_grace: u64,
+    #[command(flatten)]
+    tree: TreeArgs,
+    /// Encoding of the proof files written.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    if args.queue_capacity == 0 {
+        anyhow::bail!("--queue-capacity 0: must be at least 1");
+    }
+    if args.chunk_size == 0 || args.chunk_size > 4096 {
+        anyhow::bail!("--chunk-size {}: must be 1..=4096", args.chunk_size);
+    }
+    if args.max_body_mib == 0 {
+        anyhow::bail!("--max-body-mib 0: must be at least 1");
+    }
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("--data-dir {}", args.data_dir.display()))?;
+    let config = zkroll_service::Config {
+        data_dir: args.data_dir,
+        listen: args.listen,
+        token_file: args.token_file,
+        queue_capacity: args.queue_capacity,
+        max_body_bytes: args.max_body_mib.saturating_mul(1 << 20),
+        chunk_size: args.chunk_size,
+        tree: args.tree.settings(args.format)?,
+        msm_tables_bytes: args.msm_tables_mib.saturating_mul(1 << 20),
+        chunk_jobs: args.jobs.map(|j| j.max(1)),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
+    };
+    zkroll_service::serve(config)?;
+    Ok(ExitCode::SUCCESS)
+}

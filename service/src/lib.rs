@@ -1,0 +1,160 @@
+//! zkroll's prover service: a long-lived process a sequencer feeds with batches.
+//!
+//! Where it sits: on top of the whole pipeline. A submission (a batch trace, or transactions
+//! it executes against the rollup state in the data directory) becomes a job in the
+//! [`store`] (RocksDB, synced writes); the [`worker`] proves its chunks (side by side, as many
+//! as memory allows), aggregates them into the final proof, and records progress after every
+//! proof. Proofs are files under `<data-dir>/proofs/<trace id>`, and a proof already there
+//! and valid is kept, so a crash or a restart loses at most the proofs in progress. The
+//! [`api`] serves submissions, status, cancellation, the final proof and its L1 calldata
+//! over HTTP (axum), with bearer-token auth on mutations, a bounded queue (429 when full)
+//! and Prometheus [`metrics`].
+//!
+//! Main types: [`Config`], [`serve`], [`store::Job`], [`store::JobStore`].
+
+pub mod api;
+pub mod metrics;
+pub mod store;
+pub mod worker;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use zkroll_aggregator::batch::Settings;
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Data directory: parameters, keys, proofs, the rollup state (when initialised), and
+    /// `service/` (the job store and the token file).
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Bearer token file (`None`: `<data-dir>/service/token`, created on first start).
+    pub token_file: Option<PathBuf>,
+    /// Most unfinished (queued or running) jobs; more submissions get 429.
+    pub queue_capacity: usize,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Transaction slots per chunk, unless a submission says otherwise.
+    pub chunk_size: usize,
+    /// Aggregation tree, proof encoding, memory budget and MSM backend.
+    pub tree: Settings,
+    /// Memory for the MSM fixed-base tables of the chunk parameters (0: none).
+    pub msm_tables_bytes: usize,
+    /// Most chunk proofs at once (`None`: as many as memory and cores allow).
+    pub chunk_jobs: Option<usize>,
+    /// How long a shutdown waits for the proofs in progress before exiting (they are
+    /// redone after the restart).
+    pub shutdown_grace: Duration,
+}
+
+/// Why the service cannot start or a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The job store.
+    #[error("job store {path}: {detail}")]
+    Store {
+        /// Store directory.
+        path: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The token file.
+    #[error("token file {path}: {detail}")]
+    Token {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The rollup state in the data directory.
+    #[error("rollup state in {path}: {source}")]
+    State {
+        /// The data directory.
+        path: String,
+        /// Cause.
+        #[source]
+        source: zkroll_engine::EngineError,
+    },
+    /// Listening or serving.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Reads the bearer token from `path`, or creates the file with a random token (readable by
+/// the owner only) when there is none.
+pub fn load_or_create_token(path: &Path) -> Result<String, ServiceError> {
+    let err = |detail: String| ServiceError::Token {
+        path: path.display().to_string(),
+        detail,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let token = text.trim().to_string();
+            if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(err("empty, or not one line without spaces".into()));
+            }
+            Ok(token)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            use rand::RngCore;
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            let token = hex::encode(bytes);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+            }
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| err(e.to_string()))?;
+            file.write_all(format!("{token}\n").as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(|e| err(e.to_string()))?;
+            Ok(token)
+        }
+        Err(e) => Err(err(e.to_string())),
+    }
+}
+
+/// Runs the service until SIGTERM or SIGINT: opens the store, resumes unfinished jobs,
+/// serves the API, then stops taking requests and jobs and waits up to
+/// [`Config::shutdown_grace`] for the proofs in progress.
+pub fn serve(config: Config) -> Result<(), ServiceError> {
+    let shared = Arc::new(worker::Shared::open(config)?);
+    let worker = worker::start(Arc::clone(&shared));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|source| ServiceError::Io {
+            what: "starting the HTTP runtime".into(),
+            source,
+        })?;
+    let served = runtime.block_on(api::run(Arc::clone(&shared)));
+    shared.shut_down();
+    let grace = shared.config.shutdown_grace;
+    match worker.recv_timeout(grace) {
+        Ok(()) => eprintln!("zkroll serve: worker stopped; exiting"),
+        Err(_) => eprintln!(
+            "zkroll serve: proofs still in progress after {} s; exiting (they are redone \
+             after the restart)",
+            grace.as_secs()
+        ),
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served
+}
