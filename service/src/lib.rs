@@ -147,14 +147,27 @@ pub fn serve(config: Config) -> Result<(), ServiceError> {
     let served = runtime.block_on(api::run(Arc::clone(&shared)));
     shared.shut_down();
     let grace = shared.config.shutdown_grace;
-    match worker.recv_timeout(grace) {
-        Ok(()) => eprintln!("zkroll serve: worker stopped; exiting"),
-        Err(_) => eprintln!(
+    let stopped = worker.stopped.recv_timeout(grace).is_ok();
+    // Requests are finished; their tasks (and the router's handle on `shared`) go now.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    if stopped {
+        // The databases must be closed before the process exits: RocksDB aborts when a
+        // database is dropped on one thread while its static state is torn down by the
+        // exit on another.
+        if worker.thread.join().is_err() {
+            eprintln!("zkroll serve: the worker thread panicked while stopping");
+        }
+        drop(shared);
+        eprintln!("zkroll serve: worker stopped; exiting");
+    } else {
+        // The worker is inside a proof and still holds the store: leave the databases open
+        // (never dropped, so nothing races with the exit; the store's writes are synced).
+        std::mem::forget(shared);
+        eprintln!(
             "zkroll serve: proofs still in progress after {} s; exiting (they are redone \
              after the restart)",
             grace.as_secs()
-        ),
+        );
     }
-    runtime.shutdown_timeout(Duration::from_secs(1));
     served
 }

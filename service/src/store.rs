@@ -100,7 +100,7 @@ pub enum ChunkProgress {
 }
 
 /// One aggregation layer's progress (layer `layers + 1` is the final one).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerProgress {
     /// Layer number (1: aggregates the chunk proofs).
     pub layer: u32,
@@ -110,6 +110,12 @@ pub struct LayerProgress {
     pub proven: usize,
     /// Proofs already on disk and kept.
     pub kept: usize,
+    /// Seconds the layer took in this job's last run, keys included (when finished).
+    #[serde(default)]
+    pub seconds: Option<f64>,
+    /// Peak resident memory of the service during the layer, bytes (when finished, Linux).
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// A proving job.

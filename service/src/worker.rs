@@ -215,10 +215,19 @@ struct Prepared {
     keys: Option<(String, Arc<ChunkKeys>)>,
 }
 
-/// Starts the worker thread; the receiver gets a message when it has stopped.
-pub fn start(shared: Arc<Shared>) -> mpsc::Receiver<()> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
+/// The worker thread.
+#[derive(Debug)]
+pub struct WorkerHandle {
+    /// Gets a message when the worker has stopped taking jobs (it then drops its handles).
+    pub stopped: mpsc::Receiver<()>,
+    /// The thread.
+    pub thread: std::thread::JoinHandle<()>,
+}
+
+/// Starts the worker thread.
+pub fn start(shared: Arc<Shared>) -> WorkerHandle {
+    let (tx, stopped) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
         let mut prepared = Prepared::default();
         while let Some(id) = next_job(&shared) {
             shared.cancel_running.store(false, Ordering::SeqCst);
@@ -237,9 +246,11 @@ pub fn start(shared: Arc<Shared>) -> mpsc::Receiver<()> {
             record(&shared, id, outcome);
             shared.running.store(0, Ordering::SeqCst);
         }
+        drop(prepared);
+        drop(shared);
         let _ = tx.send(());
     });
-    rx
+    WorkerHandle { stopped, thread }
 }
 
 fn next_job(shared: &Shared) -> Option<u64> {
@@ -458,6 +469,8 @@ fn run_job(shared: &Shared, id: u64, prepared: &mut Prepared) -> Result<Finish, 
                         },
                         proven: 0,
                         kept: 0,
+                        seconds: None,
+                        peak_rss_bytes: None,
                     })
                     .collect();
             }),
@@ -477,7 +490,17 @@ fn run_job(shared: &Shared, id: u64, prepared: &mut Prepared) -> Result<Finish, 
                     }
                 })
             }
-            Event::Keys { .. } | Event::LayerDone { .. } => return,
+            Event::LayerDone {
+                layer,
+                seconds,
+                peak_rss,
+            } => Box::new(move |j: &mut Job| {
+                if let Some(l) = j.layers.iter_mut().find(|l| l.layer == layer) {
+                    l.seconds = Some(seconds);
+                    l.peak_rss_bytes = peak_rss;
+                }
+            }),
+            Event::Keys { .. } => return,
         };
         if let Err(e) = update(shared, id, change) {
             eprintln!("zkroll serve: job {id}: recording progress: {e}");
