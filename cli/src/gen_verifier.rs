@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use zkroll_aggregator::batch::{self, Event};
-use zkroll_circuits::field::to_circuit;
 use zkroll_circuits::proof::vk_hash;
 use zkroll_circuits::stats::chunk_stats;
 use zkroll_engine::ChainConfig;
@@ -131,7 +130,7 @@ pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
                     vk_hash(vk)
                 );
             }
-            let instances: Vec<_> = file.public_inputs.iter().map(to_circuit).collect();
+            let instances = file.circuit_instances();
             let outcome = crate::l1::run(&contracts, &instances, &file.proof)?;
             crate::l1::print_gas("verifier", &outcome.verify);
             crate::l1::print_gas("Rollup.submitBatch", &outcome.submit);

@@ -111,7 +111,6 @@ fn verify_aggregation(
     evm: bool,
 ) -> anyhow::Result<ExitCode> {
     use zkroll_aggregator::circuit;
-    use zkroll_circuits::field::to_circuit;
     if args.evm && !evm {
         return unusable(format!(
             "{name}: an intermediate aggregation proof (Poseidon transcript); --evm verifies \
@@ -142,7 +141,7 @@ fn verify_aggregation(
         Ok(p) => p,
         Err(e) => return unusable(format!("--data-dir: {e}")),
     };
-    let instances: Vec<_> = file.public_inputs.iter().map(to_circuit).collect();
+    let instances = file.circuit_instances();
     if let Err(e) = circuit::verify(&params, &vk, &instances, &file.proof, evm, true) {
         eprintln!("error: {name}: invalid proof: {e}");
         return Ok(ExitCode::from(1));

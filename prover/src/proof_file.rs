@@ -189,6 +189,14 @@ impl ProofFile {
             ProofSubject::Aggregation { .. } => None,
         }
     }
+
+    /// The public inputs as circuit field elements (what verifiers and calldata take).
+    pub fn circuit_instances(&self) -> Vec<halo2_base::halo2_proofs::halo2curves::bn256::Fr> {
+        self.public_inputs
+            .iter()
+            .map(zkroll_circuits::field::to_circuit)
+            .collect()
+    }
 }
 
 #[cfg(test)]

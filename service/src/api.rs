@@ -454,12 +454,8 @@ async fn calldata(
             format!("final proof: {e}"),
         )
     })?;
-    let instances: Vec<_> = file
-        .public_inputs
-        .iter()
-        .map(zkroll_circuits::field::to_circuit)
-        .collect();
-    let data = zkroll_verifier_contract::submit_batch_calldata(&instances, &file.proof);
+    let data =
+        zkroll_verifier_contract::submit_batch_calldata(&file.circuit_instances(), &file.proof);
     Ok(Json(serde_json::json!({
         "function": "submitBatch(uint256[12],uint256,uint256,uint256,bytes)",
         "calldata": format!("0x{}", hex::encode(data)),

@@ -230,8 +230,8 @@ pub fn start(shared: Arc<Shared>) -> WorkerHandle {
     let thread = std::thread::spawn(move || {
         let mut prepared = Prepared::default();
         while let Some(id) = next_job(&shared) {
+            // `next_job` marked it running.
             shared.cancel_running.store(false, Ordering::SeqCst);
-            shared.running.store(id, Ordering::SeqCst);
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 run_job(&shared, id, &mut prepared)
             }))

@@ -633,12 +633,8 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
     let (status, calldata) = server.json("GET", &format!("/v1/jobs/{id}/calldata"), false, None);
     assert_eq!(status, 200, "{calldata}");
     let file = zkroll_prover::proof_file::ProofFile::decode(bytes.as_bytes()).expect("decode");
-    let instances: Vec<_> = file
-        .public_inputs
-        .iter()
-        .map(zkroll_circuits::field::to_circuit)
-        .collect();
-    let expected = zkroll_verifier_contract::submit_batch_calldata(&instances, &file.proof);
+    let expected =
+        zkroll_verifier_contract::submit_batch_calldata(&file.circuit_instances(), &file.proof);
     assert_eq!(
         calldata["calldata"].as_str(),
         Some(format!("0x{}", hex::encode(expected)).as_str())
