@@ -1,7 +1,7 @@
 //! Bucket accumulation with affine additions that share one field inversion per batch.
 //!
-//! The entries of a bucket set (a point and its signed digit) are counting-sorted by bucket,
-//! so each bucket's points lie side by side. Each round then adds neighbours pairwise in
+//! The points of a block are counting-sorted by bucket (copied, negated for a negative
+//! digit), so each bucket's points lie side by side. Each round then adds neighbours pairwise in
 //! every bucket at once, halving the points; a batch of up to [`BATCH`] additions computes
 //! its slopes' denominators, inverts their product once (Montgomery's trick) and finishes
 //! the additions: about 6 multiplications per addition instead of about 11 for a mixed
@@ -80,14 +80,12 @@ pub struct Scratch {
     adder: Adder,
     offsets: Vec<u32>,
     lens: Vec<u32>,
-    entries: Vec<u32>,
     work: Vec<G1Affine>,
     items: Vec<Item>,
     ops: Vec<Op>,
     dens: Vec<Fq>,
     prefix: Vec<Fq>,
-    /// Operands of the pending batch, read once (the first round gathers them from
-    /// scattered points).
+    /// Operands of the pending batch, read once.
     left: Vec<G1Affine>,
     right: Vec<G1Affine>,
     /// Results of a batch (`None`: the point at infinity).
@@ -97,9 +95,6 @@ pub struct Scratch {
     next: Vec<u32>,
     /// Odd points of the pending batch, carried unchanged.
     copies: Vec<G1Affine>,
-    /// Buckets whose points were moved into `work` (the others hold at most one point,
-    /// still among the entries).
-    moved: Vec<bool>,
 }
 
 impl Scratch {
@@ -116,30 +111,13 @@ impl Scratch {
     }
 }
 
-/// Where the operands of a round come from.
-#[derive(Clone, Copy)]
-enum Source<'a> {
-    /// The sorted entries, `index << 1 | negative` into the points (first round).
-    Entries(&'a [u32], &'a [G1Affine]),
-    /// The previous round's sums, in place.
-    Work,
-}
-
 #[inline]
-fn signed(points: &[G1Affine], entry: u32) -> G1Affine {
-    let p = points[(entry >> 1) as usize];
-    if entry & 1 == 1 {
+fn signed(points: &[G1Affine], i: usize, negative: bool) -> G1Affine {
+    let p = points[i];
+    if negative {
         G1Affine { x: p.x, y: -p.y }
     } else {
         p
-    }
-}
-
-#[inline]
-fn operand(source: Source<'_>, work: &[G1Affine], position: u32) -> G1Affine {
-    match source {
-        Source::Entries(entries, points) => signed(points, entries[position as usize]),
-        Source::Work => work[position as usize],
     }
 }
 
@@ -169,8 +147,8 @@ pub fn bucket_sums_over<'a>(
     let buckets = range.len();
     let lo = range.start as u32;
     let hi = range.end as u32;
-    // Points are taken in blocks whose points stay in cache while their entries are sorted
-    // and reduced; each block leaves at most one point per bucket, added into the window's
+    // Points are taken in blocks whose points stay in cache while they are sorted and
+    // reduced; each block leaves at most one point per bucket, added into the window's
     // bucket accumulators (distinct buckets: no conflicts within a batch).
     let block = BLOCK.max(buckets);
     let mut acc = vec![G1Affine::identity(); buckets];
@@ -190,7 +168,7 @@ pub fn bucket_sums_over<'a>(
             }
             any = true;
             reduce_block(&points[start..end], &digits[start..end], lo, hi, scratch);
-            merge(scratch, &points[start..end], &mut acc, &mut filled);
+            merge(scratch, &mut acc, &mut filled);
         }
     }
 
@@ -296,16 +274,15 @@ pub fn double_all(points: &[G1Affine], times: usize, scratch: &mut Scratch) -> V
     out
 }
 
-/// Sorts a block's entries by bucket and reduces each bucket to at most one point
-/// (`scratch.lens[b]` is then 0 or 1, the point at `scratch.work[scratch.offsets[b]]` if
-/// `scratch.moved[b]`, else the entry at that offset).
+/// Sorts a block's points by bucket into `scratch.work` and reduces each bucket to at most
+/// one point (`scratch.lens[b]` is then 0 or 1, the point at `scratch.work[scratch.offsets[b]]`).
 fn reduce_block(points: &[G1Affine], digits: &[u32], lo: u32, hi: u32, scratch: &mut Scratch) {
     let buckets = (hi - lo) as usize;
     let in_range = |d: u32| {
         let m = d >> 1;
         m > lo && m <= hi
     };
-    // Counting sort of the entries by bucket.
+    // Counting sort of the points by bucket.
     scratch.lens.clear();
     scratch.lens.resize(buckets, 0);
     for &d in digits {
@@ -319,46 +296,35 @@ fn reduce_block(points: &[G1Affine], digits: &[u32], lo: u32, hi: u32, scratch: 
         scratch.offsets.push(total);
         total += len;
     }
-    // Grown, never cleared: every entry and work slot is written before it is read.
-    if scratch.entries.len() < total as usize {
-        scratch.entries.resize(total as usize, 0);
-    }
-    scratch.next.clear();
-    scratch.next.extend_from_slice(&scratch.offsets);
-    for (i, &d) in digits.iter().enumerate() {
-        if in_range(d) {
-            let b = ((d >> 1) - lo - 1) as usize;
-            scratch.entries[scratch.next[b] as usize] = (i as u32) << 1 | (d & 1);
-            scratch.next[b] += 1;
-        }
-    }
+    // Grown, never cleared: every work slot is written before it is read.
     if scratch.work.len() < total as usize {
         scratch.work.resize(total as usize, G1Affine::identity());
     }
-    scratch.moved.clear();
-    scratch.moved.resize(buckets, false);
-
-    let entries = std::mem::take(&mut scratch.entries);
-    round(scratch, Source::Entries(&entries, points), true);
-    scratch.entries = entries;
+    scratch.next.clear();
+    scratch.next.extend_from_slice(&scratch.offsets);
+    // The points themselves are moved, not their indices: the points are read in order
+    // and written scattered (stores, which do not stall), where sorting indices made every
+    // later read of an operand a scattered load (most of the time of the passes after it).
+    for (i, &d) in digits.iter().enumerate() {
+        if in_range(d) {
+            let b = ((d >> 1) - lo - 1) as usize;
+            scratch.work[scratch.next[b] as usize] = signed(points, i, d & 1 == 1);
+            scratch.next[b] += 1;
+        }
+    }
     while scratch.lens.iter().any(|&l| l > 1) {
-        round(scratch, Source::Work, false);
+        round(scratch);
     }
 }
 
 /// Adds each bucket's point left by [`reduce_block`] into the accumulators.
-fn merge(scratch: &mut Scratch, points: &[G1Affine], acc: &mut [G1Affine], filled: &mut [bool]) {
+fn merge(scratch: &mut Scratch, acc: &mut [G1Affine], filled: &mut [bool]) {
     scratch.targets.clear();
     for b in 0..scratch.lens.len() {
         if scratch.lens[b] != 1 {
             continue;
         }
-        let at = scratch.offsets[b] as usize;
-        let p = if scratch.moved[b] {
-            scratch.work[at]
-        } else {
-            signed(points, scratch.entries[at])
-        };
+        let p = scratch.work[scratch.offsets[b] as usize];
         add_into(scratch, acc, filled, b, p);
     }
     merge_flush(scratch, acc, filled);
@@ -414,18 +380,13 @@ fn merge_flush(scratch: &mut Scratch, acc: &mut [G1Affine], filled: &mut [bool])
 }
 
 /// One round: every bucket with two or more points adds its points pairwise into the front
-/// of its segment of `work` (from the entries in the first round).
-fn round(scratch: &mut Scratch, source: Source<'_>, first: bool) {
+/// of its segment of `work`.
+fn round(scratch: &mut Scratch) {
     scratch.items.clear();
     for b in 0..scratch.lens.len() {
         let len = scratch.lens[b];
         if len == 0 || len == 1 {
-            // A lone point of the first round stays among the entries: the merge reads it
-            // from there (no copy).
             continue;
-        }
-        if first {
-            scratch.moved[b] = true;
         }
         scratch.lens[b] = 0;
         let off = scratch.offsets[b];
@@ -436,7 +397,7 @@ fn round(scratch: &mut Scratch, source: Source<'_>, first: bool) {
                 bucket: b as u32,
             });
             if scratch.items.len() == BATCH {
-                flush(scratch, source);
+                flush(scratch);
             }
         }
         if len % 2 == 1 {
@@ -446,17 +407,17 @@ fn round(scratch: &mut Scratch, source: Source<'_>, first: bool) {
                 bucket: b as u32,
             });
             if scratch.items.len() == BATCH {
-                flush(scratch, source);
+                flush(scratch);
             }
         }
     }
-    flush(scratch, source);
+    flush(scratch);
 }
 
 /// Finishes the pending additions of a round and writes each result at the front of its
 /// bucket's segment (in place: a result is written at or before the positions of the
 /// operands still to be read, and the operands were read first).
-fn flush(scratch: &mut Scratch, source: Source<'_>) {
+fn flush(scratch: &mut Scratch) {
     let Scratch {
         adder,
         offsets,
@@ -481,12 +442,12 @@ fn flush(scratch: &mut Scratch, source: Source<'_>) {
     // Operands first (all reads before any write); an odd point carried to the next round
     // is copied, not added.
     for item in items.iter() {
-        let a = operand(source, work, item.a);
+        let a = work[item.a as usize];
         if item.b == COPY {
             copies.push(a);
         } else {
             left.push(a);
-            right.push(operand(source, work, item.b));
+            right.push(work[item.b as usize]);
         }
     }
     batch_add(adder, left, right, ops, dens, prefix, sums);
