@@ -62,6 +62,23 @@ fn random_inputs_of_many_sizes_match_naive_and_msm_best() {
     }
 }
 
+/// On 1, 3 and 5 threads the windows are split into parts differently (the windows left
+/// over after the whole ones go one part per thread): the same sums.
+#[test]
+fn any_thread_count_gives_the_same_sum() {
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    let n = (1 << 14) + 3;
+    let points = random_points(n, &mut rng);
+    let scalars = random_scalars(n, &mut rng);
+    for threads in [1, 3, 5] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        pool.install(|| check(&scalars, &points, false));
+    }
+}
+
 #[test]
 fn edge_scalars_zero_one_and_minus_one() {
     let mut rng = ChaCha8Rng::seed_from_u64(8);
