@@ -1,7 +1,7 @@
 //! Fixed-base tables: KZG commitments always use the same bases (the parameters' points),
 //! so each window's shifted copies `2^(c·j)·B_i` can be computed once. An MSM then puts
-//! every window's points into one bucket set per task (a few tasks, one per group of
-//! windows, for the threads) instead of one per window: the running sums, a sequence of
+//! every window's points into one bucket set per task (a few tasks for the threads, each an
+//! equal run of the window-major (window, point) terms) instead of one per window: the running sums, a sequence of
 //! Jacobian additions over all `2^(c-1)` buckets, are done a few times instead of `W` times,
 //! which also makes wider windows (fewer points in all) pay off.
 //!
@@ -137,18 +137,28 @@ impl FixedBases {
                 }
             }
         }
-        let groups = tasks().min(w);
-        let per_group = w.div_ceil(groups);
+        // The w·m (window, point) terms, window-major, cut into equal runs, one per task; a
+        // run covers whole windows or parts of them, all summed in one bucket set. (Whole
+        // windows per task left the threads uneven: 17 windows in groups of 5, 5, 5, 2.)
+        let total = w * m;
+        let run = total.div_ceil(tasks());
         let buckets = 1usize << (c - 1);
         let arith = self.arith;
-        let sums: Vec<G1> = (0..w)
-            .step_by(per_group)
+        let sums: Vec<G1> = (0..total)
+            .step_by(run)
             .collect::<Vec<_>>()
             .into_par_iter()
-            .map(|first| {
+            .map(|start| {
+                let end = (start + run).min(total);
                 let mut scratch = Scratch::with_arith(arith);
-                let parts = (first..(first + per_group).min(w))
-                    .map(|j| (&self.tables[j * n..j * n + m], &digits[j * m..(j + 1) * m]));
+                let parts = (start / m..end.div_ceil(m)).map(|j| {
+                    let lo = start.max(j * m) - j * m;
+                    let hi = end.min((j + 1) * m) - j * m;
+                    (
+                        &self.tables[j * n + lo..j * n + hi],
+                        &digits[j * m + lo..j * m + hi],
+                    )
+                });
                 bucket_sums_over(parts, 0..buckets, &mut scratch).0
             })
             .collect();
