@@ -33,5 +33,7 @@ ZKROLL_REQUIRE_OPENCL=1 cargo test --release --workspace --locked
 # proof, restart, the job completes keeping its finished proofs, final proof on the EVM.
 echo "==> end-to-end: transactions -> chunk proofs -> aggregation -> EVM, then the same through"
 echo "    zkroll serve across a kill -9 (one at a time)"
-cargo test --release --locked -p zkroll --test it -- --ignored --test-threads=1 --nocapture \
+# `--workspace` (the filters match only these two, in the CLI's test binary): with `-p zkroll`
+# cargo resolves features for that package alone and rebuilt half the workspace (1 m 45 s).
+cargo test --release --locked --workspace --test it -- --ignored --test-threads=1 --nocapture \
   whole_pipeline_to_the_evm service_job_survives_kill_9
