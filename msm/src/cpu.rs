@@ -9,24 +9,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::buckets::{bucket_sums, Arith, Scratch};
 use crate::digits::{recode_all, windows};
 
-/// Relative cost of one bucket in the final running sums (two Jacobian additions) against
-/// one batch-affine addition of a point into a bucket, per arithmetic: the vector additions
-/// are about three times cheaper, the running sums (scalar) are not. Measured at 2^18 and
-/// 2^20 points (docs/benchmarks.md): the widths these give (13 and 15 with IFMA, 14 and 16
-/// without) were the fastest of those tried.
-pub(crate) fn bucket_cost(arith: Arith) -> usize {
-    match arith {
-        Arith::Scalar => 4,
-        Arith::Ifma => 12,
-    }
-}
+/// Relative cost of one bucket in the running sums (two batch-affine additions, side by
+/// side across segments) against one point's pass through a window (sort, about one
+/// batch-affine addition), with either arithmetic: both use the same additions.
+const BUCKET_COST: usize = 3;
+
+/// The widest window: 2^14 buckets, whose accumulators (1 MiB) stay in a core's L2 beside a
+/// block of points; c = 16 was slower at every size measured (2^18 to 2^22).
+const MAX_WINDOW_BITS: usize = 15;
 
 /// Window width with the least predicted work for `n` points: `n` additions per window plus
-/// the running sums over `2^(c-1)` buckets per window.
-pub fn window_bits(n: usize, arith: Arith) -> usize {
-    let cost = bucket_cost(arith);
-    (1..=20)
-        .min_by_key(|&c| windows(c) * (n + cost * (1usize << (c - 1))))
+/// the running sums over `2^(c-1)` buckets per window, at most [`MAX_WINDOW_BITS`]. The
+/// constants are fitted to widths measured with both arithmetics from 2^10 to 2^22 points
+/// (docs/benchmarks.md): the model picks the fastest width or one within ~10% of it.
+pub fn window_bits(n: usize) -> usize {
+    (1..=MAX_WINDOW_BITS)
+        .min_by_key(|&c| windows(c) * (n + BUCKET_COST * (1usize << (c - 1))))
         .unwrap_or(1)
 }
 
@@ -83,7 +81,7 @@ pub fn msm_with(scalars: &[Fr], bases: &[G1Affine], arith: Arith) -> G1 {
     } else {
         arith
     };
-    let c = window_bits(n, arith);
+    let c = window_bits(n);
     let w = windows(c);
     let digits = recode_all(scalars, c);
     let threads = rayon::current_num_threads().max(1);
@@ -171,5 +169,15 @@ mod tests {
         }
         assert_eq!(plan_tasks(1 << 20, 17, 2).len(), 18);
         assert_eq!(plan_tasks(1 << 20, 16, 2).len(), 16);
+    }
+
+    /// The widths measured fastest (or within ~10%) on the reference machine.
+    #[test]
+    fn window_widths_follow_the_measurements() {
+        let widths: Vec<usize> = [10, 12, 14, 16, 17, 18, 20, 22]
+            .iter()
+            .map(|&log| window_bits(1 << log))
+            .collect();
+        assert_eq!(widths, [7, 9, 10, 13, 13, 15, 15, 15]);
     }
 }

@@ -17,12 +17,20 @@ use crate::buckets::{bucket_sums_over, double_all, Arith, Scratch};
 use crate::digits::{recode_all, windows};
 use crate::MsmError;
 
+/// Relative cost of one bucket in the running sums against one table point, as the tables'
+/// widths were tuned (docs/benchmarks.md; the table sizes the memory prediction counts
+/// come from these).
+fn bucket_cost(arith: Arith) -> usize {
+    match arith {
+        Arith::Scalar => 4,
+        Arith::Ifma => 12,
+    }
+}
+
 /// Window width for `n` bases with tables: `n·W` additions plus `tasks` running sums.
 pub fn window_bits(n: usize, tasks: usize, arith: Arith) -> usize {
     (1..=18)
-        .min_by_key(|&c| {
-            windows(c) * n + tasks * crate::cpu::bucket_cost(arith) * (1usize << (c - 1))
-        })
+        .min_by_key(|&c| windows(c) * n + tasks * bucket_cost(arith) * (1usize << (c - 1)))
         .unwrap_or(1)
 }
 
