@@ -49,8 +49,9 @@ pub struct ProveArgs {
     #[arg(long, value_enum, default_value_t = MsmArg::Cpu)]
     msm: MsmArg,
     /// Memory for the CPU engine's fixed-base tables (shifted copies of the parameters'
-    /// points, built once per run: 320 MiB and ~3.5 s at k=17, about 11% off each chunk
-    /// proof there), in MiB; they are left out when they need more. 0 turns them off.
+    /// points, built once per run: 320 MiB and ~3.5 s at k=17; since the plain MSM's
+    /// speed-ups they gain nothing measurable there, docs/benchmarks.md), in MiB; they are
+    /// left out when they need more. 0 turns them off.
     #[arg(long, value_name = "MIB", default_value_t = 1024)]
     msm_tables_mib: usize,
 }
