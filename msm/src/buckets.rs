@@ -1,13 +1,13 @@
 //! Bucket accumulation with affine additions that share one field inversion per batch.
 //!
 //! The points of a block are counting-sorted by bucket (copied, negated for a negative
-//! digit), so each bucket's points lie side by side. Each round then adds neighbours pairwise in
-//! every bucket at once, halving the points; a batch of up to [`BATCH`] additions computes
-//! its slopes' denominators, inverts their product once (Montgomery's trick) and finishes
-//! the additions: about 6 multiplications per addition instead of about 11 for a mixed
-//! Jacobian addition. The rounds need no conflict handling (unlike a scheduler that adds
-//! points to buckets in input order), and the in-place layout keeps memory at one point
-//! per entry.
+//! digit), so each bucket's points lie side by side. Each round then adds neighbours
+//! pairwise in every bucket at once, halving the points; a batch of up to [`BATCH`]
+//! additions computes its slopes' denominators, inverts their product once (Montgomery's
+//! trick) and finishes the additions: about 6 multiplications per addition instead of about
+//! 11 for a mixed Jacobian addition. The rounds need no conflict handling (unlike a
+//! scheduler that adds points to buckets in input order), and the in-place layout keeps
+//! memory at one point per entry.
 
 use std::ops::Range;
 

@@ -1,9 +1,9 @@
 //! Fixed-base tables: KZG commitments always use the same bases (the parameters' points),
 //! so each window's shifted copies `2^(c·j)·B_i` can be computed once. An MSM then puts
 //! every window's points into one bucket set per task (a few tasks for the threads, each an
-//! equal run of the window-major (window, point) terms) instead of one per window: the running sums, a sequence of
-//! Jacobian additions over all `2^(c-1)` buckets, are done a few times instead of `W` times,
-//! which also makes wider windows (fewer points in all) pay off.
+//! equal run of the window-major (window, point) terms) instead of one per window: the
+//! running sums over all `2^(c-1)` buckets are done a few times instead of `W` times, which
+//! also makes wider windows (fewer points in all) pay off.
 //!
 //! The price: `W` copies of the bases in memory (`64·n·W` bytes: 1.0 GiB for 2^20 points at
 //! c = 16) and building them (`n·(W-1)·c` batch-affine doublings, a few MSMs' worth).
