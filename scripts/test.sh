@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/zkroll-target}
 scripts/setup.sh
+echo "==> testing setup's checks on made-up machines (scripts/tests/setup.sh)"
+scripts/tests/setup.sh >/dev/null
 
 # Test and bench executables (~370 MB each, statically linked) pile up in the shared target
 # directory with every change and once filled this machine's disk: those not rebuilt for a
