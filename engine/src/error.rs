@@ -190,4 +190,34 @@ pub enum EngineError {
     /// The genesis description is unusable.
     #[error("genesis: {0}")]
     Genesis(String),
+    /// No transaction of the batch was accepted: nothing is recorded (L1 refuses an empty
+    /// batch, and a recorded one would block every batch after it).
+    #[error(
+        "no transaction accepted ({submitted} submitted{}), nothing recorded: L1 refuses an empty batch",
+        first_rejection(rejected)
+    )]
+    NothingAccepted {
+        /// How many transactions were submitted.
+        submitted: usize,
+        /// Why each was rejected, in order.
+        rejected: Vec<crate::executor::Rejection>,
+    },
+}
+
+/// `"; tx 0 (transfer): bad nonce ... (and 2 more)"` for the one-line message.
+fn first_rejection(rejected: &[crate::executor::Rejection]) -> String {
+    match rejected {
+        [] => String::new(),
+        [first, rest @ ..] => {
+            let more = if rest.is_empty() {
+                String::new()
+            } else {
+                format!(" (and {} more rejected)", rest.len())
+            };
+            format!(
+                "; tx {} ({}): {}{more}",
+                first.index, first.kind, first.error
+            )
+        }
+    }
 }

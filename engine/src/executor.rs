@@ -1,5 +1,7 @@
 //! Batch execution: applies transactions to the state, rejects the ones that break a rule
-//! (they change nothing and the batch goes on), and produces the execution trace.
+//! (they change nothing and the batch goes on), and produces the execution trace. A batch in
+//! which no transaction is accepted is not recorded ([`EngineError::NothingAccepted`]): L1
+//! refuses an empty batch, so it would stop every later batch from being submitted.
 //!
 //! Signatures are verified ahead of time on all cores (a key never changes once set, so the
 //! key each transaction must be signed by is known before execution); the state updates then
@@ -119,6 +121,9 @@ fn expected_signers(db: &StateDb, txs: &[Tx]) -> Result<Vec<Option<PublicKey>>, 
 }
 
 /// Executes `txs` against `db` and commits the result as one batch.
+///
+/// Fails with [`EngineError::NothingAccepted`], committing nothing, when no transaction is
+/// accepted (none given, or every one rejected).
 pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, EngineError> {
     let (outcome, changes) = {
         let config = db.config();
@@ -184,6 +189,13 @@ pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, Engin
                     step_ends.push(writes.len());
                 }
             }
+        }
+
+        if accepted.is_empty() {
+            return Err(EngineError::NothingAccepted {
+                submitted: txs.len(),
+                rejected,
+            });
         }
 
         // The tree: every write's siblings and the root after it, pipelined over two threads.

@@ -370,6 +370,13 @@ fn service_auth_bad_requests_backpressure_cancel_and_restarts() {
     tampered["header"]["new_root"] = tampered["header"]["old_root"].clone();
     let tampered = serde_json::json!({ "trace": tampered }).to_string();
     bad(&tampered, 422, Some("trace"), "does not check");
+    // Transactions of which none is accepted: no batch is recorded (L1 refuses an empty one).
+    bad(
+        r#"{"transactions": [{"transfer": {"from": 999, "to": 0, "amount": 5, "fee": 0, "nonce": 0, "signature": {"r8": {"x": "0x0", "y": "0x1"}, "s": "0x0"}}}]}"#,
+        422,
+        Some("transactions"),
+        "no transaction accepted (1 submitted; tx 0 (transfer): account 999 is outside a tree of depth 6)",
+    );
     // Over the size limit: refused from the announced length, before the body is read (a
     // client still sending would see the connection closed under it, so only the headers
     // are sent here).

@@ -4,7 +4,7 @@ use tempfile::TempDir;
 use zkroll_engine::account::Account;
 use zkroll_engine::store::GenesisAccount;
 use zkroll_engine::workload::Workload;
-use zkroll_engine::{execute_batch, BatchOutcome, StateDb, Tx};
+use zkroll_engine::{execute_batch, BatchOutcome, EngineError, Rejection, StateDb, Tx};
 
 /// A fresh state in a temporary directory with `users` funded accounts (indices 1..=users,
 /// balance 1,000,000 each; the operator is account 0) and the workload that knows their keys.
@@ -33,6 +33,26 @@ pub fn run(db: &mut StateDb, txs: &[Tx]) -> BatchOutcome {
         .check()
         .expect("trace of an executed batch checks");
     outcome
+}
+
+/// Executes a batch in which no transaction may be accepted: the engine refuses it with
+/// [`EngineError::NothingAccepted`] and records nothing (same root, same batch count).
+/// Returns the rejections.
+pub fn run_rejected(db: &mut StateDb, txs: &[Tx]) -> Vec<Rejection> {
+    let (root, batches) = (db.root(), db.batch_count());
+    let rejected = match execute_batch(db, txs) {
+        Err(EngineError::NothingAccepted {
+            submitted,
+            rejected,
+        }) => {
+            assert_eq!(submitted, txs.len());
+            rejected
+        }
+        other => panic!("batch of rejected transactions not refused: {other:?}"),
+    };
+    assert_eq!(db.root(), root, "a refused batch changed the root");
+    assert_eq!(db.batch_count(), batches, "a refused batch was recorded");
+    rejected
 }
 
 /// An account with the given key, balance and nonce.

@@ -10,7 +10,7 @@ use zkroll_engine::store::GenesisAccount;
 use zkroll_engine::tx::{Deposit, Transfer, Tx, Withdraw};
 use zkroll_engine::TxError;
 
-use crate::common::{account, funded_state, funded_state_with, run};
+use crate::common::{account, funded_state, funded_state_with, run, run_rejected};
 
 /// Executes `[bad]` and then `[valid, bad, valid]`: the bad transaction is rejected with
 /// `expected` and changes nothing, the valid ones around it go through.
@@ -23,17 +23,13 @@ fn assert_rejected(
     let (_dir, mut db, mut w) = funded_state_with(users, edit);
     let root = db.root();
     let bad = make_bad(&mut w);
-    let outcome = run(&mut db, std::slice::from_ref(&bad));
-    assert_eq!(outcome.rejected.len(), 1, "not rejected: {bad:?}");
-    let error = &outcome.rejected[0].error;
+    // Alone, it leaves a batch with nothing accepted: refused, nothing recorded.
+    let rejected = run_rejected(&mut db, std::slice::from_ref(&bad));
+    assert_eq!(rejected.len(), 1, "not rejected: {bad:?}");
+    let error = &rejected[0].error;
     assert!(expected(error), "wrong error: {error:?}");
-    assert_eq!(outcome.rejected[0].index, 0);
-    assert_eq!(
-        outcome.trace.header.new_root, root,
-        "rejected tx changed the root"
-    );
-    assert_eq!(db.root(), root);
-    assert!(outcome.trace.steps.is_empty());
+    assert_eq!(rejected[0].index, 0);
+    assert_eq!(db.root(), root, "rejected tx changed the root");
 
     // The batch goes on around it (deposits to an account no test rule involves).
     let deposit = |amount| {
@@ -161,9 +157,9 @@ fn nonce_too_high_and_replay() {
     let first = run(&mut db, std::slice::from_ref(&t));
     assert_eq!(first.accepted.len(), 1);
     let root = db.root();
-    let replay = run(&mut db, &[t]);
+    let replay = run_rejected(&mut db, &[t]);
     assert!(matches!(
-        replay.rejected[0].error,
+        replay[0].error,
         TxError::BadNonce {
             expected: 1,
             found: 0
@@ -476,4 +472,38 @@ fn new_account_can_spend_in_the_same_batch() {
     assert_eq!((user.balance, user.nonce), (1_000_000 + 100 - 2, 1));
     assert_eq!(db.withdrawals(0).expect("db").len(), 1);
     db.check_integrity().expect("consistent state");
+}
+
+/// No transaction accepted (none given, or every one rejected): the engine records no batch,
+/// since L1 refuses an empty one and it would block every later batch; the error says why
+/// in one line. The next batch with an accepted transaction takes the number.
+#[test]
+fn a_batch_with_nothing_accepted_is_not_recorded() {
+    let (_dir, mut db, mut w) = funded_state(2);
+    assert!(run_rejected(&mut db, &[]).is_empty());
+    let stale: Vec<Tx> = (0..3)
+        .map(|_| {
+            let mut t = transfer(&mut w, 10, 1);
+            t.nonce = 7;
+            resign(&w, 0, &mut t);
+            Tx::Transfer(t)
+        })
+        .collect();
+    let rejected = run_rejected(&mut db, &stale);
+    assert_eq!(rejected.len(), 3);
+    let message = zkroll_engine::execute_batch(&mut db, &stale)
+        .expect_err("refused")
+        .to_string();
+    for needle in [
+        "no transaction accepted (3 submitted",
+        "tx 0 (transfer): nonce 7 given",
+        "and 2 more rejected",
+        "nothing recorded",
+    ] {
+        assert!(message.contains(needle), "{message:?} lacks {needle:?}");
+    }
+    assert_eq!(message.lines().count(), 1);
+    w.wallets[0].nonce = 0;
+    let fresh = w.transfer(0, 1, 10, 1);
+    assert_eq!(run(&mut db, &[fresh]).batch_number, 0);
 }
