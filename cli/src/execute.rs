@@ -8,9 +8,10 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 use zkroll_engine::field::to_hex;
-use zkroll_engine::{execute_batch, Tx};
+use zkroll_engine::{execute_batch, EngineError, Tx};
 
 use crate::files::{read_json, write_atomic};
+use crate::output::outln;
 use crate::state::open;
 
 /// A batch file: `{"transactions": [...]}`.
@@ -53,8 +54,35 @@ pub fn run(args: ExecuteArgs) -> Result<ExitCode> {
     let batch: BatchFile = read_json(&args.txs)?;
     let mut db = open(&args.data_dir)?;
     let started = Instant::now();
-    let outcome = execute_batch(&mut db, &batch.transactions)
-        .with_context(|| format!("--data-dir {}", args.data_dir.display()))?;
+    let outcome = match execute_batch(&mut db, &batch.transactions) {
+        Ok(outcome) => outcome,
+        // Nothing is recorded: the rejections on stdout as for any batch, then the error.
+        Err(EngineError::NothingAccepted {
+            submitted,
+            rejected,
+        }) => {
+            if args.json {
+                let report = serde_json::json!({
+                    "batch": null,
+                    "accepted": 0,
+                    "rejected": rejected,
+                });
+                outln!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for r in &rejected {
+                    outln!("  rejected tx {} ({}): {}", r.index, r.kind, r.error);
+                }
+            }
+            let error = EngineError::NothingAccepted {
+                submitted,
+                rejected,
+            };
+            return Err(anyhow::Error::new(error).context(format!("{}", args.txs.display())));
+        }
+        Err(error) => {
+            return Err(error).with_context(|| format!("--data-dir {}", args.data_dir.display()))
+        }
+    };
     let elapsed = started.elapsed();
     let (bytes, ext) = match args.format {
         TraceFormat::Json => (outcome.trace.to_json().into_bytes(), "json"),
@@ -81,9 +109,9 @@ pub fn run(args: ExecuteArgs) -> Result<ExitCode> {
             "trace": trace_path,
             "seconds": elapsed.as_secs_f64(),
         });
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!(
+        outln!(
             "batch {}: {} accepted, {} rejected in {:.3} s ({:.0} tx/s)",
             outcome.batch_number,
             outcome.accepted.len(),
@@ -92,11 +120,11 @@ pub fn run(args: ExecuteArgs) -> Result<ExitCode> {
             batch.transactions.len() as f64 / elapsed.as_secs_f64().max(1e-9)
         );
         for r in &outcome.rejected {
-            println!("  rejected tx {} ({}): {}", r.index, r.kind, r.error);
+            outln!("  rejected tx {} ({}): {}", r.index, r.kind, r.error);
         }
-        println!("old root {}", to_hex(&header.old_root));
-        println!("new root {}", to_hex(&header.new_root));
-        println!(
+        outln!("old root {}", to_hex(&header.old_root));
+        outln!("new root {}", to_hex(&header.new_root));
+        outln!(
             "trace    {} ({} bytes, {} pubdata bytes, {} withdrawals)",
             trace_path.display(),
             bytes.len(),

@@ -9,6 +9,7 @@ use zkroll_engine::workload::Workload;
 
 use crate::execute::BatchFile;
 use crate::files::write_json;
+use crate::output::outln;
 use crate::wallet::WalletFile;
 
 #[derive(Args)]
@@ -56,7 +57,7 @@ pub fn run(args: GenTxsArgs) -> Result<ExitCode> {
         )?;
     }
     write_json(&args.out.join("txs.json"), &BatchFile { transactions: txs })?;
-    println!(
+    outln!(
         "wrote {} transactions ({} invalid) for {} accounts to {}",
         args.count + args.invalid,
         args.invalid,

@@ -15,6 +15,7 @@ use zkroll_prover::proof_file::ProofFile;
 use zkroll_verifier_contract::ROLLUP_SOL;
 
 use crate::aggregate::TreeArgs;
+use crate::output::outln;
 use crate::prove::Format;
 
 #[derive(Args)]
@@ -136,7 +137,7 @@ pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
             crate::l1::print_gas("Rollup.submitBatch", &outcome.submit);
         }
     }
-    println!(
+    outln!(
         "contracts in {} (verifier of vk {})",
         out.display(),
         vk_hash(vk)

@@ -7,6 +7,8 @@ use clap::Args;
 use zkroll_circuits::stats::chunk_stats;
 use zkroll_engine::ChainConfig;
 
+use crate::output::outln;
+
 #[derive(Args)]
 pub struct InfoArgs {
     /// Transaction slots per chunk.
@@ -46,32 +48,34 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
     }
     let s = chunk_stats(args.chunk_size, config, args.k);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        outln!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "chunk circuit: {} slots, tree depth {}",
-        s.chunk_size, s.depth
+        s.chunk_size,
+        s.depth
     );
-    println!("  k                      {} ({} rows)", s.k, 1u64 << s.k);
-    println!("  advice columns         {}", s.advice_columns);
-    println!(
+    outln!("  k                      {} ({} rows)", s.k, 1u64 << s.k);
+    outln!("  advice columns         {}", s.advice_columns);
+    outln!(
         "  lookup advice columns  {} (table of 2^{})",
-        s.lookup_advice_columns, s.lookup_bits
+        s.lookup_advice_columns,
+        s.lookup_bits
     );
-    println!("  fixed columns          {}", s.fixed_columns);
-    println!("  advice cells           {}", s.advice_cells);
-    println!("  lookup cells           {}", s.lookup_cells);
-    println!(
+    outln!("  fixed columns          {}", s.fixed_columns);
+    outln!("  advice cells           {}", s.advice_cells);
+    outln!("  lookup cells           {}", s.lookup_cells);
+    outln!(
         "  cells per slot         {} (deposit, transfer, withdraw and no-op alike)",
         s.cells_per_slot
     );
-    println!("  per primitive:");
+    outln!("  per primitive:");
     for (name, cells) in &s.primitives {
-        println!("    {name:<48} {cells:>9}");
+        outln!("    {name:<48} {cells:>9}");
     }
-    println!("  estimated proving key  {}", mib(s.estimated_pk_bytes));
-    println!(
+    outln!("  estimated proving key  {}", mib(s.estimated_pk_bytes));
+    outln!(
         "  estimated peak memory  {} per proof",
         mib(s.estimated_peak_bytes)
     );

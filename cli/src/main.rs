@@ -1,7 +1,8 @@
 //! `zkroll`: the command-line interface of the zkroll rollup prover.
 //!
 //! A thin layer of clap subcommands over the workspace crates, one module per subcommand.
-//! Every failure is reported as one line on stderr with a non-zero exit status.
+//! Every failure is reported as one line on stderr with a non-zero exit status; a reader of
+//! stdout that goes away (`zkroll ... | head -1`) ends the output quietly ([`output`]).
 
 mod aggregate;
 mod execute;
@@ -10,6 +11,8 @@ mod gen_txs;
 mod gen_verifier;
 mod info;
 mod l1;
+mod output;
+mod progress;
 mod prove;
 mod serve;
 mod setup;
@@ -20,6 +23,7 @@ mod wallet;
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 /// zkroll: a zero-knowledge validity rollup prover.
@@ -81,6 +85,11 @@ fn main() -> ExitCode {
         Command::GenVerifier(args) => gen_verifier::run(args),
         Command::Serve(args) => serve::run(args),
     };
+    // A reader that went away (`| head`) is not a failure; any other write error is.
+    let result = result.and_then(|code| {
+        output::finish().context("writing to standard output")?;
+        Ok(code)
+    });
     match result {
         Ok(code) => code,
         Err(error) => {

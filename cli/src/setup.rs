@@ -8,6 +8,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use zkroll_prover::srs;
 
+use crate::output::outln;
+
 #[derive(Args)]
 pub struct SetupArgs {
     /// Data directory (parameters go to <data-dir>/params/).
@@ -43,7 +45,7 @@ pub fn run(args: SetupArgs) -> Result<ExitCode> {
             .join(srs::file_name(params.k()));
         srs::write_atomic(&params, &path)
             .with_context(|| format!("{}: cannot write", path.display()))?;
-        println!(
+        outln!(
             "imported {} (checked), wrote k={} to {} in {:.1} s",
             source.display(),
             params.k(),
@@ -62,7 +64,7 @@ pub fn run(args: SetupArgs) -> Result<ExitCode> {
     let generated = started.elapsed();
     srs::write_atomic(&params, &path)
         .with_context(|| format!("{}: cannot write", path.display()))?;
-    println!(
+    outln!(
         "wrote {} in {:.1} s (generation {:.1} s)",
         path.display(),
         started.elapsed().as_secs_f64(),

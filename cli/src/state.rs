@@ -11,6 +11,7 @@ use zkroll_engine::store::Genesis;
 use zkroll_engine::{ChainConfig, StateDb};
 
 use crate::files::read_json;
+use crate::output::outln;
 use crate::wallet::WalletFile;
 
 #[derive(Subcommand)]
@@ -90,7 +91,7 @@ pub fn run(cmd: StateCommand) -> Result<ExitCode> {
             let db = StateDb::init(&data_dir, &genesis)
                 .with_context(|| format!("--data-dir {}", data_dir.display()))?;
             let c = db.config();
-            println!(
+            outln!(
                 "initialised {}: chain id {}, depth {}, operator account {}, root {}",
                 data_dir.display(),
                 c.chain_id,
@@ -112,9 +113,9 @@ pub fn run(cmd: StateCommand) -> Result<ExitCode> {
                 )
             })?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&account)?);
+                outln!("{}", serde_json::to_string_pretty(&account)?);
             } else {
-                println!(
+                outln!(
                     "account {index}: balance {}, nonce {}, public key x={} y={}",
                     account.balance,
                     account.nonce,
@@ -139,21 +140,23 @@ pub fn run(cmd: StateCommand) -> Result<ExitCode> {
                         "index": i, "balance": a.balance, "nonce": a.nonce, "public_key": a.public_key,
                     })).collect::<Vec<_>>(),
                 });
-                println!("{}", serde_json::to_string_pretty(&value)?);
+                outln!("{}", serde_json::to_string_pretty(&value)?);
             } else {
                 let c = db.config();
-                println!("root      {}", to_hex(&db.root()));
-                println!("batches   {}", db.batch_count());
-                println!(
+                outln!("root      {}", to_hex(&db.root()));
+                outln!("batches   {}", db.batch_count());
+                outln!(
                     "config    chain id {}, depth {}, operator {}",
-                    c.chain_id, c.depth, c.operator
+                    c.chain_id,
+                    c.depth,
+                    c.operator
                 );
-                println!("accounts  {}", accounts.len());
+                outln!("accounts  {}", accounts.len());
                 for (i, a) in accounts.iter().take(20) {
-                    println!("  #{i:<8} balance {:>20}  nonce {}", a.balance, a.nonce);
+                    outln!("  #{i:<8} balance {:>20}  nonce {}", a.balance, a.nonce);
                 }
                 if accounts.len() > 20 {
-                    println!("  ... {} more (use --json)", accounts.len() - 20);
+                    outln!("  ... {} more (use --json)", accounts.len() - 20);
                 }
             }
         }
@@ -161,7 +164,7 @@ pub fn run(cmd: StateCommand) -> Result<ExitCode> {
             let db = open(&data_dir)?;
             db.check_integrity()
                 .with_context(|| format!("--data-dir {}", data_dir.display()))?;
-            println!(
+            outln!(
                 "state OK: {} accounts, root {}",
                 db.accounts()?.len(),
                 to_hex(&db.root())

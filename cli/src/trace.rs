@@ -11,6 +11,7 @@ use zkroll_engine::BatchTrace;
 
 use crate::execute::TraceFormat;
 use crate::files::write_atomic;
+use crate::output::outln;
 use crate::state::open;
 
 #[derive(Subcommand)]
@@ -64,7 +65,7 @@ pub fn run(cmd: TraceCommand) -> Result<ExitCode> {
                     "new_root": to_hex(&h.new_root),
                     "seconds": seconds,
                 });
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                outln!("{}", serde_json::to_string_pretty(&report)?);
                 return Ok(if result.is_ok() {
                     ExitCode::SUCCESS
                 } else {
@@ -72,7 +73,7 @@ pub fn run(cmd: TraceCommand) -> Result<ExitCode> {
                 });
             }
             result.with_context(|| format!("{}: trace does not check", file.display()))?;
-            println!(
+            outln!(
                 "trace OK: {} transactions, root {} -> {} ({:.3} s)",
                 h.tx_count,
                 to_hex(&h.old_root),
@@ -97,7 +98,7 @@ pub fn run(cmd: TraceCommand) -> Result<ExitCode> {
                 TraceFormat::Bin => bytes,
             };
             write_atomic(&out, &bytes)?;
-            println!("wrote {}", out.display());
+            outln!("wrote {}", out.display());
         }
     }
     Ok(ExitCode::SUCCESS)

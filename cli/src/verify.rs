@@ -11,6 +11,8 @@ use zkroll_prover::keys::{self, CIRCUIT_VERSION};
 use zkroll_prover::proof_file::{ProofFile, ProofSubject};
 use zkroll_prover::srs;
 
+use crate::output::outln;
+
 #[derive(Args)]
 pub struct VerifyArgs {
     /// Proof file (JSON or binary).
@@ -89,9 +91,11 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     match proof::verify(&params, keys.vk(), &file.proof, &instances) {
         Ok(()) => {
-            println!(
+            outln!(
                 "{name}: valid proof of chunk {} (trace {}, steps from {})",
-                index, file.trace_id, start
+                index,
+                file.trace_id,
+                start
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -146,7 +150,7 @@ fn verify_aggregation(
         eprintln!("error: {name}: invalid proof: {e}");
         return Ok(ExitCode::from(1));
     }
-    println!(
+    outln!(
         "{name}: valid {} proof (trace {}, native verifier)",
         if evm { "final" } else { "aggregation" },
         file.trace_id
@@ -168,7 +172,7 @@ fn verify_aggregation(
         eprintln!("error: {name}: rejected on the EVM: {why}");
         return Ok(ExitCode::from(1));
     }
-    println!(
+    outln!(
         "{name}: accepted on the EVM: Rollup.stateRoot = 0x{}, batch {} ({} gas)",
         hex::encode(outcome.root_after),
         u64::from_be_bytes(outcome.batch_number[24..].try_into().unwrap_or_default()),

@@ -11,6 +11,7 @@ use zkroll_engine::eddsa::{PrivateKey, PublicKey, Signature};
 use zkroll_engine::tx::{L1Address, Transfer, Tx, Withdraw};
 
 use crate::files::{read_json, write_json};
+use crate::output::outln;
 
 #[derive(Subcommand)]
 pub enum WalletCommand {
@@ -129,7 +130,7 @@ pub fn run(cmd: WalletCommand) -> Result<ExitCode> {
             };
             let file = WalletFile::new(&key);
             write_json(&out, &file)?;
-            println!(
+            outln!(
                 "wrote {} (public key x={} y={})",
                 out.display(),
                 zkroll_engine::field::to_hex(&file.public_key.0.x),
@@ -174,9 +175,9 @@ pub fn run(cmd: WalletCommand) -> Result<ExitCode> {
             match out {
                 Some(path) => {
                     write_json(&path, &signed)?;
-                    println!("wrote {}", path.display());
+                    outln!("wrote {}", path.display());
                 }
-                None => println!("{}", serde_json::to_string_pretty(&signed)?),
+                None => outln!("{}", serde_json::to_string_pretty(&signed)?),
             }
         }
     }

@@ -295,13 +295,30 @@ fn bad_inputs_are_one_line_errors_and_leave_the_state_alone() {
         &["wallet", "sign", "--key", &malformed, "--tx", &malformed],
         &["malformed.json"],
     );
-    // An unknown account is a rejected transaction, not a failure of the command.
+    // An unknown account is a rejected transaction, not a failure of the command; a batch
+    // in which nothing is accepted is not recorded (L1 refuses an empty batch): the
+    // rejections on stdout, one line naming the file on stderr, exit 1.
     let unknown = write(
         "unknown.json",
         r#"{"transactions": [{"transfer": {"from": 999, "to": 0, "amount": 5, "fee": 0, "nonce": 0, "signature": {"r8": {"x": "0x0", "y": "0x1"}, "s": "0x0"}}}]}"#,
     );
-    let out = run_ok(&["execute", "--data-dir", &data, "--txs", &unknown]);
-    assert!(out.contains("account 999 does not exist"), "{out}");
+    let batches = |data: &str| {
+        let out = run_ok(&["state", "show", "--data-dir", data, "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        v["batches"].as_u64().expect("batches")
+    };
+    let before = batches(&data);
+    let out = run_err(
+        &["execute", "--data-dir", &data, "--txs", &unknown],
+        &[
+            "unknown.json",
+            "no transaction accepted",
+            "nothing recorded",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("account 999 does not exist"), "{stdout}");
+    assert_eq!(batches(&data), before, "an empty batch was recorded");
     run_err(
         &["state", "show", "--data-dir", &data, "--account", "999"],
         &["--account 999", "no such account"],
@@ -311,6 +328,69 @@ fn bad_inputs_are_one_line_errors_and_leave_the_state_alone() {
     );
     assert_eq!(root_of(&data), root);
     run_ok(&["state", "check", "--data-dir", &data]);
+}
+
+/// A reader of stdout that has gone (`zkroll ... | head -1`) ends the output quietly in
+/// every subcommand that prints: exit 0, nothing on stderr, no panic, and the command's work
+/// done all the same (the batch is recorded, the file written).
+#[test]
+fn a_closed_stdout_ends_the_output_quietly() {
+    let demo = Demo::new(6, 1);
+    let data = demo.path("state");
+    let closed = |args: &[&str]| {
+        // A pipe whose read end is closed before zkroll starts: its first write fails.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = zkroll()
+            .args(args)
+            .stdout(writer)
+            .output()
+            .expect("spawn zkroll");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "zkroll {args:?} with stdout closed: {:?}, stderr {stderr:?}",
+            out.status
+        );
+    };
+    closed(&[
+        "gen-txs",
+        "--out",
+        &demo.path("more"),
+        "--accounts",
+        "2",
+        "--count",
+        "2",
+    ]);
+    closed(&[
+        "state",
+        "init",
+        "--data-dir",
+        &data,
+        "--genesis",
+        &demo.path("genesis.json"),
+    ]);
+    let txs = demo.path("txs.json");
+    closed(&[
+        "execute",
+        "--data-dir",
+        &data,
+        "--txs",
+        &txs,
+        "--trace",
+        &demo.path("t.json"),
+    ]);
+    closed(&["trace", "check", &demo.path("t.json")]);
+    closed(&["trace", "check", &demo.path("t.json"), "--json"]);
+    closed(&["state", "show", "--data-dir", &data]);
+    closed(&["state", "show", "--data-dir", &data, "--account", "0"]);
+    closed(&["state", "check", "--data-dir", &data]);
+    closed(&["wallet", "new", "--out", &demo.path("w.json")]);
+    closed(&["info", "--chunk-size", "1"]);
+    // The work was done although nobody read the report.
+    assert!(run_ok(&["state", "show", "--data-dir", &data]).contains("batches   1"));
+    assert!(run_ok(&["trace", "check", &demo.path("t.json")]).contains("trace OK"));
+    assert!(Path::new(&demo.path("w.json")).exists());
 }
 
 /// `kill -9` at many moments of a batch: reopening always finds the old or the new state,
