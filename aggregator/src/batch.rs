@@ -159,6 +159,27 @@ pub enum Event {
         /// Node.
         index: usize,
     },
+    /// A layer's keys are about to be loaded from the cache or, when not cached, generated
+    /// (minutes; once per configuration).
+    KeysStarted {
+        /// Layer (`layers + 1` is the final one).
+        layer: u32,
+        /// Rows exponent of the layer's circuit.
+        k: u32,
+        /// In the cache (loaded) or not (generated).
+        cached: bool,
+        /// What it takes on the reference machine ([`reference_seconds`]).
+        estimated_seconds: f64,
+    },
+    /// A proof of an aggregation node is about to be made (minutes).
+    ProofStarted {
+        /// Layer (`layers + 1` is the final one).
+        layer: u32,
+        /// Node.
+        index: usize,
+        /// What it takes on the reference machine ([`reference_seconds`]).
+        estimated_seconds: f64,
+    },
     /// Keys of a layer are ready.
     Keys {
         /// Layer (`layers + 1` is the final one).
@@ -487,23 +508,16 @@ pub fn aggregate_until(
         };
         let layer_started = Instant::now();
         zkroll_prover::memory::reset_peak_rss();
-        let resident_before = zkroll_prover::memory::current_rss();
         check(layer, 0)?;
-        let (keys, source) = node_keys::load_or_generate(
+        let keys = layer_keys(
             data_dir,
             params.as_ref(),
-            below_params,
-            &below_vk,
+            (below_params, &below_vk),
             kind,
-            admit_layer(settings, layer),
-        )?;
-        on(Event::Keys {
+            settings,
             layer,
-            source,
-            seconds: layer_started.elapsed().as_secs_f64(),
-            predicted_peak: predicted_peak(&keys.config),
-            resident_before,
-        });
+            on,
+        )?;
         let prover = settings
             .msm
             .params(Arc::clone(params))
@@ -547,6 +561,79 @@ pub fn aggregate_until(
         below_inner = Inner::Aggregated;
     }
     Ok(node_path(proofs_dir, 0, 0, true, settings.format))
+}
+
+/// Seconds of one node's steps on the reference machine, for progress reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReferenceSeconds {
+    /// Generating the node's keys (when not cached).
+    pub keygen: f64,
+    /// Loading them from the cache.
+    pub load: f64,
+    /// One proof.
+    pub prove: f64,
+}
+
+/// What a node of `kind` at `2^k` rows takes on the 2-core, 24 GiB reference machine: the
+/// figures of `docs/benchmarks.md` at k = 21 (2026-11-22: layer over chunk proofs keygen
+/// 163-240 s, proofs 300-467 s; over aggregation proofs 124-163 s / 264-351 s; final 73-82 s
+/// / 178-186 s; cached keys load in 5-22 s), scaled by `2^(k - 21)`. An estimate to tell
+/// the user what is coming, not a measurement of this machine.
+pub fn reference_seconds(kind: NodeKind, k: u32) -> ReferenceSeconds {
+    let (keygen, prove) = match (kind.last, kind.inner) {
+        (true, _) => (80.0, 185.0),
+        (false, Inner::Chunks) => (200.0, 420.0),
+        (false, Inner::Aggregated) => (150.0, 310.0),
+    };
+    let scale = 2f64.powi(k as i32 - 21);
+    ReferenceSeconds {
+        keygen: keygen * scale,
+        load: 15.0 * scale,
+        prove: prove * scale,
+    }
+}
+
+/// The keys of one layer, loaded or generated, with [`Event::KeysStarted`] before (so a
+/// long key generation is announced) and [`Event::Keys`] after.
+fn layer_keys(
+    data_dir: &Path,
+    params: &ParamsKZG<Bn256>,
+    (inner_params, inner_vk): (&ParamsKZG<Bn256>, &VerifyingKey<G1Affine>),
+    kind: NodeKind,
+    settings: &Settings,
+    layer: u32,
+    on: &(dyn Fn(Event) + Sync),
+) -> Result<NodeKeys, AggregateError> {
+    let started = Instant::now();
+    let resident_before = zkroll_prover::memory::current_rss();
+    let cached = node_keys::is_cached(data_dir, params, inner_vk, kind);
+    let reference = reference_seconds(kind, params.k());
+    on(Event::KeysStarted {
+        layer,
+        k: params.k(),
+        cached,
+        estimated_seconds: if cached {
+            reference.load
+        } else {
+            reference.keygen
+        },
+    });
+    let (keys, source) = node_keys::load_or_generate(
+        data_dir,
+        params,
+        inner_params,
+        inner_vk,
+        kind,
+        admit_layer(settings, layer),
+    )?;
+    on(Event::Keys {
+        layer,
+        source,
+        seconds: started.elapsed().as_secs_f64(),
+        predicted_peak: predicted_peak(&keys.config),
+        resident_before,
+    });
+    Ok(keys)
 }
 
 /// Predicted peak memory of one proof (or the key generation) of a node, from its columns.
@@ -626,6 +713,11 @@ fn prove_node(
             )
         })
         .collect();
+    on(Event::ProofStarted {
+        layer,
+        index,
+        estimated_seconds: reference_seconds(kind, params.k()).prove,
+    });
     let t = Instant::now();
     let (instances, proof) = circuit::prove(prover, keys, snarks)?;
     // Checked before it is written: a proof on disk is a valid proof.
@@ -709,23 +801,15 @@ pub fn final_keys(
             fan_in: FAN_IN,
             last: false,
         };
-        let t = Instant::now();
-        let resident_before = zkroll_prover::memory::current_rss();
-        let (keys, source) = node_keys::load_or_generate(
+        let keys = layer_keys(
             data_dir,
             &layer_params,
-            &below_params,
-            &below_vk,
+            (&below_params, &below_vk),
             kind,
-            admit_layer(settings, layer),
-        )?;
-        on(Event::Keys {
+            settings,
             layer,
-            source,
-            seconds: t.elapsed().as_secs_f64(),
-            predicted_peak: predicted_peak(&keys.config),
-            resident_before,
-        });
+            on,
+        )?;
         below_vk = keys.pk.get_vk().clone();
         below_params = layer_params.clone();
         inner = Inner::Aggregated;
@@ -735,23 +819,15 @@ pub fn final_keys(
         fan_in: 1,
         last: true,
     };
-    let t = Instant::now();
-    let resident_before = zkroll_prover::memory::current_rss();
-    let (keys, source) = node_keys::load_or_generate(
+    let keys = layer_keys(
         data_dir,
         &final_params,
-        &below_params,
-        &below_vk,
+        (&below_params, &below_vk),
         kind,
-        admit_layer(settings, plan.layers + 1),
+        settings,
+        plan.layers + 1,
+        on,
     )?;
-    on(Event::Keys {
-        layer: plan.layers + 1,
-        source,
-        seconds: t.elapsed().as_secs_f64(),
-        predicted_peak: predicted_peak(&keys.config),
-        resident_before,
-    });
     Ok((final_params, keys))
 }
 

@@ -74,6 +74,19 @@ pub enum NodeKeyError {
     Keygen(#[from] AggregationError),
 }
 
+/// Whether the keys of node `kind` over proofs of `inner_vk` are in the cache:
+/// [`load_or_generate`] will load them (seconds) instead of generating them (minutes).
+pub fn is_cached(
+    data_dir: &Path,
+    params: &ParamsKZG<Bn256>,
+    inner_vk: &VerifyingKey<G1Affine>,
+    kind: NodeKind,
+) -> bool {
+    let meta_path = node_key_dir(data_dir, kind, inner_vk, params).join("meta.json");
+    read_meta(&meta_path)
+        .is_ok_and(|m| m.version == AGGREGATION_VERSION && m.inner_vk_hash == vk_hash(inner_vk))
+}
+
 /// Loads the keys of node `kind` over proofs of `inner_vk` (made with `inner_params`), or
 /// generates and stores them. `admit` sees the node's configuration first (from the cache's
 /// metadata, or from the circuit's layout before key generation) and may refuse to go on,

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -10,6 +11,8 @@ use clap::Args;
 use zkroll_aggregator::batch::{self, Event, Settings};
 use zkroll_prover::memory;
 
+use crate::output::outln;
+use crate::progress::{self, Heartbeat};
 use crate::prove::{Format, MsmArg};
 
 /// Options shared by the commands that build the aggregation tree.
@@ -103,8 +106,69 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
     }
     let started = Instant::now();
     let json = args.json;
+    // The long step in progress (key generation, a proof), shown until its end event.
+    let running: Mutex<Option<Heartbeat>> = Mutex::new(None);
+    let show = |label: Option<String>| {
+        let mut running = running.lock().unwrap_or_else(|p| p.into_inner());
+        // The step before ends first (its spinner cleared, its ticker stopped).
+        *running = None;
+        if let Some(label) = label {
+            *running = Some(Heartbeat::start(Arc::new(move || label.clone())));
+        }
+    };
     let on = move |event: Event| {
+        if !json {
+            match &event {
+                Event::KeysStarted {
+                    layer,
+                    k,
+                    cached,
+                    estimated_seconds,
+                } => {
+                    let what = if *cached {
+                        "loading its keys from the cache"
+                    } else {
+                        "generating its keys (not cached yet; once per configuration)"
+                    };
+                    eprintln!(
+                        "layer {layer} (k={k}): {what}: ~{} on the 2-core reference machine",
+                        progress::duration(*estimated_seconds)
+                    );
+                    show(Some(format!("layer {layer} keys")));
+                }
+                Event::ProofStarted {
+                    layer,
+                    index,
+                    estimated_seconds,
+                } => {
+                    eprintln!(
+                        "layer {layer} proof {index}: proving, ~{} on the 2-core reference machine",
+                        progress::duration(*estimated_seconds)
+                    );
+                    show(Some(format!("layer {layer} proof {index}")));
+                }
+                Event::Keys { .. } | Event::Proven { .. } => show(None),
+                _ => {}
+            }
+        }
         let value = match &event {
+            Event::KeysStarted {
+                layer,
+                k,
+                cached,
+                estimated_seconds,
+            } => {
+                serde_json::json!({"event": "keys_started", "layer": layer, "k": k, "cached": cached,
+                    "estimated_seconds": estimated_seconds})
+            }
+            Event::ProofStarted {
+                layer,
+                index,
+                estimated_seconds,
+            } => {
+                serde_json::json!({"event": "proof_started", "layer": layer, "index": index,
+                    "estimated_seconds": estimated_seconds})
+            }
             Event::ChunksVerified {
                 chunks,
                 padding,
@@ -173,14 +237,16 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
             }
         };
         if json {
-            println!("{value}");
+            outln!("{value}");
         }
     };
-    let path = batch::aggregate(&args.data_dir, &args.proofs, &settings, &on)?;
+    let path = batch::aggregate(&args.data_dir, &args.proofs, &settings, &on);
+    show(None);
+    let path = path?;
     let seconds = started.elapsed().as_secs_f64();
     let peak = memory::peak_rss();
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"event": "done", "path": path, "seconds": seconds, "peak_rss_bytes": peak})
         );
@@ -188,7 +254,7 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
         if let Some(peak) = peak {
             eprintln!("peak RSS {:.2} GiB", peak as f64 / (1u64 << 30) as f64);
         }
-        println!("final proof in {seconds:.1} s: {}", path.display());
+        outln!("final proof in {seconds:.1} s: {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

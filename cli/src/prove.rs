@@ -1,7 +1,9 @@
 //! `zkroll prove`: prove a batch trace chunk by chunk, resuming where a run stopped.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -13,6 +15,8 @@ use zkroll_prover::memory::{self, ProofMemory};
 use zkroll_prover::proof_file::ProofFormat;
 use zkroll_prover::{chunks, keys, srs};
 
+use crate::output::outln;
+use crate::progress::Heartbeat;
 use crate::trace::load;
 
 #[derive(Args)]
@@ -165,9 +169,14 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
         );
     }
     let started = Instant::now();
+    let beat = (!args.json).then(|| {
+        let label = format!("chunk circuit keys (k={k}): loading, or generating when not cached");
+        Heartbeat::start(Arc::new(move || label.clone()))
+    });
     let (keys, source) =
         keys::load_or_generate(&args.data_dir, params.kzg(), args.chunk_size, config)
             .context("chunk circuit keys")?;
+    drop(beat);
     eprintln!(
         "keys {:?} in {:.1} s; vk {}",
         source,
@@ -183,9 +192,16 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} chunks {elapsed_precise} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    // Without a terminal the bar is not drawn: a line a minute says how far the proofs are.
+    let beat = (!args.json && !std::io::stderr().is_terminal()).then(|| {
+        let bar = bar.clone();
+        Heartbeat::start(Arc::new(move || {
+            format!("chunk proofs: {}/{count} done", bar.position())
+        }))
+    });
     let event = |value: serde_json::Value| {
         if args.json {
-            println!("{value}");
+            outln!("{value}");
         }
     };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -229,6 +245,7 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
             kept += 1;
         }
     }
+    drop(beat);
     bar.finish_and_clear();
     let measured = memory::peak_rss();
     event(
@@ -247,7 +264,7 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
             measured as f64 / predicted as f64
         );
     }
-    println!(
+    outln!(
         "{count} chunks: {proven} proven, {kept} already on disk, in {:.1} s; proofs in {}",
         started.elapsed().as_secs_f64(),
         chunks::proof_path(&args.data_dir, &trace, 0, format)

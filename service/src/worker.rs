@@ -500,7 +500,20 @@ fn run_job(shared: &Shared, id: u64, prepared: &mut Prepared) -> Result<Finish, 
                     l.peak_rss_bytes = peak_rss;
                 }
             }),
-            Event::Keys { .. } => return,
+            Event::KeysStarted {
+                layer,
+                k,
+                cached: false,
+                estimated_seconds,
+            } => {
+                eprintln!(
+                    "zkroll serve: job {id}: layer {layer} keys not cached: generating them \
+                     (k={k}; ~{:.0} min on the 2-core reference machine, once)",
+                    estimated_seconds / 60.0
+                );
+                return;
+            }
+            Event::KeysStarted { .. } | Event::ProofStarted { .. } | Event::Keys { .. } => return,
         };
         if let Err(e) = update(shared, id, change) {
             eprintln!("zkroll serve: job {id}: recording progress: {e}");
