@@ -3,7 +3,8 @@
 # requirement the way the step that uses it does:
 #
 #   requirement     Debian package       used by, and what the check tests
-#   C++ compiler    g++                  RocksDB's C++ (cc crate): `c++` runs
+#   C++ compiler    g++                  RocksDB's C++ (cc crate): `c++` compiles C++20
+#                                        with the standard headers
 #   clang           clang                bindgen asks it for the system include paths
 #   libclang        libclang-dev         bindgen's clang-sys links libclang at build time: it
 #                                        needs `libclang.so` or `libclang-<N>.so` (64-bit ELF)
@@ -34,9 +35,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Each check prints what it found on success, or the reason on failure (exit status 1).
 
+# The cc crate compiles RocksDB with `c++`: it must run and find the C++ standard headers.
 check_cxx() {
   local v
   v=$(c++ --version 2>/dev/null | head -1) || { echo "no C++ compiler (c++ not on PATH)"; return 1; }
+  printf '#include <cstdint>\n#include <string>\nint main() { return std::string("x").size(); }\n' |
+    c++ -std=c++20 -x c++ -fsyntax-only - 2>/dev/null ||
+    { echo "$v cannot compile C++20 with the standard library headers"; return 1; }
   echo "$v"
 }
 

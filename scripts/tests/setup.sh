@@ -27,7 +27,7 @@ expect() {
 # A tool directory with only the basic tools the checks use, and fakes added per test.
 basic="$tmp/basic"
 mkdir -p "$basic"
-for tool in od tr sed head sort grep cat; do ln -s "$(command -v "$tool")" "$basic/$tool"; done
+for tool in od tr sed head sort grep cat printf; do ln -s "$(command -v "$tool")" "$basic/$tool"; done
 fake() { # fake DIR NAME OUTPUT: an executable printing OUTPUT
   mkdir -p "$1"
   printf '#!/bin/sh\ncat <<"OUT"\n%s\nOUT\n' "$3" >"$1/$2"
@@ -54,6 +54,13 @@ expect pass "libclang: libclang.so (libclang-dev)" "$(libclang "$tmp/runtime-onl
 expect pass "libclang: libclang-14.so" "$(libclang "$tmp/versioned")"
 expect pass "libclang: LIBCLANG_PATH names it" \
   "PATH=$basic; LIBCLANG_SEARCH='$tmp/none'; LIBCLANG_PATH='$tmp/dev'; check_libclang"
+
+# The C++ compiler: runs, and compiles with the standard headers.
+fake "$tmp/no-headers" c++ "c++ (fake) 12.2.0"
+printf '#!/bin/sh\n[ "$1" = --version ] && echo "c++ (fake) 12.2.0" && exit 0\necho "fatal error: string: No such file" >&2; exit 1\n' >"$tmp/no-headers/c++"
+expect fail "C++ compiler: none on PATH" "PATH=$basic; check_cxx"
+expect fail "C++ compiler: no standard headers" "PATH=$basic:$tmp/no-headers; check_cxx"
+expect pass "C++ compiler: this machine's" "check_cxx"
 
 # node and npm versions.
 fake "$tmp/old" node v8.17.0
