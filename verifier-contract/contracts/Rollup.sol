@@ -11,9 +11,11 @@ pragma solidity 0.8.19;
 /// the 12 limbs of the KZG accumulator, old root, new root, commitment; then the proof.
 /// It returns nothing on success and reverts otherwise.
 contract Rollup {
-    /// BN254 scalar field modulus: public inputs are field elements.
+    /// BN254 scalar field modulus r: public inputs are field elements. The verifier reduces
+    /// every public input mod r, so a word >= r would stand for another value than it says
+    /// (a test compares this copy with halo2curves' `Fr::MODULUS`).
     uint256 internal constant FIELD =
-        21888242871839275222246405745257275088548364400416417692558702044969410171049;
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
     /// The proof verifier.
     address public immutable verifier;
@@ -34,6 +36,10 @@ contract Rollup {
     error WrongOldRoot(uint256 expected, uint256 found);
     /// A batch without transactions (it would leave the root unchanged and could be replayed).
     error EmptyBatch();
+    /// A batch that leaves the root unchanged: its calldata could be submitted again and
+    /// again (every accepted transaction changes a nonce or a balance, so a real batch always
+    /// moves the root).
+    error UnchangedRoot();
     /// A public input is not a canonical field element.
     error NotAFieldElement(uint256 value);
     /// The verifier rejected the proof.
@@ -62,9 +68,13 @@ contract Rollup {
         bytes calldata proof
     ) external {
         if (oldRoot != stateRoot) revert WrongOldRoot(stateRoot, oldRoot);
-        if (commitment == 0) revert EmptyBatch();
+        for (uint256 i = 0; i < 12; i++) {
+            if (accumulator[i] >= FIELD) revert NotAFieldElement(accumulator[i]);
+        }
         if (newRoot >= FIELD) revert NotAFieldElement(newRoot);
         if (commitment >= FIELD) revert NotAFieldElement(commitment);
+        if (commitment == 0) revert EmptyBatch();
+        if (newRoot == oldRoot) revert UnchangedRoot();
         (bool ok,) = verifier.staticcall(
             abi.encodePacked(accumulator, oldRoot, newRoot, commitment, proof)
         );

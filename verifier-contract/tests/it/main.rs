@@ -135,3 +135,107 @@ fn code_over_eip170_is_refused_unless_the_limit_is_lifted() {
         })
     ));
 }
+
+/// BN254's scalar field modulus `r` (halo2curves' `Fr::MODULUS`), as a 256-bit integer.
+fn modulus() -> revm::primitives::U256 {
+    use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+    let hex = Fr::MODULUS.trim_start_matches("0x");
+    revm::primitives::U256::from_str_radix(hex, 16).expect("modulus")
+}
+
+/// Every copy of the modulus in the sources and docs (every decimal number of 70-80 digits
+/// that starts like r, as a mistyped copy would) is `r` (or `r - 1`, the largest element):
+/// Rollup.sol's `FIELD` once held a number 89 bits too large that shared r's first 47 digits.
+#[test]
+fn every_copy_of_the_field_modulus_is_r() {
+    let r = modulus();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut copies = 0;
+    for file in [
+        "verifier-contract/contracts/Rollup.sol",
+        "docs/protocol.md",
+        "engine/src/field.rs",
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).expect("read");
+        for number in text
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|n| (70..=80).contains(&n.len()) && n.starts_with("218882428718"))
+        {
+            let value = revm::primitives::U256::from_str_radix(number, 10).expect("decimal");
+            assert!(
+                value == r || value + revm::primitives::U256::from(1) == r,
+                "{file}: {number} is not the BN254 scalar field modulus {r}"
+            );
+            copies += 1;
+        }
+    }
+    assert!(copies >= 4, "only {copies} copies found");
+    assert!(ROLLUP_SOL.contains(&r.to_string()), "Rollup.sol lacks FIELD = r");
+}
+
+/// A public input the verifier would reduce mod r is refused before the verifier sees it,
+/// for every word of `submitBatch` (accumulator limbs, roots, commitment) and the
+/// constructor's genesis root: r, r + 1 and 2^256 - 1 are not field elements. With the
+/// wrong FIELD constant, `commitment = r` passed both the EmptyBatch and the field checks
+/// while the verifier saw 0.
+#[test]
+fn non_canonical_public_inputs_are_refused() {
+    let r = modulus();
+    let values = [
+        ("r", r),
+        ("r + 1", r + revm::primitives::U256::from(1)),
+        ("2^256 - 1", revm::primitives::U256::MAX),
+    ];
+    let names: Vec<String> = (0..12)
+        .map(|i| format!("accumulator[{i}]"))
+        .chain(["oldRoot", "newRoot", "commitment"].map(String::from))
+        .collect();
+    let mut l1 = L1::deploy(&contracts(true), &f(5)).expect("deploy");
+    for (position, name) in names.iter().enumerate() {
+        for (label, value) in values {
+            let mut calldata = submit_batch_calldata(&instances(5, 6, 77), &[1, 2, 3]);
+            let at = 4 + 32 * position;
+            calldata[at..at + 32].copy_from_slice(&value.to_be_bytes::<32>());
+            let receipt = l1.chain.call(l1.rollup, calldata).expect("call");
+            // The old root is compared with the (canonical) state root.
+            let expected = if name == "oldRoot" {
+                "WrongOldRoot(uint256,uint256)"
+            } else {
+                "NotAFieldElement(uint256)"
+            };
+            assert!(
+                reverted_with(&receipt, expected),
+                "{name} = {label}: not refused with {expected}: {receipt:?}"
+            );
+        }
+    }
+    assert_eq!(l1.read("batchNumber()").expect("read"), word(&f(0)));
+    // The constructor's genesis root.
+    for (label, value) in values {
+        let mut chain = Chain::new(true);
+        let verifier = chain.deploy(creation_of(&[0x00])).expect("tx");
+        let mut creation = rollup().creation;
+        let mut address = [0u8; 32];
+        address[12..].copy_from_slice(verifier.created.expect("verifier").as_slice());
+        creation.extend_from_slice(&address);
+        creation.extend_from_slice(&value.to_be_bytes::<32>());
+        let receipt = chain.deploy(creation).expect("tx");
+        assert!(
+            reverted_with(&receipt, "NotAFieldElement(uint256)"),
+            "genesis root = {label}: {receipt:?}"
+        );
+    }
+}
+
+/// A batch that leaves the root unchanged is refused: its calldata could be submitted again
+/// and again from L1 history (every accepted transaction changes a nonce or a balance, so a
+/// real batch always moves the root).
+#[test]
+fn a_batch_that_keeps_the_root_is_refused() {
+    let mut l1 = L1::deploy(&contracts(true), &f(5)).expect("deploy");
+    let same = l1
+        .submit_batch(&instances(5, 5, 77), &[1, 2, 3])
+        .expect("call");
+    assert!(reverted_with(&same, "UnchangedRoot()"), "{same:?}");
+    assert_eq!(l1.read("batchNumber()").expect("read"), word(&f(0)));
+}
