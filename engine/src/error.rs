@@ -93,6 +93,13 @@ pub enum TxError {
         /// Account index.
         account: u32,
     },
+    /// A deposit of 0: it would change no leaf, and a batch of such deposits would leave
+    /// the root unchanged (replayable on L1).
+    #[error("deposit of 0 to account {account}")]
+    ZeroDeposit {
+        /// Account index.
+        account: u32,
+    },
 }
 
 fn as_display<S: serde::Serializer>(v: &SignatureError, s: S) -> Result<S::Ok, S::Error> {

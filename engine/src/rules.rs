@@ -218,6 +218,9 @@ pub fn plan<F: FnMut(u32) -> Option<Account>>(
     match tx {
         Tx::Deposit(d) => {
             check_amount(d.amount)?;
+            if d.amount == 0 {
+                return Err(TxError::ZeroDeposit { account: d.account });
+            }
             config.check_index(d.account)?;
             let after = match view.get(d.account) {
                 None => {

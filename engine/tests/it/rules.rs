@@ -507,3 +507,33 @@ fn a_batch_with_nothing_accepted_is_not_recorded() {
     let fresh = w.transfer(0, 1, 10, 1);
     assert_eq!(run(&mut db, &[fresh]).batch_number, 0);
 }
+
+/// A deposit of 0 changes no leaf when the account exists: a batch of such deposits would
+/// keep the root and could be replayed on L1. Refused whether or not the account exists.
+#[test]
+fn deposit_of_zero() {
+    assert_rejected(
+        3,
+        no_edit,
+        |w| {
+            Tx::Deposit(Deposit {
+                account: w.wallets[0].index,
+                public_key: w.wallets[0].public_key,
+                amount: 0,
+            })
+        },
+        |e| matches!(e, TxError::ZeroDeposit { .. }),
+    );
+    assert_rejected(
+        3,
+        no_edit,
+        |w| {
+            Tx::Deposit(Deposit {
+                account: 500,
+                public_key: w.wallets[1].public_key,
+                amount: 0,
+            })
+        },
+        |e| matches!(e, TxError::ZeroDeposit { account: 500 }),
+    );
+}
