@@ -20,7 +20,7 @@ use zkroll_circuits::proof::{self, ChunkKeys};
 use zkroll_engine::ChainConfig;
 
 /// Bumped whenever the chunk circuit changes on purpose (with the pinned vk hash).
-pub const CIRCUIT_VERSION: u32 = 2;
+pub const CIRCUIT_VERSION: u32 = 3;
 
 /// Why keys cannot be provided.
 #[derive(Debug, thiserror::Error)]
@@ -234,5 +234,38 @@ mod tests {
         assert_eq!(source, KeySource::Regenerated);
         let (_, source) = load_or_generate(dir.path(), &params, 1, config()).expect("load");
         assert_eq!(source, KeySource::Cached);
+    }
+
+    /// A cached key of the same column shape and circuit version but another constraint (here
+    /// the operator's index, a constant of the circuit: keys made for operator 1 put where
+    /// operator 0's belong) is stale: generated again, never used. The vk of the keys used is
+    /// the one the current circuit gives.
+    #[test]
+    fn a_cached_key_of_another_circuit_with_the_same_shape_is_not_used() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let params = crate::srs::dev_setup(15);
+        let other = ChainConfig {
+            operator: 1,
+            ..config()
+        };
+        let (own, _) = load_or_generate(dir.path(), &params, 1, config()).expect("keygen");
+        let (foreign, _) = load_or_generate(dir.path(), &params, 1, other).expect("keygen");
+        assert_ne!(proof::vk_hash(own.vk()), proof::vk_hash(foreign.vk()));
+        let own_dir = key_dir(dir.path(), 1, &config(), &params);
+        let foreign_dir = key_dir(dir.path(), 1, &other, &params);
+        for name in ["pk.bin", "meta.json"] {
+            std::fs::copy(foreign_dir.join(name), own_dir.join(name)).expect("copy");
+        }
+        // The foreign metadata names its own configuration: make it claim this one, as a
+        // key cached by an older build of a changed circuit would.
+        let meta_path = own_dir.join("meta.json");
+        let mut meta: KeyMeta =
+            serde_json::from_str(&std::fs::read_to_string(&meta_path).expect("meta"))
+                .expect("json");
+        meta.config = config();
+        std::fs::write(&meta_path, serde_json::to_string(&meta).expect("json")).expect("write");
+        let (keys, source) = load_or_generate(dir.path(), &params, 1, config()).expect("load");
+        assert_eq!(source, KeySource::Regenerated);
+        assert_eq!(proof::vk_hash(keys.vk()), proof::vk_hash(own.vk()));
     }
 }

@@ -220,6 +220,29 @@ impl SlotChips<'_> {
         let r8 = curve.load(ctx, to_circuit(&slot.r8.x), to_circuit(&slot.r8.y));
         let s = ctx.load_witness(to_circuit(&slot.s));
 
+        // Fields a type does not use are 0, so the commitment is a function of the pubdata:
+        // `b` unless a transfer, the fee of a deposit, the recipient unless a withdrawal, the
+        // key unless a deposit. (Padding slots leave the commitment unchanged.)
+        mark(ctx, "unused fields");
+        let not_transfer = g.add(ctx, is_deposit, is_withdraw);
+        let not_withdraw = g.add(ctx, is_deposit, is_transfer);
+        for (field, unused) in [
+            (b, not_transfer),
+            (fee, is_deposit),
+            (recipient, not_withdraw),
+            (key_in.x, signed),
+            (key_in.y, signed),
+        ] {
+            let gated = g.mul(ctx, field, unused);
+            self.assert_zero(ctx, gated);
+        }
+        // A deposit moves money: one of 0 would change no leaf of an existing account, and a
+        // batch of them would keep the root (replayable on L1).
+        mark(ctx, "deposit amount");
+        let no_amount = g.is_zero(ctx, amount);
+        let gated_zero = g.mul(ctx, no_amount, is_deposit);
+        self.assert_zero(ctx, gated_zero);
+
         // (1) Deposit account or sender.
         mark(ctx, "account or sender: leaf, index bits, widths");
         let first = self.load_account(ctx, &slot.updates[0], a);
@@ -234,7 +257,7 @@ impl SlotChips<'_> {
         let safe_key = {
             // Off-curve inputs only reach the cofactor multiplication when not creating: use
             // the identity then, which keeps the addition law's denominators non-zero.
-            let identity = curve.load(ctx, Fr::from(0u64), Fr::from(1u64));
+            let identity = curve.identity(ctx);
             curve.select(ctx, creates, &key_in, &identity)
         };
         let key8 = curve.mul_by_cofactor(ctx, &safe_key);
@@ -260,7 +283,7 @@ impl SlotChips<'_> {
         );
         let w1 = g.select(ctx, b, recipient, is_transfer);
         let message = self.poseidon.hash2(ctx, w0, w1);
-        let identity = curve.load(ctx, Fr::from(0u64), Fr::from(1u64));
+        let identity = curve.identity(ctx);
         let sender_key = curve.select(
             ctx,
             signed,

@@ -488,3 +488,64 @@ proptest::proptest! {
         proptest::prop_assert_eq!(whole.tx_commitment(), commitment);
     }
 }
+
+#[test]
+fn deposit_of_zero() {
+    // A deposit of 0 to an existing account changes no leaf: a batch of them would keep the
+    // root and be replayable on L1. The engine refuses it; forced into the witness (root
+    // unchanged, commitment recomputed by the witness), the circuit must too.
+    let f = fixture(|_, _| {}, |w| vec![w.deposit(0, 50)]);
+    let mut w = witness(&f, 1);
+    w.slots[0].amount = 0;
+    w.new_root = w.old_root;
+    rejected_for(&w, "deposit amount");
+}
+
+/// Fields a transaction type does not use must be 0 in the commitment (docs/protocol.md):
+/// otherwise a prover could publish a commitment nobody can recompute from the pubdata.
+/// Each tampered witness below recomputes its own public commitment, so only the
+/// zero-field rule can refuse it.
+#[test]
+fn unused_fields_are_zero() {
+    let f = mixed();
+    let base = witness(&f, 5);
+    // Slots: 0 transfer, 1 deposit (new account 40), 2 withdraw, 3 deposit.
+    let mut cases: Vec<(&str, ChunkWitness)> = Vec::new();
+    let mut w = base.clone();
+    w.slots[2].b = 1;
+    cases.push(("withdraw b = 1", w));
+    let mut w = base.clone();
+    w.slots[0].public_key = zkroll_engine::babyjubjub::Point {
+        x: zkroll_engine::Fr::from(5u64),
+        y: zkroll_engine::Fr::from(7u64),
+    };
+    cases.push(("transfer key (5, 7)", w));
+    let mut w = base.clone();
+    w.slots[3].fee = 9;
+    cases.push(("deposit fee = 9", w));
+    let mut w = base.clone();
+    w.slots[0].recipient = zkroll_engine::Fr::from(0xaau64);
+    cases.push(("transfer recipient 0xaa", w));
+    let mut w = base.clone();
+    w.slots[1].recipient = zkroll_engine::Fr::from(0xaau64);
+    cases.push(("deposit recipient 0xaa", w));
+    let mut w = base.clone();
+    w.slots[1].b = 2;
+    cases.push(("deposit b = 2", w));
+    let mut w = base.clone();
+    w.slots[2].public_key = zkroll_engine::babyjubjub::Point {
+        x: zkroll_engine::Fr::from(5u64),
+        y: zkroll_engine::Fr::from(7u64),
+    };
+    cases.push(("withdraw key (5, 7)", w));
+    for (what, w) in cases {
+        let Err(failures) = mock_prove(K, &w, None) else {
+            panic!("{what}: accepted");
+        };
+        assert!(
+            failures.iter().any(|f| f.contains("unused fields")),
+            "{what}: {failures:?}"
+        );
+    }
+    mock_prove(K, &base, None).expect("untampered");
+}

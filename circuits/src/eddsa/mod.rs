@@ -173,7 +173,8 @@ impl<'a> BabyJubjubChip<'a> {
         }
     }
 
-    fn identity(&self, ctx: &mut Context<Fr>) -> AssignedPoint {
+    /// The identity `(0, 1)` as constants (cells fixed by copy constraints).
+    pub fn identity(&self, ctx: &mut Context<Fr>) -> AssignedPoint {
         AssignedPoint {
             x: ctx.load_zero(),
             y: ctx.load_constant(Fr::from(1u64)),

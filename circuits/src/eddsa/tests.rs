@@ -143,3 +143,32 @@ fn key_with_small_order_component_matches_native() {
         run(c, case["valid"].as_bool().expect("bool"));
     }
 }
+
+/// The identity point the chunk circuit uses (padding keys, the "no key" case of deposits)
+/// is made of constants: changing one of its cells fails. A point loaded as witnesses,
+/// `load(0, 1)`, can be changed freely; its safety would rest on every use being gated.
+#[test]
+fn identity_cells_are_constants() {
+    let tamper = |constant: bool, expect_ok: bool| {
+        base_test()
+            .k(10)
+            .expect_satisfied(expect_ok)
+            .run_gate(|ctx, gate| {
+                let poseidon = PoseidonChip::new(gate);
+                let chip = EddsaChip::new(&poseidon);
+                let curve = chip.curve();
+                let p = if constant {
+                    curve.identity(ctx)
+                } else {
+                    curve.load(ctx, Fr::from(0u64), Fr::from(1u64))
+                };
+                for cell in [p.x.cell, p.y.cell] {
+                    let offset = cell.expect("assigned cell").offset;
+                    ctx.advice[offset] =
+                        halo2_base::halo2_proofs::plonk::Assigned::Trivial(Fr::from(5u64));
+                }
+            });
+    };
+    tamper(false, true);
+    tamper(true, false);
+}
