@@ -170,7 +170,10 @@ fn every_copy_of_the_field_modulus_is_r() {
         }
     }
     assert!(copies >= 4, "only {copies} copies found");
-    assert!(ROLLUP_SOL.contains(&r.to_string()), "Rollup.sol lacks FIELD = r");
+    assert!(
+        ROLLUP_SOL.contains(&r.to_string()),
+        "Rollup.sol lacks FIELD = r"
+    );
 }
 
 /// A public input the verifier would reduce mod r is refused before the verifier sees it,
