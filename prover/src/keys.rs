@@ -1,8 +1,11 @@
 //! Proving keys of the chunk circuit, cached on disk per (circuit version, chunk size, chain
 //! configuration, parameters): generated once, then loaded. Files are written atomically
 //! (the metadata last, so an interrupted write leaves no usable-looking entry). A cached key
-//! whose circuit layout no longer matches the code's is stale and generated again; a
-//! damaged key file is an error naming the file, never a panic.
+//! whose circuit no longer matches the code's is stale and generated again: its metadata
+//! holds a fingerprint of everything key generation reads (column shape, every gate
+//! selector, copy constraint, constant, lookup and public cell), compared with the current
+//! circuit's before the key is used. A damaged key file is an error naming the file, never
+//! a panic.
 
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -67,6 +70,9 @@ struct KeyMeta {
     vk_hash: String,
     circuit: BaseCircuitParams,
     break_points: Vec<Vec<usize>>,
+    /// [`fingerprint`] of the circuit the key was made for (absent in older caches: stale).
+    #[serde(default)]
+    fingerprint: String,
 }
 
 /// Identifies parameters: their size and their secret (through `s_g2`).
@@ -94,11 +100,94 @@ pub fn key_dir(
     ))
 }
 
-/// The circuit shape the current code produces (columns, lookup bits), as JSON: cheap to
-/// compute (a layout pass, no key generation) and what a stale key would differ in.
-fn layout(k: u32, witness: &ChunkWitness) -> serde_json::Value {
+/// The circuit the current code produces: its shape (columns, lookup bits) as JSON and its
+/// [`fingerprint`]. Cheap to compute (a layout pass, no key generation).
+fn layout(k: u32, witness: &ChunkWitness) -> (serde_json::Value, String) {
     let builder = chunk::build(CircuitBuilderStage::Keygen, k, witness);
-    serde_json::to_value(&builder.config_params).unwrap_or_default()
+    let shape = serde_json::to_value(&builder.config_params).unwrap_or_default();
+    (shape, fingerprint(&builder))
+}
+
+/// A BLAKE2b digest of what key generation turns into fixed columns and the permutation,
+/// besides the parameters: the shape, which rows of each virtual column enable the gate,
+/// every copy constraint between cells, every constant and the cell it is copied to, every
+/// cell looked up and every public cell. Two builds with equal fingerprints give the same
+/// keys; a changed constraint changes it even when the column shape stays the same.
+pub fn fingerprint(builder: &BaseCircuitBuilder<Fr>) -> String {
+    use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+    use halo2_base::ContextCell;
+    fn cell(h: &mut blake2b_simd::State, c: &ContextCell) {
+        h.update(c.type_id.as_bytes());
+        h.update(&[0]);
+        h.update(&(c.context_id as u64).to_le_bytes());
+        h.update(&(c.offset as u64).to_le_bytes());
+    }
+    fn value_cell(h: &mut blake2b_simd::State, v: &halo2_base::AssignedValue<Fr>) {
+        match &v.cell {
+            Some(c) => cell(h, c),
+            None => {
+                h.update(b"no cell");
+            }
+        }
+    }
+    let mut h = blake2b_simd::Params::new().hash_length(32).to_state();
+    h.update(b"zkroll chunk circuit fingerprint v1");
+    h.update(&serde_json::to_vec(&builder.config_params).unwrap_or_default());
+    let core = builder.core();
+    for (phase, manager) in core.phase_manager.iter().enumerate() {
+        for (thread, ctx) in manager.threads.iter().enumerate() {
+            h.update(&[phase as u8]);
+            h.update(&(thread as u64).to_le_bytes());
+            h.update(ctx.type_id().as_bytes());
+            h.update(&(ctx.selector.len() as u64).to_le_bytes());
+            for bits in ctx.selector.chunks(8) {
+                let byte = bits
+                    .iter()
+                    .enumerate()
+                    .fold(0u8, |b, (i, &on)| b | (u8::from(on) << i));
+                h.update(&[byte]);
+            }
+        }
+    }
+    {
+        let copies = core
+            .copy_manager
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        h.update(&(copies.advice_equalities.len() as u64).to_le_bytes());
+        for (a, b) in &copies.advice_equalities {
+            cell(&mut h, a);
+            cell(&mut h, b);
+        }
+        h.update(&(copies.constant_equalities.len() as u64).to_le_bytes());
+        for (constant, c) in &copies.constant_equalities {
+            h.update(constant.to_repr().as_ref());
+            cell(&mut h, c);
+        }
+    }
+    for (phase, lookups) in builder.lookup_manager().iter().enumerate() {
+        let cells = lookups
+            .cells_to_lookup
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        h.update(&[phase as u8]);
+        for ((type_id, context), looked_up) in cells.iter() {
+            h.update(type_id.as_bytes());
+            h.update(&(*context as u64).to_le_bytes());
+            h.update(&(looked_up.len() as u64).to_le_bytes());
+            for [v] in looked_up {
+                value_cell(&mut h, v);
+            }
+        }
+    }
+    for (column, instances) in builder.assigned_instances.iter().enumerate() {
+        h.update(&(column as u64).to_le_bytes());
+        h.update(&(instances.len() as u64).to_le_bytes());
+        for v in instances {
+            value_cell(&mut h, v);
+        }
+    }
+    h.finalize().to_hex().to_string()
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
@@ -120,7 +209,7 @@ pub fn load_or_generate(
     let meta_path = dir.join("meta.json");
     let pk_path = dir.join("pk.bin");
     let witness = ChunkWitness::padding(chunk_size, config);
-    let current_circuit = layout(params.k(), &witness);
+    let (current_circuit, current_fingerprint) = layout(params.k(), &witness);
     let mut source = KeySource::Generated;
     if meta_path.exists() {
         let text = std::fs::read_to_string(&meta_path).map_err(io_err(&meta_path))?;
@@ -129,7 +218,10 @@ pub fn load_or_generate(
             detail: e.to_string(),
         })?;
         let stored = serde_json::to_value(&meta.circuit).unwrap_or_default();
-        if stored == current_circuit && meta.circuit_version == CIRCUIT_VERSION {
+        if stored == current_circuit
+            && meta.fingerprint == current_fingerprint
+            && meta.circuit_version == CIRCUIT_VERSION
+        {
             let keys = read_pk(&pk_path, &meta)?;
             return Ok((keys, KeySource::Cached));
         }
@@ -149,6 +241,7 @@ pub fn load_or_generate(
         vk_hash: proof::vk_hash(keys.vk()),
         circuit: keys.config.clone(),
         break_points: keys.break_points.clone(),
+        fingerprint: current_fingerprint,
     };
     let text = serde_json::to_string_pretty(&meta).unwrap_or_default();
     crate::fs::write_atomic(&meta_path, text.as_bytes()).map_err(io_err(&meta_path))?;
