@@ -68,8 +68,10 @@ echo "==> the final proof: native verifier, then the Solidity verifier and Rollu
 "$ZK" verify "$PROOFS/final.json" --data-dir "$SMALL/state" --evm 2>&1 | tee "$SMALL/evm.txt"
 GAS=$(sed -n 's/.*accepted on the EVM.*(\([0-9]*\) gas)$/\1/p' "$SMALL/evm.txt")
 TRANSFERS=$(grep -c '"transfer"' "$SMALL/txs.json" || true)
-echo "==> L1 contracts in $SMALL/contracts"
-"$ZK" gen-verifier --data-dir "$SMALL/state" --out "$SMALL/contracts" --chunk-size 4 --report
+echo "==> L1 contracts in $SMALL/contracts (from the development parameters this demo generated:"
+echo "    their secret is public, so --allow-unsafe-dev-params; a real deployment imports a ceremony's)"
+"$ZK" gen-verifier --data-dir "$SMALL/state" --out "$SMALL/contracts" --chunk-size 4 --report \
+  --allow-unsafe-dev-params
 echo "==> done: chunk proofs ${PROVE_S} s, aggregation ${AGG_S} s; L1 gas per batch ${GAS:-?}"
 if [ -n "$GAS" ] && [ "${TRANSFERS:-0}" -gt 0 ]; then
   echo "    L1 gas per transfer: $((GAS / TRANSFERS)) ($TRANSFERS transfers in the batch)"

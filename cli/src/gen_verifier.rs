@@ -49,6 +49,42 @@ pub struct GenVerifierArgs {
     /// A final proof file to measure gas with (`--report`).
     #[arg(long)]
     proof: Option<PathBuf>,
+    /// Accept the development parameters (`zkroll setup --k`): their secret is public, so
+    /// anyone can forge proofs the generated verifier accepts. For tests and demos only.
+    #[arg(long)]
+    allow_unsafe_dev_params: bool,
+}
+
+/// Refuses development parameters among those of `ks` unless allowed (then warns): a
+/// verifier made from them accepts forged proofs.
+fn check_params(data_dir: &std::path::Path, ks: &[u32], allow: bool) -> Result<bool> {
+    let mut dev = Vec::new();
+    for &k in ks {
+        if zkroll_prover::srs::file_is_dev(data_dir, k).context("--data-dir")? && !dev.contains(&k)
+        {
+            dev.push(k);
+        }
+    }
+    if dev.is_empty() {
+        return Ok(false);
+    }
+    let ks: Vec<String> = dev.iter().map(|k| format!("k={k}")).collect();
+    if !allow {
+        anyhow::bail!(
+            "{}/params: the parameters for {} are the UNSAFE development ones (public secret: \
+             anyone can forge proofs a verifier made from them accepts); import a ceremony's \
+             with `zkroll setup --import`, or pass --allow-unsafe-dev-params for a test \
+             deployment",
+            data_dir.display(),
+            ks.join(", ")
+        );
+    }
+    eprintln!(
+        "WARNING: UNSAFE development parameters ({}): the verifier accepts forged proofs; for \
+         tests and demos only",
+        ks.join(", ")
+    );
+    Ok(true)
 }
 
 pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
@@ -65,6 +101,11 @@ pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
     }
     let settings = args.tree.settings(Format::Json)?;
     let chunk_k = chunk_stats(args.chunk_size, config, args.k).k;
+    let unsafe_params = check_params(
+        &args.data_dir,
+        &[chunk_k, settings.layer_k, settings.final_k],
+        args.allow_unsafe_dev_params,
+    )?;
     let on = |event: Event| {
         if let Event::Keys {
             layer,
@@ -111,6 +152,7 @@ pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
         "verifier_runtime_bytes": contracts.verifier.runtime.len(),
         "verifier_creation_bytes": contracts.verifier.creation.len(),
         "rollup_runtime_bytes": contracts.rollup.runtime.len(),
+        "unsafe_dev_params": unsafe_params,
     });
     write(
         "verifier.json",

@@ -144,6 +144,55 @@ pub fn dev_setup(k: u32) -> ParamsKZG<Bn256> {
     setup_with_secret(k, dev_secret(DEV_SEED))
 }
 
+/// The development parameters' `s_g2 = tau * G2` (one secret for every `k`).
+fn dev_s_g2() -> G2Affine {
+    static S_G2: OnceLock<G2Affine> = OnceLock::new();
+    *S_G2.get_or_init(|| (G2Affine::generator() * dev_secret(DEV_SEED)).to_affine())
+}
+
+/// Whether `params` are the development parameters (secret from the public [`DEV_SEED`]):
+/// anyone can forge proofs that a verifier made from them accepts. Decided by the secret
+/// (`s_g2`), not by a file name.
+pub fn is_dev(params: &ParamsKZG<Bn256>) -> bool {
+    params.s_g2() == dev_s_g2()
+}
+
+/// Identifies a setup's secret: the first 8 bytes of `s_g2` (compressed), in hex; the same
+/// for every `k` of one setup (the part after `k<k>-` of [`crate::keys::params_id`]).
+pub fn secret_digest(s_g2: &G2Affine) -> String {
+    use halo2_base::halo2_proofs::halo2curves::group::GroupEncoding;
+    let bytes = s_g2.to_bytes();
+    let bytes: &[u8] = bytes.as_ref();
+    bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether a parameters id ([`crate::keys::params_id`], as proof files carry it) names the
+/// development parameters.
+pub fn is_dev_id(id: &str) -> bool {
+    id.split_once('-')
+        .is_some_and(|(_, digest)| digest == secret_digest(&dev_s_g2()))
+}
+
+/// Whether the parameters [`load`] would read for `k` are the development ones, reading only
+/// the file's last 128 bytes (`s_g2`, halo2's raw encoding), not the whole file.
+pub fn file_is_dev(data_dir: &std::path::Path, k: u32) -> Result<bool, SrsError> {
+    use halo2_base::halo2_proofs::halo2curves::serde::SerdeObject;
+    use std::io::{Read, Seek, SeekFrom};
+    let path = locate(data_dir, k)?;
+    let with_path = |e: std::io::Error| {
+        SrsError::Read(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
+    };
+    let mut file = std::fs::File::open(&path).map_err(with_path)?;
+    let mut tail = [0u8; 128];
+    file.seek(SeekFrom::End(-128))
+        .and_then(|_| file.read_exact(&mut tail))
+        .map_err(with_path)?;
+    Ok(tail[..] == dev_s_g2().to_raw_bytes()[..])
+}
+
 /// Why parameters from a file are refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SrsError {
@@ -289,21 +338,7 @@ pub fn import(
 /// without re-validating every point (they were checked or generated when written).
 pub fn load(data_dir: &std::path::Path, k: u32) -> Result<ParamsKZG<Bn256>, SrsError> {
     use halo2_base::halo2_proofs::SerdeFormat;
-    let dir = data_dir.join("params");
-    let path = [file_name(k), dev_file_name(k)]
-        .into_iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.exists())
-        .ok_or_else(|| {
-            SrsError::Read(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!(
-                    "no parameters for k={k} in {}: run `zkroll setup --data-dir {} --k {k}`",
-                    dir.display(),
-                    data_dir.display()
-                ),
-            ))
-        })?;
+    let path = locate(data_dir, k)?;
     let with_path = |e: std::io::Error| {
         SrsError::Read(std::io::Error::new(
             e.kind(),
@@ -328,6 +363,25 @@ pub fn load(data_dir: &std::path::Path, k: u32) -> Result<ParamsKZG<Bn256>, SrsE
         ))
     })?
     .map_err(with_path)
+}
+
+/// The file [`load`] reads for `k`: imported parameters, else development ones.
+fn locate(data_dir: &std::path::Path, k: u32) -> Result<std::path::PathBuf, SrsError> {
+    let dir = data_dir.join("params");
+    [file_name(k), dev_file_name(k)]
+        .into_iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.exists())
+        .ok_or_else(|| {
+            SrsError::Read(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "no parameters for k={k} in {}: run `zkroll setup --data-dir {} --k {k}`",
+                    dir.display(),
+                    data_dir.display()
+                ),
+            ))
+        })
 }
 
 /// File name of parameters of size `2^k` imported from a ceremony.
@@ -386,6 +440,28 @@ mod tests {
         // Every size shares the secret: the smaller params are a prefix of the larger ones.
         let larger = dev_setup(6);
         assert_eq!(read.s_g2(), larger.s_g2());
+    }
+
+    /// Development parameters are recognised by their secret, in memory, by their id and in
+    /// a file under any name (imported as if from a ceremony too); others are not.
+    #[test]
+    fn development_parameters_are_recognised_by_their_secret() {
+        let dev = dev_setup(5);
+        let other = setup_with_secret(5, dev_secret(DEV_SEED + 1));
+        assert!(is_dev(&dev) && !is_dev(&other));
+        assert!(is_dev_id(&crate::keys::params_id(&dev)));
+        assert!(!is_dev_id(&crate::keys::params_id(&other)));
+        assert!(!is_dev_id("k5-0011223344556677") && !is_dev_id("garbage"));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let params = dir.path().join("params");
+        assert!(file_is_dev(dir.path(), 5).is_err(), "no file");
+        write_atomic(&dev, &params.join(dev_file_name(5))).expect("write");
+        assert!(file_is_dev(dir.path(), 5).expect("read"));
+        // An imported file is preferred; its secret decides, not its name.
+        write_atomic(&other, &params.join(file_name(5))).expect("write");
+        assert!(!file_is_dev(dir.path(), 5).expect("read"));
+        write_atomic(&dev, &params.join(file_name(5))).expect("write");
+        assert!(file_is_dev(dir.path(), 5).expect("read"));
     }
 
     #[test]
