@@ -255,3 +255,35 @@ pub fn find_vk(
     }
     Ok(None)
 }
+
+/// The verifying key hash of the chunk circuit at the bottom of the aggregation tree whose
+/// node has verifying key `vk_hash_wanted`, following the cached nodes' metadata down
+/// (`inner_vk_hash`, layer by layer). `None` when a node on the way is not cached.
+pub fn chunk_vk_hash_below(
+    data_dir: &Path,
+    vk_hash_wanted: &str,
+) -> Result<Option<String>, KeyError> {
+    let Ok(entries) = std::fs::read_dir(data_dir.join("keys")) else {
+        return Ok(None);
+    };
+    let mut metas = Vec::new();
+    for entry in entries.flatten() {
+        let meta_path = entry.path().join("meta.json");
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with("aggregation-") && meta_path.exists() {
+            metas.push(read_meta(&meta_path)?);
+        }
+    }
+    let mut wanted = vk_hash_wanted.to_string();
+    // A tree is at most as deep as there are cached nodes.
+    for _ in 0..=metas.len() {
+        let Some(meta) = metas.iter().find(|m| m.vk_hash == wanted) else {
+            return Ok(None);
+        };
+        if !meta.inner_aggregated {
+            return Ok(Some(meta.inner_vk_hash.clone()));
+        }
+        wanted = meta.inner_vk_hash.clone();
+    }
+    Ok(None)
+}

@@ -1,12 +1,16 @@
-//! `zkroll verify`: check a proof file natively. Exit 0: valid; 1: invalid proof; 2: the
-//! input cannot be used (unreadable, truncated, wrong version, missing parameters, vk
-//! mismatch), with a one-line reason.
+//! `zkroll verify`: check a proof file natively, against the deployment: the chain
+//! configuration of the data directory's state (or `--chain-id`, `--operator`, `--depth`),
+//! never the one the file claims. Exit 0: valid; 1: invalid proof, or a proof for another
+//! chain configuration; 2: the input cannot be used (unreadable, truncated, wrong version,
+//! missing parameters, vk mismatch), with a one-line reason. Prints which parameters the
+//! proof was made with, and "UNSAFE" when they are the development ones.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use zkroll_circuits::proof;
+use zkroll_engine::{ChainConfig, StateDb};
 use zkroll_prover::keys::{self, CIRCUIT_VERSION};
 use zkroll_prover::proof_file::{ProofFile, ProofSubject};
 use zkroll_prover::srs;
@@ -24,6 +28,77 @@ pub struct VerifyArgs {
     /// in-process EVM, submit the batch, and print the gas.
     #[arg(long)]
     evm: bool,
+    /// Chain id of the deployment (default: the data directory's state).
+    #[arg(long)]
+    chain_id: Option<u32>,
+    /// Operator account index of the deployment (default: the data directory's state).
+    #[arg(long)]
+    operator: Option<u32>,
+    /// Account tree depth of the deployment (default: the data directory's state).
+    #[arg(long)]
+    depth: Option<u8>,
+}
+
+/// The chain configuration proofs must be for: the data directory's state, each field
+/// replaced by its flag when given; all three flags without a state.
+fn deployment(args: &VerifyArgs) -> Result<ChainConfig, String> {
+    let from_state = StateDb::read_config(&args.data_dir);
+    let config = match (from_state, args.chain_id, args.operator, args.depth) {
+        (Ok(c), chain_id, operator, depth) => ChainConfig {
+            chain_id: chain_id.unwrap_or(c.chain_id),
+            operator: operator.unwrap_or(c.operator),
+            depth: depth.unwrap_or(c.depth),
+        },
+        (Err(_), Some(chain_id), Some(operator), Some(depth)) => ChainConfig {
+            chain_id,
+            operator,
+            depth,
+        },
+        (Err(e), ..) => {
+            return Err(format!(
+                "--data-dir: {e}; without a state, give the deployment's --chain-id, \
+                 --operator and --depth"
+            ))
+        }
+    };
+    config
+        .validate()
+        .map_err(|e| format!("chain configuration: {e}"))?;
+    Ok(config)
+}
+
+/// Exit 1: a valid-looking proof, but not for this deployment.
+fn foreign(name: &str, claim: &str, config: &ChainConfig) -> anyhow::Result<ExitCode> {
+    eprintln!(
+        "error: {name}: a proof for {claim}, this deployment is chain {} (operator {}, depth {})",
+        config.chain_id, config.operator, config.depth
+    );
+    Ok(ExitCode::from(1))
+}
+
+fn describe(config: &ChainConfig) -> String {
+    format!(
+        "chain {} (operator {}, depth {})",
+        config.chain_id, config.operator, config.depth
+    )
+}
+
+/// The parameters line: their id, and a warning when they are the development ones.
+fn print_params(
+    name: &str,
+    params: &halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG<
+        halo2_base::halo2_proofs::halo2curves::bn256::Bn256,
+    >,
+) {
+    let id = keys::params_id(params);
+    if srs::is_dev(params) {
+        outln!(
+            "{name}: parameters {id}: UNSAFE development parameters (public secret: anyone can \
+             forge proofs with them)"
+        );
+    } else {
+        outln!("{name}: parameters {id}");
+    }
 }
 
 fn unusable(message: String) -> anyhow::Result<ExitCode> {
@@ -47,6 +122,13 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             file.circuit_version
         ));
     }
+    let config = match deployment(&args) {
+        Ok(c) => c,
+        Err(e) => return unusable(e),
+    };
+    if file.config != config {
+        return foreign(&name, &describe(&file.config), &config);
+    }
     let (index, start) = match file.subject {
         ProofSubject::Chunk { index, start } if !args.evm => (index, start),
         ProofSubject::Chunk { .. } => {
@@ -55,7 +137,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             ))
         }
         ProofSubject::Aggregation { evm, .. } => {
-            return verify_aggregation(&args, &name, &file, evm);
+            return verify_aggregation(&args, &name, &file, evm, &config);
         }
     };
     let Some(instances) = file.chunk_instances() else {
@@ -78,7 +160,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             keys::params_id(&params)
         ));
     }
-    let keys = match keys::load_or_generate(&args.data_dir, &params, file.chunk_size, file.config) {
+    print_params(&name, &params);
+    let keys = match keys::load_or_generate(&args.data_dir, &params, file.chunk_size, config) {
         Ok((k, _)) => k,
         Err(e) => return unusable(format!("chunk circuit keys: {e}")),
     };
@@ -113,6 +196,7 @@ fn verify_aggregation(
     name: &str,
     file: &ProofFile,
     evm: bool,
+    config: &ChainConfig,
 ) -> anyhow::Result<ExitCode> {
     use zkroll_aggregator::circuit;
     if args.evm && !evm {
@@ -141,10 +225,40 @@ fn verify_aggregation(
             kind.num_instances()
         ));
     }
+    // The key must aggregate chunk proofs of this deployment: follow the cached nodes down
+    // to the chunk key, whose configuration is the deployment's.
+    let below = match zkroll_aggregator::keys::chunk_vk_hash_below(&args.data_dir, &file.vk_hash)
+        .and_then(|chunk_vk| match chunk_vk {
+            Some(h) => keys::cached_chunk_key(&args.data_dir, &h),
+            None => Ok(None),
+        }) {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return unusable(format!(
+                "{name}: the chunk key under verifying key {} is not in {} (run zkroll \
+                 aggregate or gen-verifier there)",
+                file.vk_hash,
+                args.data_dir.display()
+            ))
+        }
+        Err(e) => return unusable(format!("keys: {e}")),
+    };
+    if below.1 != *config || below.0 != file.chunk_size {
+        return foreign(
+            name,
+            &format!(
+                "{} with chunks of {} slots (its verifying key's)",
+                describe(&below.1),
+                below.0
+            ),
+            config,
+        );
+    }
     let params = match srs::load(&args.data_dir, file.k) {
         Ok(p) => p,
         Err(e) => return unusable(format!("--data-dir: {e}")),
     };
+    print_params(name, &params);
     let instances = file.circuit_instances();
     if let Err(e) = circuit::verify(&params, &vk, &instances, &file.proof, evm, true) {
         eprintln!("error: {name}: invalid proof: {e}");

@@ -247,6 +247,29 @@ impl StateDb {
         Ok(state)
     }
 
+    /// The chain configuration of the state in `path`, read without taking the database's
+    /// lock (RocksDB read-only mode): works while another process (the service) has the
+    /// state open. The configuration never changes after genesis.
+    pub fn read_config(path: &Path) -> Result<ChainConfig, EngineError> {
+        if !path.join("CURRENT").exists() {
+            return Err(EngineError::NotInitialised(path.display().to_string()));
+        }
+        let db_err = |source| EngineError::Db {
+            path: path.display().to_string(),
+            source,
+        };
+        let db = DB::open_for_read_only(&Options::default(), path, false).map_err(db_err)?;
+        let bytes = db
+            .get(KEY_CONFIG)
+            .map_err(db_err)?
+            .ok_or_else(|| EngineError::NotInitialised(path.display().to_string()))?;
+        postcard::from_bytes(&bytes).map_err(|e| EngineError::Corrupt {
+            path: path.display().to_string(),
+            key: String::from_utf8_lossy(KEY_CONFIG).into_owned(),
+            detail: e.to_string(),
+        })
+    }
+
     fn get_fixed<const N: usize>(&self, key: &[u8]) -> Result<[u8; N], EngineError> {
         let bytes = self
             .db

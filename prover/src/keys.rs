@@ -77,11 +77,11 @@ struct KeyMeta {
 
 /// Identifies parameters: their size and their secret (through `s_g2`).
 pub fn params_id(params: &ParamsKZG<Bn256>) -> String {
-    use halo2_base::halo2_proofs::halo2curves::group::GroupEncoding;
-    let s_g2 = params.s_g2().to_bytes();
-    let bytes: &[u8] = s_g2.as_ref();
-    let digest: String = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("k{}-{digest}", params.k())
+    format!(
+        "k{}-{}",
+        params.k(),
+        crate::srs::secret_digest(&params.s_g2())
+    )
 }
 
 /// The cache directory of one configuration.
@@ -188,6 +188,33 @@ pub fn fingerprint(builder: &BaseCircuitBuilder<Fr>) -> String {
         }
     }
     h.finalize().to_hex().to_string()
+}
+
+/// The chunk size and chain configuration of the cached chunk key whose verifying key hash
+/// is `vk_hash`, if one is in `data_dir`'s cache.
+pub fn cached_chunk_key(
+    data_dir: &Path,
+    vk_hash: &str,
+) -> Result<Option<(usize, ChainConfig)>, KeyError> {
+    let Ok(entries) = std::fs::read_dir(data_dir.join("keys")) else {
+        return Ok(None);
+    };
+    for entry in entries.flatten() {
+        let meta_path = entry.path().join("meta.json");
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !name.starts_with("chunk") || !meta_path.exists() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&meta_path).map_err(io_err(&meta_path))?;
+        let meta: KeyMeta = serde_json::from_str(&text).map_err(|e| KeyError::Corrupt {
+            path: meta_path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        if meta.vk_hash == vk_hash {
+            return Ok(Some((meta.chunk_size, meta.config)));
+        }
+    }
+    Ok(None)
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {

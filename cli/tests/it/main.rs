@@ -582,6 +582,43 @@ fn prove_verify_resume_and_reject() {
     for proof in &proofs {
         let out = run_ok(&["verify", s(proof), "--data-dir", &p("d")]);
         assert!(out.contains("valid proof"), "{out}");
+        assert!(
+            out.contains("parameters k") && out.contains("UNSAFE development parameters"),
+            "{out}"
+        );
+    }
+    // Checked against the deployment, not the configuration the file states: another chain
+    // id (flag), or the data directory of another chain, is exit 1 with one line.
+    let mut genesis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("w/genesis.json")).expect("genesis"))
+            .expect("json");
+    let chain = genesis["config"]["chain_id"].as_u64().expect("chain id");
+    genesis["config"]["chain_id"] = (chain + 1).into();
+    std::fs::write(p("other-genesis.json"), genesis.to_string()).expect("write");
+    run_ok(&[
+        "state",
+        "init",
+        "--data-dir",
+        &p("other"),
+        "--genesis",
+        &p("other-genesis.json"),
+    ]);
+    let other_chain = (chain + 1).to_string();
+    for args in [
+        vec!["--data-dir", &p("d"), "--chain-id", &other_chain],
+        vec!["--data-dir", &p("d"), "--operator", "1"],
+        vec!["--data-dir", &p("other")],
+    ] {
+        let out = zkroll()
+            .arg("verify")
+            .arg(&proofs[0])
+            .args(&args)
+            .output()
+            .expect("spawn");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("this deployment is chain"), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     }
     // Resume: only the deleted chunk is proven again, this time with the GPU MSM backend
     // (on the machine's OpenCL device, PoCL in CI; the CPU engine with a warning where there
@@ -802,30 +839,47 @@ fn whole_pipeline_to_the_evm() {
     assert_eq!(out.matches("\"layer_done\"").count(), 2, "{out}");
     assert_eq!(out.matches("\"predicted_peak_bytes\"").count(), 2, "{out}");
 
-    // The contracts: generated, sizes reported, deployable.
-    let out = zkroll()
-        .args([
-            "gen-verifier",
-            "--data-dir",
-            &p("d"),
-            "--out",
-            &p("contracts"),
-            "--chunk-size",
-            "1",
-            "--depth",
-            "6",
-            "--report",
-            "--proof",
-            s(&final_path),
-        ])
-        .output()
-        .expect("spawn");
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    // The contracts: refused on development parameters unless allowed (a verifier made
+    // from them accepts forged proofs), then generated, sizes reported, deployable.
+    let gen_verifier = |extra: &[&str]| {
+        let out = zkroll()
+            .args([
+                "gen-verifier",
+                "--data-dir",
+                &p("d"),
+                "--out",
+                &p("contracts"),
+                "--chunk-size",
+                "1",
+                "--depth",
+                "6",
+                "--report",
+                "--proof",
+                s(&final_path),
+            ])
+            .args(extra)
+            .output()
+            .expect("spawn");
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        out
+    };
+    let refused = gen_verifier(&[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("UNSAFE development") && stderr.contains("--allow-unsafe-dev-params"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(!dir.path().join("contracts/Verifier.sol").exists());
+    let out = gen_verifier(&["--allow-unsafe-dev-params"]);
     assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WARNING: UNSAFE development parameters"));
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("contracts/verifier.json")).expect("summary"),
     )
     .expect("json");
+    assert_eq!(summary["unsafe_dev_params"], true, "{summary}");
     let runtime = summary["verifier_runtime_bytes"].as_u64().expect("size") as usize;
     assert!(
         runtime <= MAX_RUNTIME_BYTES,
