@@ -49,6 +49,20 @@ pub struct ServeArgs {
     /// Encoding of the proof files written.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// Chain id of the chain this service proves (needed without a state in --data-dir;
+    /// with one, must equal its configuration). Traces of another chain are refused.
+    #[arg(long, requires_all = ["operator", "depth"])]
+    chain_id: Option<u32>,
+    /// Operator account index of that chain (with --chain-id).
+    #[arg(long, requires_all = ["chain_id", "depth"])]
+    operator: Option<u32>,
+    /// Account tree depth of that chain (with --chain-id).
+    #[arg(long, requires_all = ["chain_id", "operator"])]
+    depth: Option<u8>,
+    /// Serve calldata of proofs made with the development parameters (`zkroll setup --k`:
+    /// public secret, a verifier made from them accepts forged proofs). Tests and demos only.
+    #[arg(long)]
+    allow_unsafe_dev_params: bool,
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
@@ -61,6 +75,20 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     if args.max_body_mib == 0 {
         anyhow::bail!("--max-body-mib 0: must be at least 1");
     }
+    let chain = match (args.chain_id, args.operator, args.depth) {
+        (Some(chain_id), Some(operator), Some(depth)) => {
+            let chain = zkroll_engine::ChainConfig {
+                chain_id,
+                operator,
+                depth,
+            };
+            chain
+                .validate()
+                .map_err(|e| anyhow::anyhow!("chain configuration: {e}"))?;
+            Some(chain)
+        }
+        _ => None,
+    };
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("--data-dir {}", args.data_dir.display()))?;
     let config = zkroll_service::Config {
@@ -74,6 +102,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         msm_tables_bytes: args.msm_tables_mib.saturating_mul(1 << 20),
         chunk_jobs: args.jobs.map(|j| j.max(1)),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        chain,
+        allow_unsafe_dev_params: args.allow_unsafe_dev_params,
     };
     zkroll_service::serve(config)?;
     Ok(ExitCode::SUCCESS)

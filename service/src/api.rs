@@ -222,7 +222,34 @@ async fn submit(
                 format!("{chunk_size}: must be 1..=4096"),
             ));
         }
+        if chunk_size != worker.config.chunk_size {
+            return Err(ApiError::field(
+                StatusCode::BAD_REQUEST,
+                "chunk_size",
+                format!(
+                    "{chunk_size}: this service proves chunks of {} slots (--chunk-size)",
+                    worker.config.chunk_size
+                ),
+            ));
+        }
         if let Some(trace) = &submission.trace {
+            let (theirs, ours) = (trace.header.config, worker.chain);
+            if theirs != ours {
+                return Err(ApiError::field(
+                    StatusCode::BAD_REQUEST,
+                    "trace.header.config",
+                    format!(
+                        "chain {} (operator {}, depth {}): this service proves chain {} \
+                         (operator {}, depth {})",
+                        theirs.chain_id,
+                        theirs.operator,
+                        theirs.depth,
+                        ours.chain_id,
+                        ours.operator,
+                        ours.depth
+                    ),
+                ));
+            }
             trace.check().map_err(|e| {
                 ApiError::field(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -447,18 +474,32 @@ async fn calldata(
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     authorize_read(&shared, &headers)?;
-    let bytes = final_proof(&shared, parse_id(&id)?)?;
+    let id = parse_id(&id)?;
+    let bytes = final_proof(&shared, id)?;
     let file = zkroll_prover::proof_file::ProofFile::decode(&bytes).map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("final proof: {e}"),
         )
     })?;
+    let unsafe_params = zkroll_prover::srs::is_dev_id(&file.params_id);
+    if unsafe_params && !shared.config.allow_unsafe_dev_params {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "job {id}'s proof was made with the UNSAFE development parameters ({}; public \
+                 secret: a verifier made from them accepts forged proofs): no calldata for a \
+                 real deployment; serve with --allow-unsafe-dev-params for a test one",
+                file.params_id
+            ),
+        ));
+    }
     let data =
         zkroll_verifier_contract::submit_batch_calldata(&file.circuit_instances(), &file.proof);
     Ok(Json(serde_json::json!({
         "function": "submitBatch(uint256[12],uint256,uint256,uint256,bytes)",
         "calldata": format!("0x{}", hex::encode(data)),
+        "unsafe_dev_params": unsafe_params,
     })))
 }
 

@@ -49,6 +49,13 @@ pub struct Config {
     /// How long a shutdown waits for the proofs in progress before exiting (they are
     /// redone after the restart).
     pub shutdown_grace: Duration,
+    /// The chain this service proves, when the data directory holds no state (with a state,
+    /// the state's configuration, which this must then equal). Traces of another chain are
+    /// refused.
+    pub chain: Option<zkroll_engine::ChainConfig>,
+    /// Serve calldata of proofs made with the development parameters (public secret: a
+    /// verifier made from them accepts forged proofs). For tests and demos only.
+    pub allow_unsafe_dev_params: bool,
 }
 
 /// Why the service cannot start or a store operation failed.
@@ -70,6 +77,9 @@ pub enum ServiceError {
         /// What is wrong.
         detail: String,
     },
+    /// No chain configuration, or one that contradicts the state's.
+    #[error("{0}")]
+    Chain(String),
     /// The rollup state in the data directory.
     #[error("rollup state in {path}: {source}")]
     State {

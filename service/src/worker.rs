@@ -34,6 +34,8 @@ pub struct Shared {
     pub config: Config,
     /// Jobs.
     pub store: JobStore,
+    /// The chain proven: the state's configuration, or the one configured.
+    pub chain: zkroll_engine::ChainConfig,
     /// The rollup state, when the data directory holds one (for transaction submissions).
     pub state: Option<Mutex<StateDb>>,
     /// Ids of queued jobs, in order.
@@ -83,6 +85,24 @@ impl Shared {
         } else {
             None
         };
+        let chain = match (&state, config.chain) {
+            (Some(db), Some(flags)) if flags != db.config() => {
+                return Err(ServiceError::Chain(format!(
+                    "--chain-id/--operator/--depth say {flags:?}, the state in {} is {:?}",
+                    config.data_dir.display(),
+                    db.config()
+                )))
+            }
+            (Some(db), _) => db.config(),
+            (None, Some(flags)) => flags,
+            (None, None) => {
+                return Err(ServiceError::Chain(format!(
+                    "{} holds no rollup state (zkroll state init): give --chain-id, --operator \
+                     and --depth of the chain this service proves",
+                    config.data_dir.display()
+                )))
+            }
+        };
         if let Some(db) = &state {
             recover_state_batches(&store, db, config.chunk_size)?;
         }
@@ -96,6 +116,7 @@ impl Shared {
         let msm = config.tree.msm.describe();
         Ok(Self {
             config,
+            chain,
             store,
             state: state.map(Mutex::new),
             queue: Mutex::new(queue),

@@ -276,7 +276,31 @@ fn chunk_k_of(chunk_size: usize) -> u32 {
 #[test]
 fn service_auth_bad_requests_backpressure_cancel_and_restarts() {
     let dir = tempfile::tempdir().expect("temp dir");
+    // Without a rollup state the chain to prove must be given; with one, the flags must
+    // agree with it: one line, exit 1, before listening.
+    let empty = dir.path().join("empty");
+    let serve = |data: &Path, extra: &[&str]| {
+        zkroll()
+            .args(["serve", "--data-dir", s(data), "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .output()
+            .expect("spawn")
+    };
+    let out = serve(&empty, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("give --chain-id, --operator and --depth"),
+        "{stderr}"
+    );
     let data = fresh_state(dir.path());
+    let out = serve(
+        &data,
+        &["--chain-id", "77", "--operator", "0", "--depth", "6"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the state in"), "{stderr}");
     // A trace to submit (the state moves to batch 1; the service takes it as it is).
     let trace_path = dir.path().join("t.json");
     run_ok(&[
@@ -366,6 +390,26 @@ fn service_auth_bad_requests_backpressure_cancel_and_restarts() {
     );
     let zero = serde_json::json!({ "trace": trace, "chunk_size": 0 }).to_string();
     bad(&zero, 400, Some("chunk_size"), "must be 1..=4096");
+    // Only the configured chunk size and chain: any other would have the service generate
+    // keys for whatever a token holder asks.
+    let other_size = serde_json::json!({ "trace": trace, "chunk_size": 2 }).to_string();
+    bad(
+        &other_size,
+        400,
+        Some("chunk_size"),
+        "2: this service proves chunks of 1 slots",
+    );
+    for (field, value) in [("chain_id", 77), ("operator", 2), ("depth", 7)] {
+        let mut foreign = trace.clone();
+        foreign["header"]["config"][field] = value.into();
+        let foreign = serde_json::json!({ "trace": foreign }).to_string();
+        bad(
+            &foreign,
+            400,
+            Some("trace.header.config"),
+            "this service proves chain",
+        );
+    }
     let mut tampered = trace.clone();
     tampered["header"]["new_root"] = tampered["header"]["old_root"].clone();
     let tampered = serde_json::json!({ "trace": tampered }).to_string();
@@ -513,9 +557,10 @@ fn service_auth_bad_requests_backpressure_cancel_and_restarts() {
     assert_eq!(status, 200, "{v}");
     let status = server.terminate(Duration::from_secs(90));
     assert!(status.success(), "{status:?}");
+    // Restarted for chunks of 2 slots: the jobs already accepted keep theirs.
     let server = Server::start(
         &data,
-        &["--chunk-size", "1", "--queue-capacity", "40", "--jobs", "1"],
+        &["--chunk-size", "2", "--queue-capacity", "40", "--jobs", "1"],
     );
     let (_, list) = server.json("GET", "/v1/jobs", false, None);
     let jobs = list["jobs"].as_array().expect("jobs");
@@ -530,12 +575,7 @@ fn service_auth_bad_requests_backpressure_cancel_and_restarts() {
 
     // Cancel a running job: a chunk size of 2 is a new circuit (keys to make, a proof to
     // run), so the job is caught running; it stops before its next proof.
-    let (status, v) = server.json(
-        "POST",
-        "/v1/jobs",
-        true,
-        Some(&serde_json::json!({ "trace": trace, "chunk_size": 2 }).to_string()),
-    );
+    let (status, v) = server.json("POST", "/v1/jobs", true, Some(&submission));
     assert_eq!(status, 202, "{v}");
     let id = v["id"].as_u64().expect("id");
     server.wait(id, Duration::from_secs(600), |j| state_of(j) == "running");
@@ -637,15 +677,6 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
         String::from_utf8_lossy(&evm.stderr)
     );
     assert!(String::from_utf8_lossy(&evm.stdout).contains("accepted on the EVM"));
-    let (status, calldata) = server.json("GET", &format!("/v1/jobs/{id}/calldata"), false, None);
-    assert_eq!(status, 200, "{calldata}");
-    let file = zkroll_prover::proof_file::ProofFile::decode(bytes.as_bytes()).expect("decode");
-    let expected =
-        zkroll_verifier_contract::submit_batch_calldata(&file.circuit_instances(), &file.proof);
-    assert_eq!(
-        calldata["calldata"].as_str(),
-        Some(format!("0x{}", hex::encode(expected)).as_str())
-    );
     let (_, metrics, _) = server.call("GET", "/metrics", false, None);
     eprintln!("{metrics}");
     assert!(
@@ -655,6 +686,31 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
     assert!(
         metrics.contains("zkroll_proofs_total{stage=\"aggregation\"} 1"),
         "{metrics}"
+    );
+    // The proof was made with the development parameters: no calldata unless the service
+    // was started allowing them.
+    let (status, refused) = server.json("GET", &format!("/v1/jobs/{id}/calldata"), false, None);
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("UNSAFE development parameters")),
+        "{refused}"
+    );
+    let status = server.terminate(Duration::from_secs(60));
+    assert!(status.success(), "{status:?}");
+    let mut allowing = args.to_vec();
+    allowing.push("--allow-unsafe-dev-params");
+    let server = Server::start(&data, &allowing);
+    let (status, calldata) = server.json("GET", &format!("/v1/jobs/{id}/calldata"), false, None);
+    assert_eq!(status, 200, "{calldata}");
+    assert_eq!(calldata["unsafe_dev_params"], true, "{calldata}");
+    let file = zkroll_prover::proof_file::ProofFile::decode(bytes.as_bytes()).expect("decode");
+    let expected =
+        zkroll_verifier_contract::submit_batch_calldata(&file.circuit_instances(), &file.proof);
+    assert_eq!(
+        calldata["calldata"].as_str(),
+        Some(format!("0x{}", hex::encode(expected)).as_str())
     );
     let status = server.terminate(Duration::from_secs(60));
     assert!(status.success(), "{status:?}");
