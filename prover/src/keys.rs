@@ -205,16 +205,21 @@ pub fn cached_chunk_key(
         if !name.starts_with("chunk") || !meta_path.exists() {
             continue;
         }
-        let text = std::fs::read_to_string(&meta_path).map_err(io_err(&meta_path))?;
-        let meta: KeyMeta = serde_json::from_str(&text).map_err(|e| KeyError::Corrupt {
-            path: meta_path.display().to_string(),
-            detail: e.to_string(),
-        })?;
+        let meta = read_meta(&meta_path)?;
         if meta.vk_hash == vk_hash {
             return Ok(Some((meta.chunk_size, meta.config)));
         }
     }
     Ok(None)
+}
+
+/// A cache entry's metadata; unreadable or malformed is an error naming the file.
+fn read_meta(path: &Path) -> Result<KeyMeta, KeyError> {
+    let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+    serde_json::from_str(&text).map_err(|e| KeyError::Corrupt {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    })
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
@@ -239,11 +244,7 @@ pub fn load_or_generate(
     let (current_circuit, current_fingerprint) = layout(params.k(), &witness);
     let mut source = KeySource::Generated;
     if meta_path.exists() {
-        let text = std::fs::read_to_string(&meta_path).map_err(io_err(&meta_path))?;
-        let meta: KeyMeta = serde_json::from_str(&text).map_err(|e| KeyError::Corrupt {
-            path: meta_path.display().to_string(),
-            detail: e.to_string(),
-        })?;
+        let meta = read_meta(&meta_path)?;
         let stored = serde_json::to_value(&meta.circuit).unwrap_or_default();
         if stored == current_circuit
             && meta.fingerprint == current_fingerprint
