@@ -16,6 +16,7 @@
 pub mod chunk;
 pub mod eddsa;
 pub mod field;
+pub mod gates;
 pub mod merkle;
 pub mod poseidon;
 pub mod proof;

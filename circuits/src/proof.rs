@@ -76,13 +76,13 @@ pub fn vk_hash(vk: &VerifyingKey<G1Affine>) -> String {
 /// chunk size and chain configuration: the layout does not depend on the values).
 pub fn keygen(params: &ParamsKZG<Bn256>, shape: &ChunkWitness) -> Result<ChunkKeys, ProofError> {
     let k = params.k();
-    let builder = chunk::build(CircuitBuilderStage::Keygen, k, shape);
-    let vk = keygen_vk(params, &builder).map_err(|source| ProofError::Keygen { k, source })?;
-    let pk = keygen_pk(params, vk, &builder).map_err(|source| ProofError::Keygen { k, source })?;
+    let circuit = chunk::build(CircuitBuilderStage::Keygen, k, shape);
+    let vk = keygen_vk(params, &circuit).map_err(|source| ProofError::Keygen { k, source })?;
+    let pk = keygen_pk(params, vk, &circuit).map_err(|source| ProofError::Keygen { k, source })?;
     Ok(ChunkKeys {
         pk,
-        config: builder.config_params.clone(),
-        break_points: builder.break_points(),
+        config: circuit.builder.config_params.clone(),
+        break_points: circuit.builder.break_points(),
     })
 }
 
@@ -94,15 +94,18 @@ pub fn prove(
     witness: &ChunkWitness,
 ) -> Result<Vec<u8>, ProofError> {
     let k = params.kzg().k();
-    let mut builder = BaseCircuitBuilder::prover(keys.config.clone(), keys.break_points.clone());
-    chunk::synthesize(&mut builder, witness);
+    let mut circuit = chunk::ChunkCircuit::new(BaseCircuitBuilder::prover(
+        keys.config.clone(),
+        keys.break_points.clone(),
+    ));
+    chunk::synthesize(&mut circuit, witness);
     let instances: Vec<Fr> = witness.public_inputs().iter().map(to_circuit).collect();
     let mut transcript =
         PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
     zkroll_msm::kzg::create_proof(
         params,
         &keys.pk,
-        &[builder],
+        &[circuit],
         &[&[&instances]],
         OsRng,
         &mut transcript,

@@ -9,6 +9,7 @@ use zkroll_engine::ChainConfig;
 
 use crate::chunk::{self, ChunkWitness};
 use crate::eddsa::{AssignedSignature, EddsaChip};
+use crate::gates::{GatedCircuit, PathTable};
 use crate::merkle::MerkleChip;
 use crate::poseidon::PoseidonChip;
 use crate::Fr;
@@ -28,22 +29,32 @@ pub struct ChunkStats {
     pub depth: u8,
     /// log2 of the rows.
     pub k: u32,
-    /// Advice columns of the main gate.
+    /// Advice columns of halo2-base's gate.
     pub advice_columns: usize,
+    /// Advice columns of the custom gates (Poseidon rounds and Merkle links).
+    pub gate_advice_columns: usize,
     /// Advice columns feeding the range lookup.
     pub lookup_advice_columns: usize,
     /// Fixed columns.
     pub fixed_columns: usize,
     /// Bits of the range lookup table.
     pub lookup_bits: usize,
-    /// Total advice cells of the main gate.
+    /// Total advice cells of halo2-base's gate.
     pub advice_cells: usize,
+    /// Rows of the custom gates' region (each row is [`rows::ADVICE`] columns wide).
+    pub gate_rows: usize,
+    /// Advice cells assigned in the custom gates' region (cells no gate reads are left
+    /// unassigned: a little below `gate_rows` times the columns).
+    pub gate_cells: usize,
     /// Cells copied into the lookup columns.
     pub lookup_cells: usize,
-    /// Advice cells of one slot; every slot costs the same, whatever its type (deposit,
-    /// transfer, withdraw or no-op), since the circuit's shape cannot depend on the witness.
+    /// Advice cells of one slot, halo2-base's and the custom gates' (assigned cells); every
+    /// slot costs the same, whatever its type (deposit, transfer,
+    /// withdraw or no-op), since the circuit's shape cannot depend on the witness.
     pub cells_per_slot: usize,
-    /// Advice cells per primitive.
+    /// Of which in the custom gates' region.
+    pub gate_cells_per_slot: usize,
+    /// Advice cells per primitive (halo2-base's plus the region's).
     pub primitives: Vec<(String, usize)>,
     /// Estimated proving key size in bytes.
     pub estimated_pk_bytes: u64,
@@ -51,12 +62,14 @@ pub struct ChunkStats {
     pub estimated_peak_bytes: u64,
 }
 
-/// Advice cells of each primitive, measured by laying each one out alone.
+/// Advice cells of each primitive, measured by laying each one out alone: halo2-base's
+/// cells plus the cells assigned in the custom gates' region.
 pub fn primitive_costs(depth: u8) -> Vec<(String, usize)> {
     let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Keygen).use_k(18);
     builder.set_lookup_bits(chunk::LOOKUP_BITS);
     let range = builder.range_chip();
-    let poseidon = PoseidonChip::new(&range.gate);
+    let paths = PathTable::new();
+    let poseidon = PoseidonChip::new(&range.gate, &paths);
     let merkle = MerkleChip::new(&poseidon);
     let eddsa = EddsaChip::new(&poseidon);
     let ctx = builder.main(0);
@@ -65,13 +78,24 @@ pub fn primitive_costs(depth: u8) -> Vec<(String, usize)> {
     let mut measure = |name: String,
                        ctx: &mut halo2_base::Context<Fr>,
                        f: &mut dyn FnMut(&mut halo2_base::Context<Fr>)| {
-        let before = ctx.advice.len();
+        let before = ctx.advice.len() + paths.cells();
         f(ctx);
-        out.push((name, ctx.advice.len() - before));
+        out.push((name, ctx.advice.len() + paths.cells() - before));
     };
-    measure("Poseidon, 2 inputs (Merkle node)".into(), ctx, &mut |ctx| {
-        poseidon.hash(ctx, &[x, x]);
-    });
+    measure(
+        "Poseidon, 2 inputs (custom gates)".into(),
+        ctx,
+        &mut |ctx| {
+            poseidon.hash2(ctx, x, x);
+        },
+    );
+    measure(
+        "Poseidon, 2 inputs (halo2-base gate)".into(),
+        ctx,
+        &mut |ctx| {
+            poseidon.hash(ctx, &[x, x]);
+        },
+    );
     measure("Poseidon, 4 inputs (leaf)".into(), ctx, &mut |ctx| {
         poseidon.hash(ctx, &[x, x, x, x]);
     });
@@ -83,7 +107,7 @@ pub fn primitive_costs(depth: u8) -> Vec<(String, usize)> {
         },
     );
     measure(
-        "Merkle level (select + node hash)".into(),
+        "Merkle level (link + node hash, custom gates)".into(),
         ctx,
         &mut |ctx| {
             let bit = ctx.load_witness(Fr::from(1u64));
@@ -119,63 +143,90 @@ pub fn primitive_costs(depth: u8) -> Vec<(String, usize)> {
     out
 }
 
-/// Cell counts of a laid-out chunk: (advice, lookup, distinct constants, cells of slot 0).
-fn measure(slots: usize, config: ChainConfig) -> (usize, usize, usize, usize) {
+/// Counts of a laid-out chunk.
+struct Layout {
+    advice: usize,
+    lookup: usize,
+    constants: usize,
+    gate_rows: usize,
+    gate_cells: usize,
+    /// halo2-base cells of slot 0.
+    slot0: usize,
+}
+
+fn measure(slots: usize, config: ChainConfig) -> Layout {
     let witness = ChunkWitness::padding(slots, config);
-    let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Keygen).use_k(18);
-    let sections = chunk::synthesize(&mut builder, &witness);
-    let stats = builder.statistics();
-    let slot0 = sections
-        .iter()
-        .filter(|s| s.slot == 0)
-        .map(|s| s.end - s.start)
-        .sum();
-    (
-        stats.gate.total_advice_per_phase.iter().sum(),
-        stats.total_lookup_advice_per_phase.iter().sum(),
-        stats.gate.total_fixed,
-        slot0,
-    )
+    let mut circuit = GatedCircuit::new(
+        BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Keygen).use_k(18),
+    );
+    let sections = chunk::synthesize(&mut circuit, &witness);
+    let stats = circuit.builder.statistics();
+    Layout {
+        advice: stats.gate.total_advice_per_phase.iter().sum(),
+        lookup: stats.total_lookup_advice_per_phase.iter().sum(),
+        constants: stats.gate.total_fixed,
+        gate_rows: circuit.paths.rows(),
+        gate_cells: circuit.paths.cells(),
+        slot0: sections
+            .iter()
+            .filter(|s| s.slot == 0)
+            .map(|s| s.end - s.start)
+            .sum(),
+    }
 }
 
 /// Statistics of the chunk circuit with `chunk_size` slots; `k` is chosen as the smallest
-/// that needs at most [`MAX_AUTO_ADVICE_COLUMNS`] advice columns unless given.
+/// that needs at most [`MAX_AUTO_ADVICE_COLUMNS`] halo2-base advice columns and whose rows
+/// hold the custom gates' region, unless given.
 ///
 /// Every slot has the same shape, so the counts are exact linear extrapolations from laying
 /// out one and two slots: cheap for any chunk size (laying out thousands of slots would need
 /// tens of GiB). Columns follow halo2-base's rule: cells divided by the usable rows.
 pub fn chunk_stats(chunk_size: usize, config: ChainConfig, k: Option<u32>) -> ChunkStats {
-    let (advice1, lookup1, fixed1, cells_per_slot) = measure(1, config);
-    let (advice2, lookup2, fixed2, _) = measure(2, config);
+    let one = measure(1, config);
+    let two = measure(2, config);
     let extrapolate = |one: usize, two: usize| {
         let per_slot = two.saturating_sub(one);
         one.saturating_sub(per_slot) + per_slot * chunk_size
     };
-    let advice_cells = extrapolate(advice1, advice2);
-    let lookup_cells = extrapolate(lookup1, lookup2);
+    let advice_cells = extrapolate(one.advice, two.advice);
+    let lookup_cells = extrapolate(one.lookup, two.lookup);
+    let gate_rows = extrapolate(one.gate_rows, two.gate_rows);
+    let gate_cells = extrapolate(one.gate_cells, two.gate_cells);
+    let gate_cells_per_slot = two.gate_cells - one.gate_cells;
     // Constants are shared between slots: their count hardly grows.
-    let constants = fixed1.max(fixed2);
+    let constants = one.constants.max(two.constants);
     let rows = |k: u32| (1usize << k) - UNUSABLE_ROWS;
     let k = k.unwrap_or_else(|| {
         (10..=27)
-            .find(|k| advice_cells.div_ceil(rows(*k)) <= MAX_AUTO_ADVICE_COLUMNS)
+            .find(|k| {
+                advice_cells.div_ceil(rows(*k)) <= MAX_AUTO_ADVICE_COLUMNS && gate_rows <= rows(*k)
+            })
             .unwrap_or(27)
     });
     let advice_columns = advice_cells.div_ceil(rows(k)).max(1);
     let lookup_advice_columns = lookup_cells.div_ceil(rows(k));
     let fixed_columns = constants.div_ceil(rows(k)).max(1);
-    let (pk, peak) = estimate_memory(k, advice_columns + lookup_advice_columns, fixed_columns);
+    let (pk, peak) = estimate_memory(
+        k,
+        advice_columns + lookup_advice_columns + GatedCircuit::GATE_ADVICE_COLUMNS,
+        fixed_columns + GatedCircuit::GATE_FIXED_COLUMNS,
+    );
     ChunkStats {
         chunk_size,
         depth: config.depth,
         k,
         advice_columns,
+        gate_advice_columns: GatedCircuit::GATE_ADVICE_COLUMNS,
         lookup_advice_columns,
         fixed_columns,
         lookup_bits: chunk::LOOKUP_BITS,
         advice_cells,
+        gate_rows,
+        gate_cells,
         lookup_cells,
-        cells_per_slot,
+        cells_per_slot: one.slot0 + gate_cells_per_slot,
+        gate_cells_per_slot,
         primitives: primitive_costs(config.depth),
         estimated_pk_bytes: pk,
         estimated_peak_bytes: peak,
@@ -217,10 +268,19 @@ mod tests {
         let three = chunk_stats(3, config(8), None);
         assert_eq!(one.cells_per_slot, three.cells_per_slot);
         // The extrapolation equals a real layout of three slots.
-        let (advice, lookup, _, _) = measure(3, config(8));
-        assert_eq!((three.advice_cells, three.lookup_cells), (advice, lookup));
+        let l = measure(3, config(8));
+        assert_eq!(
+            (three.advice_cells, three.lookup_cells, three.gate_rows),
+            (l.advice, l.lookup, l.gate_rows)
+        );
         // Three slots cost three times one slot, up to the public-input cells.
-        assert!(three.advice_cells.abs_diff(3 * one.cells_per_slot) < 16);
+        assert!(
+            (three.advice_cells + three.gate_cells).abs_diff(3 * one.cells_per_slot) < 16,
+            "{} + {} vs 3 x {}",
+            three.advice_cells,
+            three.gate_cells,
+            one.cells_per_slot
+        );
         let deeper = chunk_stats(1, config(9), None);
         let level = deeper.cells_per_slot - one.cells_per_slot;
         // One more level: three updates, each hashing two paths one node higher.
@@ -240,8 +300,13 @@ mod tests {
     fn automatic_k_respects_the_column_budget() {
         let s = chunk_stats(4, config(24), None);
         assert!(s.advice_columns <= MAX_AUTO_ADVICE_COLUMNS);
+        assert!(s.gate_rows <= (1 << s.k) - UNUSABLE_ROWS);
+        // One k less breaks the column budget or leaves too few rows for the gate region.
         let smaller = chunk_stats(4, config(24), Some(s.k - 1));
-        assert!(smaller.advice_columns > MAX_AUTO_ADVICE_COLUMNS);
+        assert!(
+            smaller.advice_columns > MAX_AUTO_ADVICE_COLUMNS
+                || smaller.gate_rows > (1 << smaller.k) - UNUSABLE_ROWS
+        );
         assert!(s.estimated_peak_bytes > s.estimated_pk_bytes);
         // The columns agree with halo2-base's own choice for a real layout.
         let real = chunk::build(
@@ -249,20 +314,30 @@ mod tests {
             s.k,
             &ChunkWitness::padding(4, config(24)),
         );
-        assert_eq!(real.config_params.num_advice_per_phase[0], s.advice_columns);
         assert_eq!(
-            real.config_params.num_lookup_advice_per_phase[0],
+            real.builder.config_params.num_advice_per_phase[0],
+            s.advice_columns
+        );
+        assert_eq!(real.paths.rows(), s.gate_rows);
+        assert_eq!(
+            real.builder.config_params.num_lookup_advice_per_phase[0],
             s.lookup_advice_columns
         );
         // Huge chunks are estimated without laying them out.
         let huge = chunk_stats(4096, config(24), None);
-        let step = chunk_stats(2, config(24), None).advice_cells
-            - chunk_stats(1, config(24), None).advice_cells;
+        let cells = |n: usize| {
+            let s = chunk_stats(n, config(24), None);
+            s.advice_cells + s.gate_cells
+        };
+        let step = cells(2) - cells(1);
         assert!(
             step.abs_diff(s.cells_per_slot) <= 2,
             "{step} vs {}",
             s.cells_per_slot
         );
-        assert_eq!(huge.advice_cells, s.advice_cells + step * (4096 - 4));
+        assert_eq!(
+            huge.advice_cells + huge.gate_cells,
+            s.advice_cells + s.gate_cells + step * (4096 - 4)
+        );
     }
 }

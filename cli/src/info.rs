@@ -57,18 +57,30 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
         s.depth
     );
     outln!("  k                      {} ({} rows)", s.k, 1u64 << s.k);
-    outln!("  advice columns         {}", s.advice_columns);
+    outln!(
+        "  advice columns         {} (halo2-base's gate)",
+        s.advice_columns
+    );
+    outln!(
+        "  custom gate columns    {} advice (Poseidon rounds, Merkle links), {} rows used",
+        s.gate_advice_columns,
+        s.gate_rows
+    );
     outln!(
         "  lookup advice columns  {} (table of 2^{})",
         s.lookup_advice_columns,
         s.lookup_bits
     );
     outln!("  fixed columns          {}", s.fixed_columns);
-    outln!("  advice cells           {}", s.advice_cells);
+    outln!(
+        "  advice cells           {} (halo2-base's gate)",
+        s.advice_cells
+    );
     outln!("  lookup cells           {}", s.lookup_cells);
     outln!(
-        "  cells per slot         {} (deposit, transfer, withdraw and no-op alike)",
-        s.cells_per_slot
+        "  cells per slot         {} (deposit, transfer, withdraw and no-op alike; {} in the custom gates)",
+        s.cells_per_slot,
+        s.gate_cells_per_slot
     );
     outln!("  per primitive:");
     for (name, cells) in &s.primitives {

@@ -10,7 +10,6 @@
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_base::halo2_proofs::plonk::ProvingKey;
@@ -23,7 +22,7 @@ use zkroll_circuits::proof::{self, ChunkKeys};
 use zkroll_engine::ChainConfig;
 
 /// Bumped whenever the chunk circuit changes on purpose (with the pinned vk hash).
-pub const CIRCUIT_VERSION: u32 = 3;
+pub const CIRCUIT_VERSION: u32 = 4;
 
 /// Why keys cannot be provided.
 #[derive(Debug, thiserror::Error)]
@@ -103,9 +102,9 @@ pub fn key_dir(
 /// The circuit the current code produces: its shape (columns, lookup bits) as JSON and its
 /// [`fingerprint`]. Cheap to compute (a layout pass, no key generation).
 fn layout(k: u32, witness: &ChunkWitness) -> (serde_json::Value, String) {
-    let builder = chunk::build(CircuitBuilderStage::Keygen, k, witness);
-    let shape = serde_json::to_value(&builder.config_params).unwrap_or_default();
-    (shape, fingerprint(&builder))
+    let circuit = chunk::build(CircuitBuilderStage::Keygen, k, witness);
+    let shape = serde_json::to_value(&circuit.builder.config_params).unwrap_or_default();
+    (shape, fingerprint(&circuit))
 }
 
 /// A BLAKE2b digest of what key generation turns into fixed columns and the permutation,
@@ -113,7 +112,7 @@ fn layout(k: u32, witness: &ChunkWitness) -> (serde_json::Value, String) {
 /// every copy constraint between cells, every constant and the cell it is copied to, every
 /// cell looked up and every public cell. Two builds with equal fingerprints give the same
 /// keys; a changed constraint changes it even when the column shape stays the same.
-pub fn fingerprint(builder: &BaseCircuitBuilder<Fr>) -> String {
+pub fn fingerprint(circuit: &chunk::ChunkCircuit) -> String {
     use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
     use halo2_base::ContextCell;
     fn cell(h: &mut blake2b_simd::State, c: &ContextCell) {
@@ -130,9 +129,16 @@ pub fn fingerprint(builder: &BaseCircuitBuilder<Fr>) -> String {
             }
         }
     }
+    let builder = &circuit.builder;
     let mut h = blake2b_simd::Params::new().hash_length(32).to_state();
-    h.update(b"zkroll chunk circuit fingerprint v1");
+    h.update(b"zkroll chunk circuit fingerprint v2");
     h.update(&serde_json::to_vec(&builder.config_params).unwrap_or_default());
+    // The gate region: the levels of every path, in layout order.
+    let paths = circuit.paths.shape();
+    h.update(&(paths.len() as u64).to_le_bytes());
+    for levels in paths {
+        h.update(&(levels as u64).to_le_bytes());
+    }
     let core = builder.core();
     for (phase, manager) in core.phase_manager.iter().enumerate() {
         for (thread, ctx) in manager.threads.iter().enumerate() {
@@ -285,7 +291,7 @@ fn read_pk(path: &Path, meta: &KeyMeta) -> Result<ChunkKeys, KeyError> {
     let mut reader = BufReader::new(file);
     // halo2's reader can panic on a short or malformed file: contain it.
     let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        ProvingKey::<G1Affine>::read::<_, BaseCircuitBuilder<Fr>>(
+        ProvingKey::<G1Affine>::read::<_, chunk::ChunkCircuit>(
             &mut reader,
             SerdeFormat::RawBytes,
             meta.circuit.clone(),

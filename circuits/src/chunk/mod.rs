@@ -20,6 +20,7 @@ use halo2_base::halo2_proofs::plonk::Any;
 
 use crate::eddsa::EddsaChip;
 use crate::field::to_circuit;
+use crate::gates::GatedCircuit;
 use crate::merkle::MerkleChip;
 use crate::poseidon::PoseidonChip;
 use crate::Fr;
@@ -44,13 +45,18 @@ pub struct Section {
     pub end: usize,
 }
 
-/// Lays out the whole chunk in `builder` and registers the public inputs. Returns where
-/// each slot's rules sit in the layout.
-pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &ChunkWitness) -> Vec<Section> {
+/// The chunk circuit: halo2-base's cells and the Poseidon/Merkle gate region.
+pub type ChunkCircuit = GatedCircuit;
+
+/// Lays out the whole chunk in `circuit` and registers the public inputs. Returns where
+/// each slot's rules sit in the layout (halo2-base's main context; the gate region's paths
+/// are named through [`crate::gates::PathPlace::offset`]).
+pub fn synthesize(circuit: &mut ChunkCircuit, witness: &ChunkWitness) -> Vec<Section> {
+    let builder = &mut circuit.builder;
     builder.set_lookup_bits(LOOKUP_BITS);
     builder.set_instance_columns(1);
     let range: RangeChip<Fr> = builder.range_chip();
-    let poseidon = PoseidonChip::new(&range.gate);
+    let poseidon = PoseidonChip::new(&range.gate, &circuit.paths);
     let merkle = MerkleChip::new(&poseidon);
     let eddsa = EddsaChip::new(&poseidon);
     let chips = SlotChips {
@@ -84,11 +90,13 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &ChunkWitness) 
 }
 
 /// Builds the circuit for `witness` at `k` rows (mock/keygen shape computed from it).
-pub fn build(stage: CircuitBuilderStage, k: u32, witness: &ChunkWitness) -> BaseCircuitBuilder<Fr> {
-    let mut builder = BaseCircuitBuilder::from_stage(stage).use_k(k as usize);
-    let _ = synthesize(&mut builder, witness);
-    builder.calculate_params(Some(9));
-    builder
+pub fn build(stage: CircuitBuilderStage, k: u32, witness: &ChunkWitness) -> ChunkCircuit {
+    let mut circuit = GatedCircuit::new(BaseCircuitBuilder::from_stage(stage).use_k(k as usize));
+    let _ = synthesize(&mut circuit, witness);
+    circuit
+        .builder
+        .calculate_params(Some(crate::stats::UNUSABLE_ROWS));
+    circuit
 }
 
 /// Names of the public inputs, in instance order.
@@ -108,12 +116,18 @@ pub fn mock_prove(
     witness: &ChunkWitness,
     instances: Option<[zkroll_engine::Fr; 4]>,
 ) -> Result<(), Vec<String>> {
-    let mut builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_k(k as usize);
-    let sections = synthesize(&mut builder, witness);
-    builder.calculate_params(Some(9));
+    let mut circuit = GatedCircuit::new(
+        BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_k(k as usize),
+    );
+    let sections = synthesize(&mut circuit, witness);
+    circuit
+        .builder
+        .calculate_params(Some(crate::stats::UNUSABLE_ROWS));
     let instances = instances.unwrap_or_else(|| witness.public_inputs());
     let instance: Vec<Fr> = instances.iter().map(to_circuit).collect();
-    let prover = MockProver::run(k, &builder, vec![instance]).map_err(|e| vec![e.to_string()])?;
+    let prover = MockProver::run(k, &circuit, vec![instance]).map_err(|e| vec![e.to_string()])?;
+    let builder = &circuit.builder;
+    let places = circuit.paths.places();
     let Err(failures) = prover.verify() else {
         return Ok(());
     };
@@ -131,6 +145,33 @@ pub fn mock_prove(
         .first()
         .copied()
         .unwrap_or(0);
+    let slot_rule = |o: usize| -> Option<String> {
+        let s = sections.iter().rev().find(|s| s.start <= o)?;
+        let kind = match witness.slots.get(s.slot)?.tx_type {
+            1 => "deposit",
+            2 => "transfer",
+            3 => "withdraw",
+            _ => "no-op",
+        };
+        Some(format!(
+            "slot {} ({kind}, batch step {}): {}",
+            s.slot,
+            witness.start + s.slot,
+            s.rule
+        ))
+    };
+    // A row of the gate region names the rule its path was recorded for.
+    let gate_row = |row: usize| -> Option<String> {
+        let place = places.iter().find(|p| p.start <= row && row < p.end)?;
+        slot_rule(place.offset)
+    };
+    let region_columns = (gate_columns
+        + builder
+            .config_params
+            .num_lookup_advice_per_phase
+            .first()
+            .copied()
+            .unwrap_or(0))..;
     let mut named: Vec<String> = Vec::new();
     for failure in &failures {
         let line = match failure {
@@ -141,26 +182,15 @@ pub fn mock_prove(
                 Any::Instance => PUBLIC_INPUTS
                     .get(*row)
                     .map(|name| format!("public input {row} ({name}) does not match the chunk")),
-                Any::Advice(_) if column.index() < gate_columns => {
-                    let offset = column_starts.get(column.index()).map(|s| s + row);
-                    offset
-                        .and_then(|o| sections.iter().find(|s| s.start <= o && o < s.end))
-                        .map(|s| {
-                            let kind = match witness.slots[s.slot].tx_type {
-                                1 => "deposit",
-                                2 => "transfer",
-                                3 => "withdraw",
-                                _ => "no-op",
-                            };
-                            format!(
-                                "slot {} ({kind}, batch step {}): {}",
-                                s.slot,
-                                witness.start + s.slot,
-                                s.rule
-                            )
-                        })
-                }
+                Any::Advice(_) if column.index() < gate_columns => column_starts
+                    .get(column.index())
+                    .and_then(|start| slot_rule(start + row)),
+                Any::Advice(_) if region_columns.contains(&column.index()) => gate_row(*row),
                 _ => None,
+            },
+            VerifyFailure::ConstraintNotSatisfied { location, .. } => match location {
+                FailureLocation::InRegion { offset, .. } => gate_row(*offset),
+                FailureLocation::OutsideRegion { row } => gate_row(*row),
             },
             _ => None,
         };

@@ -1,4 +1,4 @@
-use halo2_base::utils::testing::base_test;
+use crate::gates::testing;
 
 use super::*;
 use crate::field::to_circuit;
@@ -31,21 +31,18 @@ fn signed() -> Case {
 }
 
 fn run(case: Case, expect_ok: bool) {
-    base_test()
-        .k(17)
-        .expect_satisfied(expect_ok)
-        .run_gate(|ctx, gate| {
-            let poseidon = PoseidonChip::new(gate);
-            let chip = EddsaChip::new(&poseidon);
-            let curve = chip.curve();
-            let key = curve.load(ctx, to_circuit(&case.key.x), to_circuit(&case.key.y));
-            let r8 = curve.load(ctx, to_circuit(&case.r8.x), to_circuit(&case.r8.y));
-            let s = ctx.load_witness(case.s);
-            let message = ctx.load_witness(to_circuit(&case.message));
-            let enabled = ctx.load_witness(Fr::from(case.enabled as u64));
-            gate.assert_bit(ctx, enabled);
-            chip.verify(ctx, enabled, message, &key, &AssignedSignature { r8, s });
-        });
+    testing::check(17, expect_ok, |ctx, gate, paths| {
+        let poseidon = PoseidonChip::new(gate, paths);
+        let chip = EddsaChip::new(&poseidon);
+        let curve = chip.curve();
+        let key = curve.load(ctx, to_circuit(&case.key.x), to_circuit(&case.key.y));
+        let r8 = curve.load(ctx, to_circuit(&case.r8.x), to_circuit(&case.r8.y));
+        let s = ctx.load_witness(case.s);
+        let message = ctx.load_witness(to_circuit(&case.message));
+        let enabled = ctx.load_witness(Fr::from(case.enabled as u64));
+        gate.assert_bit(ctx, enabled);
+        chip.verify(ctx, enabled, message, &key, &AssignedSignature { r8, s });
+    });
 }
 
 #[test]
@@ -150,24 +147,21 @@ fn key_with_small_order_component_matches_native() {
 #[test]
 fn identity_cells_are_constants() {
     let tamper = |constant: bool, expect_ok: bool| {
-        base_test()
-            .k(10)
-            .expect_satisfied(expect_ok)
-            .run_gate(|ctx, gate| {
-                let poseidon = PoseidonChip::new(gate);
-                let chip = EddsaChip::new(&poseidon);
-                let curve = chip.curve();
-                let p = if constant {
-                    curve.identity(ctx)
-                } else {
-                    curve.load(ctx, Fr::from(0u64), Fr::from(1u64))
-                };
-                for cell in [p.x.cell, p.y.cell] {
-                    let offset = cell.expect("assigned cell").offset;
-                    ctx.advice[offset] =
-                        halo2_base::halo2_proofs::plonk::Assigned::Trivial(Fr::from(5u64));
-                }
-            });
+        testing::check(10, expect_ok, |ctx, gate, paths| {
+            let poseidon = PoseidonChip::new(gate, paths);
+            let chip = EddsaChip::new(&poseidon);
+            let curve = chip.curve();
+            let p = if constant {
+                curve.identity(ctx)
+            } else {
+                curve.load(ctx, Fr::from(0u64), Fr::from(1u64))
+            };
+            for cell in [p.x.cell, p.y.cell] {
+                let offset = cell.expect("assigned cell").offset;
+                ctx.advice[offset] =
+                    halo2_base::halo2_proofs::plonk::Assigned::Trivial(Fr::from(5u64));
+            }
+        });
     };
     tamper(false, true);
     tamper(true, false);

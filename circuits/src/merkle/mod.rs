@@ -2,9 +2,11 @@
 //!
 //! Constraints: the account index is decomposed into `depth` bits (each constrained to be
 //! 0 or 1, and their weighted sum constrained to equal the index, which also proves
-//! `index < 2^depth`); at each level the bit selects which of (node, sibling) is the left
-//! input of the Poseidon node hash. An update proves the old leaf under the old root and
-//! computes the new root from the new leaf with the same siblings and bits.
+//! `index < 2^depth`). The path itself is hashed in the custom gates ([`crate::gates::merkle`]):
+//! at each level the bit (copied into the gate region, and constrained boolean there too)
+//! selects which of (node, sibling) is the left input of the Poseidon node hash. An update
+//! proves the old leaf under the old root and computes the new root from the new leaf with
+//! the same siblings and bits.
 
 use halo2_base::gates::{GateChip, GateInstructions};
 use halo2_base::{AssignedValue, Context};
@@ -56,14 +58,13 @@ impl<'a> MerkleChip<'a> {
         leaf: AssignedValue<Fr>,
         path: &AssignedPath,
     ) -> AssignedValue<Fr> {
-        let mut node = leaf;
-        for (bit, sibling) in path.bits.iter().zip(&path.siblings) {
-            // bit = 1: the node is the right child.
-            let left = self.gate().select(ctx, *sibling, node, *bit);
-            let right = self.gate().select(ctx, node, *sibling, *bit);
-            node = self.poseidon.hash2(ctx, left, right);
-        }
-        node
+        let levels: Vec<_> = path
+            .bits
+            .iter()
+            .copied()
+            .zip(path.siblings.iter().copied())
+            .collect();
+        self.poseidon.paths().path(ctx, leaf, &levels)
     }
 
     /// Proves `old_leaf` sits under `old_root` at `path`, and returns the root after

@@ -1,4 +1,4 @@
-use halo2_base::utils::testing::base_test;
+use crate::gates::testing;
 
 use super::*;
 use crate::field::to_circuit;
@@ -43,22 +43,19 @@ fn run(index: u32, tamper: impl FnOnce(&mut u32, &mut Vec<Fr>, &mut Fr), expect_
     let mut witness_siblings: Vec<Fr> = siblings.iter().map(to_circuit).collect();
     let mut witness_leaf = to_circuit(&leaf);
     tamper(&mut witness_index, &mut witness_siblings, &mut witness_leaf);
-    base_test()
-        .k(14)
-        .expect_satisfied(expect_ok)
-        .run_gate(|ctx, gate| {
-            let poseidon = PoseidonChip::new(gate);
-            let chip = MerkleChip::new(&poseidon);
-            let index = ctx.load_witness(Fr::from(witness_index as u64));
-            let siblings = ctx.assign_witnesses(witness_siblings);
-            let path = chip.path(ctx, index, siblings);
-            let old_root = ctx.load_constant(to_circuit(&root));
-            let old_leaf = ctx.load_witness(witness_leaf);
-            let new_leaf = ctx.load_witness(to_circuit(&new_leaf));
-            let computed = chip.update(ctx, old_root, old_leaf, new_leaf, &path);
-            let expected = ctx.load_constant(to_circuit(&new_root));
-            ctx.constrain_equal(&computed, &expected);
-        });
+    testing::check(14, expect_ok, |ctx, gate, paths| {
+        let poseidon = PoseidonChip::new(gate, paths);
+        let chip = MerkleChip::new(&poseidon);
+        let index = ctx.load_witness(Fr::from(witness_index as u64));
+        let siblings = ctx.assign_witnesses(witness_siblings);
+        let path = chip.path(ctx, index, siblings);
+        let old_root = ctx.load_constant(to_circuit(&root));
+        let old_leaf = ctx.load_witness(witness_leaf);
+        let new_leaf = ctx.load_witness(to_circuit(&new_leaf));
+        let computed = chip.update(ctx, old_root, old_leaf, new_leaf, &path);
+        let expected = ctx.load_constant(to_circuit(&new_root));
+        ctx.constrain_equal(&computed, &expected);
+    });
 }
 
 #[test]

@@ -12,11 +12,16 @@
 //!   for cell 0 and `s_i + w_i * x_0` (1 gate) for each other cell.
 //!
 //! Every output is constrained from the inputs: there is no free witness in the chip.
+//!
+//! `Poseidon(2)` ([`PoseidonChip::hash2`], the Merkle node hash and the signed message) does
+//! not use halo2-base's gate: it is recorded in the circuit's [`PathTable`] and computed by the
+//! custom gates of [`crate::gates`] (~230 cells instead of ~2,560).
 
 use halo2_base::gates::{GateChip, GateInstructions};
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 
 use crate::field::to_circuit;
+use crate::gates::PathTable;
 use crate::Fr;
 
 /// One width's constants, converted to the circuit field once.
@@ -54,6 +59,7 @@ impl Rounds {
 #[derive(Debug, Clone)]
 pub struct PoseidonChip<'a> {
     gate: &'a GateChip<Fr>,
+    paths: &'a PathTable,
     rounds: Vec<Rounds>,
 }
 
@@ -61,10 +67,12 @@ pub struct PoseidonChip<'a> {
 pub const MAX_CHIP_INPUTS: usize = 6;
 
 impl<'a> PoseidonChip<'a> {
-    /// A chip over `gate`, with the constants of every width it supports.
-    pub fn new(gate: &'a GateChip<Fr>) -> Self {
+    /// A chip over `gate`, with the constants of every width it supports, recording its
+    /// `Poseidon(2)` hashes in `paths` (the circuit's gate region).
+    pub fn new(gate: &'a GateChip<Fr>, paths: &'a PathTable) -> Self {
         Self {
             gate,
+            paths,
             rounds: (2..=MAX_CHIP_INPUTS + 1).map(Rounds::new).collect(),
         }
     }
@@ -72,6 +80,11 @@ impl<'a> PoseidonChip<'a> {
     /// The gate chip this chip builds on.
     pub fn gate(&self) -> &'a GateChip<Fr> {
         self.gate
+    }
+
+    /// The gate region's path table.
+    pub fn paths(&self) -> &'a PathTable {
+        self.paths
     }
 
     fn pow5_after_add(
@@ -104,7 +117,8 @@ impl<'a> PoseidonChip<'a> {
             .collect()
     }
 
-    /// `Poseidon(inputs)` exactly as circomlib computes it, constrained.
+    /// `Poseidon(inputs)` exactly as circomlib computes it, constrained in halo2-base's gate.
+    /// (Two inputs: prefer [`Self::hash2`], which uses the custom gates.)
     ///
     /// # Panics
     /// If `inputs` is empty or longer than [`MAX_CHIP_INPUTS`]: input counts are fixed by the
@@ -164,14 +178,16 @@ impl<'a> PoseidonChip<'a> {
         state[0]
     }
 
-    /// `Poseidon(left, right)`: a Merkle node.
+    /// `Poseidon(left, right)` in the custom gates: a one-level path from `left` whose
+    /// sibling is `right` (index bit 0).
     pub fn hash2(
         &self,
         ctx: &mut Context<Fr>,
         left: AssignedValue<Fr>,
         right: AssignedValue<Fr>,
     ) -> AssignedValue<Fr> {
-        self.hash(ctx, &[left, right])
+        let zero = ctx.load_zero();
+        self.paths.path(ctx, left, &[(zero, right)])
     }
 }
 

@@ -1,4 +1,4 @@
-use halo2_base::utils::testing::base_test;
+use crate::gates::testing;
 use serde::Deserialize;
 
 use super::*;
@@ -33,14 +33,20 @@ fn parse(s: &str) -> Fr {
 #[test]
 fn chip_matches_poseidon_lite() {
     let v = vectors();
-    base_test().k(16).run_gate(|ctx, gate| {
-        let chip = PoseidonChip::new(gate);
+    testing::check(16, true, |ctx, gate, paths| {
+        let chip = PoseidonChip::new(gate, paths);
         for case in &v.cases {
             let inputs: Vec<_> = case
                 .inputs
                 .iter()
                 .map(|s| ctx.load_witness(parse(s)))
                 .collect();
+            if let [a, b] = inputs[..] {
+                // The custom gates too.
+                let gated = chip.hash2(ctx, a, b);
+                let expected = ctx.load_constant(parse(&case.output));
+                ctx.constrain_equal(&gated, &expected);
+            }
             let out = chip.hash(ctx, &inputs);
             assert_eq!(
                 *out.value(),
@@ -57,32 +63,34 @@ fn chip_matches_poseidon_lite() {
 /// A wrong claimed output is rejected by the constraints.
 #[test]
 fn wrong_output_is_rejected() {
-    base_test()
-        .k(12)
-        .expect_satisfied(false)
-        .run_gate(|ctx, gate| {
-            let chip = PoseidonChip::new(gate);
-            let a = ctx.load_witness(Fr::from(1u64));
-            let b = ctx.load_witness(Fr::from(2u64));
-            let out = chip.hash2(ctx, a, b);
-            let native = zkroll_engine::poseidon::hash2(1u64.into(), 2u64.into());
-            let wrong = ctx.load_constant(to_circuit(&native) + Fr::from(1u64));
-            ctx.constrain_equal(&out, &wrong);
-        });
+    testing::check(12, false, |ctx, gate, paths| {
+        let chip = PoseidonChip::new(gate, paths);
+        let a = ctx.load_witness(Fr::from(1u64));
+        let b = ctx.load_witness(Fr::from(2u64));
+        let out = chip.hash2(ctx, a, b);
+        let native = zkroll_engine::poseidon::hash2(1u64.into(), 2u64.into());
+        let wrong = ctx.load_constant(to_circuit(&native) + Fr::from(1u64));
+        ctx.constrain_equal(&out, &wrong);
+    });
 }
 
-/// Cells per hash, for the circuit statistics.
+/// Cells per hash, for the circuit statistics: halo2-base's gate against the custom gates
+/// (their region's rows times its columns).
 #[test]
 fn cells_per_hash() {
-    base_test().k(12).run_gate(|ctx, gate| {
-        let chip = PoseidonChip::new(gate);
+    testing::check(12, true, |ctx, gate, paths| {
+        let chip = PoseidonChip::new(gate, paths);
         let a = ctx.load_witness(Fr::from(3u64));
         let before = ctx.advice.len();
-        chip.hash2(ctx, a, a);
+        chip.hash(ctx, &[a, a]);
         let cells = ctx.advice.len() - before;
         assert!(
             cells > 1000 && cells < 5000,
             "{cells} cells per 2-input hash"
         );
+        let before = ctx.advice.len();
+        chip.hash2(ctx, a, a);
+        let gated = ctx.advice.len() - before + paths.cells();
+        assert!(gated < 250, "{gated} cells per 2-input hash in the gates");
     });
 }

@@ -460,7 +460,12 @@ fn info_reports_the_circuit() {
     let out = run_ok(&["info", "--chunk-size", "2", "--depth", "8", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["chunk_size"], 2);
-    assert!(v["cells_per_slot"].as_u64().expect("cells") > 100_000);
+    let cells = v["cells_per_slot"].as_u64().expect("cells");
+    let gated = v["gate_cells_per_slot"].as_u64().expect("gate cells");
+    assert!(
+        cells > 10_000 && gated > 0 && gated < cells,
+        "{cells} {gated}"
+    );
     assert!(v["k"].as_u64().expect("k") >= 10);
     let text = run_ok(&["info", "--chunk-size", "2", "--depth", "8"]);
     assert!(

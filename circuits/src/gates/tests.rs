@@ -1,0 +1,233 @@
+//! Gate-level tests: the custom Poseidon equals the engine's and poseidon-lite's, a Merkle path
+//! in the gates equals the engine's, and MockProver rejects a changed cell of the region.
+
+use halo2_base::gates::GateChip;
+use halo2_base::halo2_proofs::halo2curves::ff::Field;
+use halo2_base::{AssignedValue, Context};
+use proptest::prelude::*;
+
+use super::rows;
+use super::testing::run;
+use super::*;
+use crate::field::{to_circuit, to_engine};
+use crate::poseidon::PoseidonChip;
+
+/// `Poseidon(a, b)` in the gates, constrained to equal `expected`.
+fn hash_is(
+    ctx: &mut Context<Fr>,
+    gate: &GateChip<Fr>,
+    paths: &PathTable,
+    a: Fr,
+    b: Fr,
+    expected: Fr,
+) {
+    let chip = PoseidonChip::new(gate, paths);
+    let a = ctx.load_witness(a);
+    let b = ctx.load_witness(b);
+    let out = chip.hash2(ctx, a, b);
+    let expected = ctx.load_constant(expected);
+    ctx.constrain_equal(&out, &expected);
+}
+
+fn engine_hash(a: Fr, b: Fr) -> Fr {
+    to_circuit(&zkroll_engine::poseidon::hash2(
+        to_engine(&a),
+        to_engine(&b),
+    ))
+}
+
+/// Every 2-input `poseidon-lite` vector of the engine's test file.
+#[test]
+fn gate_matches_poseidon_lite_vectors() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../engine/tests/vectors/poseidon.json"
+    );
+    let text = std::fs::read_to_string(path).expect("vectors file");
+    let vectors: serde_json::Value = serde_json::from_str(&text).expect("vectors JSON");
+    let parse = |v: &serde_json::Value| {
+        to_circuit(
+            &zkroll_engine::field::fr_from_str(v.as_str().expect("string")).expect("element"),
+        )
+    };
+    let mut seen = 0;
+    for case in vectors["cases"].as_array().expect("cases") {
+        let inputs = case["inputs"].as_array().expect("inputs");
+        if inputs.len() != 2 {
+            continue;
+        }
+        let (a, b, out) = (parse(&inputs[0]), parse(&inputs[1]), parse(&case["output"]));
+        assert_eq!(
+            run(8, None, |ctx, gate, paths| hash_is(
+                ctx, gate, paths, a, b, out
+            )),
+            Ok(())
+        );
+        let wrong = run(8, None, |ctx, gate, paths| {
+            hash_is(ctx, gate, paths, a, b, out + Fr::ONE)
+        });
+        assert!(wrong.is_err());
+        seen += 1;
+    }
+    assert!(seen >= 3, "only {seen} vectors");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn gate_equals_the_engine_for_random_inputs(a in any::<[u64; 4]>(), b in any::<[u64; 4]>()) {
+        let to_fr = |limbs: [u64; 4]| {
+            limbs.iter().fold(Fr::ZERO, |acc, l| acc * Fr::from(1u64 << 32) * Fr::from(1u64 << 32) + Fr::from(*l))
+        };
+        let (a, b) = (to_fr(a), to_fr(b));
+        let expected = engine_hash(a, b);
+        let verdict = run(8, None, |ctx, gate, paths| hash_is(ctx, gate, paths, a, b, expected));
+        prop_assert_eq!(verdict, Ok(()));
+    }
+}
+
+/// A path of `bits.len()` levels from `leaf`, its root constrained to the engine's.
+fn path_is(
+    ctx: &mut Context<Fr>,
+    paths: &PathTable,
+    leaf: Fr,
+    levels: &[(Fr, Fr)],
+    expected_root: Fr,
+) -> AssignedValue<Fr> {
+    let leaf = ctx.load_witness(leaf);
+    let cells: Vec<_> = levels
+        .iter()
+        .map(|(b, s)| (ctx.load_witness(*b), ctx.load_witness(*s)))
+        .collect();
+    let root = paths.path(ctx, leaf, &cells);
+    let expected = ctx.load_constant(expected_root);
+    ctx.constrain_equal(&root, &expected);
+    root
+}
+
+fn engine_root(leaf: Fr, levels: &[(bool, Fr)]) -> Fr {
+    levels.iter().fold(leaf, |node, (bit, sibling)| {
+        if *bit {
+            engine_hash(*sibling, node)
+        } else {
+            engine_hash(node, *sibling)
+        }
+    })
+}
+
+#[test]
+fn a_path_in_the_gates_equals_the_engine() {
+    let leaf = Fr::from(42u64);
+    let levels = [
+        (true, Fr::from(7u64)),
+        (false, Fr::from(8u64)),
+        (true, Fr::from(9u64)),
+    ];
+    let root = engine_root(leaf, &levels);
+    let as_fr: Vec<_> = levels
+        .iter()
+        .map(|(b, s)| (Fr::from(u64::from(*b)), *s))
+        .collect();
+    assert_eq!(
+        run(9, None, |ctx, _, paths| {
+            path_is(ctx, paths, leaf, &as_fr, root);
+        }),
+        Ok(())
+    );
+    // The root of another leaf is refused.
+    assert!(run(9, None, |ctx, _, paths| {
+        path_is(ctx, paths, leaf + Fr::ONE, &as_fr, root);
+    })
+    .is_err());
+}
+
+#[test]
+fn a_bit_that_is_not_a_bit_is_refused() {
+    // bit = 2 laid out consistently (left = node + 2 (sibling - node)): only the link gate's
+    // boolean constraint stands in the way.
+    let leaf = Fr::from(3u64);
+    let sibling = Fr::from(10u64);
+    let bit = Fr::from(2u64);
+    let left = leaf + bit * (sibling - leaf);
+    let right = leaf + sibling - left;
+    let root = engine_hash(left, right);
+    let verdict = run(8, None, |ctx, _, paths| {
+        path_is(ctx, paths, leaf, &[(bit, sibling)], root);
+    });
+    let failures = verdict.expect_err("a bit of 2 was accepted");
+    assert!(
+        failures
+            .iter()
+            .any(|f| format!("{f:?}").contains("merkle level link")),
+        "{failures:?}"
+    );
+}
+
+#[test]
+fn a_swapped_sibling_is_refused() {
+    // The first permutation row holds (0, left, right); swap them against bit 0.
+    let leaf = Fr::from(3u64);
+    let sibling = Fr::from(10u64);
+    let (rows, _) = rows::path(leaf, &[(Fr::ZERO, sibling)]);
+    assert_eq!(rows[1].advice[1], leaf);
+    let verdict = run(8, Some((1, 1, sibling)), |ctx, _, paths| {
+        let leaf = ctx.load_witness(leaf);
+        let bit = ctx.load_zero();
+        let sibling = ctx.load_witness(sibling);
+        paths.path(ctx, leaf, &[(bit, sibling)]);
+    });
+    assert!(verdict.is_err());
+}
+
+#[test]
+fn changing_any_cell_of_a_hash_is_refused() {
+    let (a, b) = (Fr::from(1u64), Fr::from(2u64));
+    let expected = engine_hash(a, b);
+    let (rows, _) = rows::path(a, &[(Fr::ZERO, b)]);
+    assert_eq!(rows.len(), rows::path_rows(1));
+    let mut checked = 0;
+    for (r, row) in rows.iter().enumerate() {
+        for c in 0..rows::ADVICE {
+            if !rows::is_read(row.kind, r == 0, c) {
+                continue;
+            }
+            let changed = row.advice[c] + Fr::ONE;
+            let verdict = run(8, Some((r, c, changed)), |ctx, gate, paths| {
+                hash_is(ctx, gate, paths, a, b, expected)
+            });
+            assert!(
+                verdict.is_err(),
+                "row {r} ({:?}) column {c} changed: accepted",
+                row.kind
+            );
+            checked += 1;
+        }
+    }
+    // 37 round rows of 6 cells but the single partial row's 2 helpers, plus the link row's
+    // leaf, sibling and bit, plus the root's row state: every assigned cell.
+    assert_eq!(checked, 37 * 6 - 2 + 3 + 3);
+    assert_eq!(checked, rows::path_cells(1));
+}
+
+/// The gates' constraints (degree 4 with their selector) keep the circuit's degree, hence
+/// the extended evaluation domain, and the blinding rows of halo2-base's chunk configuration.
+#[test]
+fn the_gates_keep_the_degree_and_the_blinding_rows() {
+    use halo2_base::gates::circuit::{BaseCircuitParams, BaseConfig};
+    use halo2_base::halo2_proofs::plonk::{Circuit, ConstraintSystem};
+    let params = BaseCircuitParams {
+        k: 12,
+        num_advice_per_phase: vec![2],
+        num_fixed: 1,
+        num_lookup_advice_per_phase: vec![1],
+        lookup_bits: Some(8),
+        num_instance_columns: 1,
+    };
+    let mut base = ConstraintSystem::<Fr>::default();
+    let _ = BaseConfig::configure(&mut base, params.clone());
+    let mut gated = ConstraintSystem::<Fr>::default();
+    let _ = GatedCircuit::configure_with_params(&mut gated, params);
+    assert_eq!(gated.degree(), base.degree());
+    assert_eq!(gated.minimum_rows(), base.minimum_rows());
+}
