@@ -9,7 +9,7 @@ use zkroll_engine::ChainConfig;
 
 use crate::chunk::{self, ChunkWitness};
 use crate::eddsa::{AssignedSignature, EddsaChip};
-use crate::gates::{GatedCircuit, PathTable};
+use crate::gates::{GateTable, GatedCircuit};
 use crate::merkle::MerkleChip;
 use crate::poseidon::PoseidonChip;
 use crate::Fr;
@@ -68,19 +68,19 @@ pub fn primitive_costs(depth: u8) -> Vec<(String, usize)> {
     let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Keygen).use_k(18);
     builder.set_lookup_bits(chunk::LOOKUP_BITS);
     let range = builder.range_chip();
-    let paths = PathTable::new();
-    let poseidon = PoseidonChip::new(&range.gate, &paths);
+    let table = GateTable::new();
+    let poseidon = PoseidonChip::new(&range.gate, &table);
     let merkle = MerkleChip::new(&poseidon);
-    let eddsa = EddsaChip::new(&poseidon);
+    let eddsa = EddsaChip::new(&poseidon, &range);
     let ctx = builder.main(0);
     let x = ctx.load_witness(Fr::from(3u64));
     let mut out = Vec::new();
     let mut measure = |name: String,
                        ctx: &mut halo2_base::Context<Fr>,
                        f: &mut dyn FnMut(&mut halo2_base::Context<Fr>)| {
-        let before = ctx.advice.len() + paths.cells();
+        let before = ctx.advice.len() + table.cells();
         f(ctx);
-        out.push((name, ctx.advice.len() + paths.cells() - before));
+        out.push((name, ctx.advice.len() + table.cells() - before));
     };
     measure(
         "Poseidon, 2 inputs (custom gates)".into(),
@@ -165,8 +165,8 @@ fn measure(slots: usize, config: ChainConfig) -> Layout {
         advice: stats.gate.total_advice_per_phase.iter().sum(),
         lookup: stats.total_lookup_advice_per_phase.iter().sum(),
         constants: stats.gate.total_fixed,
-        gate_rows: circuit.paths.rows(),
-        gate_cells: circuit.paths.cells(),
+        gate_rows: circuit.table.rows(),
+        gate_cells: circuit.table.cells(),
         slot0: sections
             .iter()
             .filter(|s| s.slot == 0)
@@ -318,7 +318,7 @@ mod tests {
             real.builder.config_params.num_advice_per_phase[0],
             s.advice_columns
         );
-        assert_eq!(real.paths.rows(), s.gate_rows);
+        assert_eq!(real.table.rows(), s.gate_rows);
         assert_eq!(
             real.builder.config_params.num_lookup_advice_per_phase[0],
             s.lookup_advice_columns

@@ -62,7 +62,7 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
         s.advice_columns
     );
     outln!(
-        "  custom gate columns    {} advice (Poseidon rounds, Merkle links), {} rows used",
+        "  custom gate columns    {} advice (Poseidon rounds, Merkle links, Edwards scalar multiplication), {} rows used",
         s.gate_advice_columns,
         s.gate_rows
     );

@@ -18,11 +18,12 @@ use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_base::halo2_proofs::SerdeFormat;
 use serde::{Deserialize, Serialize};
 use zkroll_circuits::chunk::{self, ChunkWitness};
+use zkroll_circuits::gates::JobShape;
 use zkroll_circuits::proof::{self, ChunkKeys};
 use zkroll_engine::ChainConfig;
 
 /// Bumped whenever the chunk circuit changes on purpose (with the pinned vk hash).
-pub const CIRCUIT_VERSION: u32 = 4;
+pub const CIRCUIT_VERSION: u32 = 5;
 
 /// Why keys cannot be provided.
 #[derive(Debug, thiserror::Error)]
@@ -131,13 +132,19 @@ pub fn fingerprint(circuit: &chunk::ChunkCircuit) -> String {
     }
     let builder = &circuit.builder;
     let mut h = blake2b_simd::Params::new().hash_length(32).to_state();
-    h.update(b"zkroll chunk circuit fingerprint v2");
+    h.update(b"zkroll chunk circuit fingerprint v3");
     h.update(&serde_json::to_vec(&builder.config_params).unwrap_or_default());
-    // The gate region: the levels of every path, in layout order.
-    let paths = circuit.paths.shape();
-    h.update(&(paths.len() as u64).to_le_bytes());
-    for levels in paths {
-        h.update(&(levels as u64).to_le_bytes());
+    // The gate region: every job's kind and length, in layout order.
+    let jobs = circuit.table.shape();
+    h.update(&(jobs.len() as u64).to_le_bytes());
+    for job in jobs {
+        let (kind, length) = match job {
+            JobShape::Path(levels) => (0u8, levels),
+            JobShape::FixedBase(steps) => (1, steps),
+            JobShape::VariableBase(steps) => (2, steps),
+        };
+        h.update(&[kind]);
+        h.update(&(length as u64).to_le_bytes());
     }
     let core = builder.core();
     for (phase, manager) in core.phase_manager.iter().enumerate() {

@@ -49,16 +49,16 @@ pub struct Section {
 pub type ChunkCircuit = GatedCircuit;
 
 /// Lays out the whole chunk in `circuit` and registers the public inputs. Returns where
-/// each slot's rules sit in the layout (halo2-base's main context; the gate region's paths
-/// are named through [`crate::gates::PathPlace::offset`]).
+/// each slot's rules sit in the layout (halo2-base's main context; the gate region's jobs
+/// are named through [`crate::gates::JobPlace::offset`]).
 pub fn synthesize(circuit: &mut ChunkCircuit, witness: &ChunkWitness) -> Vec<Section> {
     let builder = &mut circuit.builder;
     builder.set_lookup_bits(LOOKUP_BITS);
     builder.set_instance_columns(1);
     let range: RangeChip<Fr> = builder.range_chip();
-    let poseidon = PoseidonChip::new(&range.gate, &circuit.paths);
+    let poseidon = PoseidonChip::new(&range.gate, &circuit.table);
     let merkle = MerkleChip::new(&poseidon);
-    let eddsa = EddsaChip::new(&poseidon);
+    let eddsa = EddsaChip::new(&poseidon, &range);
     let chips = SlotChips {
         range: &range,
         poseidon: &poseidon,
@@ -127,7 +127,7 @@ pub fn mock_prove(
     let instance: Vec<Fr> = instances.iter().map(to_circuit).collect();
     let prover = MockProver::run(k, &circuit, vec![instance]).map_err(|e| vec![e.to_string()])?;
     let builder = &circuit.builder;
-    let places = circuit.paths.places();
+    let places = circuit.table.places();
     let Err(failures) = prover.verify() else {
         return Ok(());
     };
@@ -160,7 +160,7 @@ pub fn mock_prove(
             s.rule
         ))
     };
-    // A row of the gate region names the rule its path was recorded for.
+    // A row of the gate region names the rule its job was recorded for.
     let gate_row = |row: usize| -> Option<String> {
         let place = places.iter().find(|p| p.start <= row && row < p.end)?;
         slot_rule(place.offset)

@@ -4,19 +4,25 @@
 //! [`BabyJubjubChip`]: points in circomlib coordinates over the native field, with the
 //! complete twisted Edwards addition `x3 = (x1 y2 + y1 x2) / (1 + d x1 x2 y1 y2)`,
 //! `y3 = (y1 y2 - a x1 x2) / (1 - d x1 x2 y1 y2)` (each quotient a witness `q` constrained by
-//! `q * den = num`; the denominators never vanish on the curve), on-curve checks, and
-//! double-and-add scalar multiplication over constrained bits.
+//! `q * den = num`; the denominators never vanish on the curve) and on-curve checks.
 //!
 //! [`EddsaChip::verify`] constrains exactly what `@zk-kit/eddsa-poseidon`'s `verifySignature`
-//! checks: `R8` and `A` on the curve, `S < l` (S's bits compared with the subgroup order),
-//! `hm = Poseidon(R8.x, R8.y, A.x, A.y, m)` decomposed into its canonical bits (compared with
-//! the field modulus, so there is one decomposition), and `S * Base8 = R8 + hm * (8 * A)`.
+//! checks: `R8` and `A` on the curve, `S < l`, `hm = Poseidon(R8.x, R8.y, A.x, A.y, m)` taken
+//! by its canonical bits, and `S * Base8 = R8 + hm * (8 * A)`. The two scalar
+//! multiplications run in the custom gates of [`crate::gates::edwards`], one bit per step:
+//! - `S * Base8`: 252 steps whose running sum is copied to `S` (so `S < 2^252`), and
+//!   `l - 1 - S` range-checked to 252 bits (so `S < l`);
+//! - `hm * 8A`: three doubling-only steps (the cofactor), then hm's 254 bits; the running sum
+//!   is tapped after the low 128 bits (`lo`) and at the end (`lo + hi`), `hm = lo + hi 2^128`
+//!   is constrained, and `(hi, lo) < (p_hi, p_lo)` (the field modulus), so the bits are hm's
+//!   canonical ones.
 
-use halo2_base::gates::{GateChip, GateInstructions};
+use halo2_base::gates::{GateChip, GateInstructions, RangeChip, RangeInstructions};
+use halo2_base::halo2_proofs::halo2curves::ff::{Field, PrimeField};
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
-use std::sync::OnceLock;
 
 use crate::field::to_circuit;
+use crate::gates::edwards_rows::{binary_steps, curve_a, curve_d, integer_steps, Step};
 use crate::poseidon::PoseidonChip;
 use crate::Fr;
 
@@ -34,36 +40,6 @@ pub struct AssignedPoint {
 #[derive(Debug, Clone)]
 pub struct BabyJubjubChip<'a> {
     gate: &'a GateChip<Fr>,
-}
-
-fn curve_a() -> Fr {
-    Fr::from(zkroll_engine::babyjubjub::A)
-}
-
-fn curve_d() -> Fr {
-    Fr::from(zkroll_engine::babyjubjub::D)
-}
-
-/// `2^i * Base8` for `i = 0..256`, in circuit coordinates.
-fn base8_powers() -> &'static [(Fr, Fr)] {
-    static POWERS: OnceLock<Vec<(Fr, Fr)>> = OnceLock::new();
-    POWERS.get_or_init(|| {
-        let mut p = zkroll_engine::babyjubjub::Point::base8();
-        (0..256)
-            .map(|_| {
-                let out = (to_circuit(&p.x), to_circuit(&p.y));
-                p = p.add(&p).unwrap_or(p);
-                out
-            })
-            .collect()
-    })
-}
-
-/// Little-endian 64-bit limbs as bits, least significant first.
-fn constant_bits(limbs: &[u64; 4], count: usize) -> Vec<bool> {
-    (0..count)
-        .map(|i| (limbs[i / 64] >> (i % 64)) & 1 == 1)
-        .collect()
 }
 
 impl<'a> BabyJubjubChip<'a> {
@@ -181,39 +157,6 @@ impl<'a> BabyJubjubChip<'a> {
         }
     }
 
-    /// `k * p` for `k` given by constrained bits, least significant first.
-    pub fn mul_bits(
-        &self,
-        ctx: &mut Context<Fr>,
-        p: &AssignedPoint,
-        bits: &[AssignedValue<Fr>],
-    ) -> AssignedPoint {
-        let mut acc = self.identity(ctx);
-        let mut base = *p;
-        for (i, bit) in bits.iter().enumerate() {
-            let sum = self.add(ctx, &acc, &base);
-            acc = self.select(ctx, *bit, &sum, &acc);
-            if i + 1 < bits.len() {
-                base = self.add(ctx, &base, &base);
-            }
-        }
-        acc
-    }
-
-    /// `k * Base8` for `k` given by constrained bits (at most 256), with constant multiples.
-    pub fn mul_base8_bits(
-        &self,
-        ctx: &mut Context<Fr>,
-        bits: &[AssignedValue<Fr>],
-    ) -> AssignedPoint {
-        let mut acc = self.identity(ctx);
-        for (bit, power) in bits.iter().zip(base8_powers()) {
-            let sum = self.add_constant(ctx, &acc, *power);
-            acc = self.select(ctx, *bit, &sum, &acc);
-        }
-        acc
-    }
-
     /// `8 * p`.
     pub fn mul_by_cofactor(&self, ctx: &mut Context<Fr>, p: &AssignedPoint) -> AssignedPoint {
         let p2 = self.add(ctx, p, p);
@@ -226,36 +169,6 @@ impl<'a> BabyJubjubChip<'a> {
         let x_zero = self.gate.is_zero(ctx, p.x);
         let y_one = self.gate.is_equal(ctx, p.y, Constant(Fr::from(1u64)));
         self.gate.and(ctx, x_zero, y_one)
-    }
-
-    /// Constrains `bits` (least significant first, at most 256) to encode an integer
-    /// `< bound`.
-    pub fn assert_bits_below(
-        &self,
-        ctx: &mut Context<Fr>,
-        bits: &[AssignedValue<Fr>],
-        bound: &[u64; 4],
-    ) {
-        assert!(bits.len() <= 256, "at most 256 bits");
-        let bound_bits = constant_bits(bound, 256);
-        if bound_bits[bits.len()..].iter().any(|b| *b) {
-            return; // every value of this width is below the bound
-        }
-        let g = self.gate;
-        // From the most significant bit: `less` = already below, `equal` = equal so far.
-        let mut less = ctx.load_zero();
-        let mut equal = ctx.load_constant(Fr::from(1u64));
-        for (bit, bound_bit) in bits.iter().zip(&bound_bits).rev() {
-            let not_bit = g.not(ctx, *bit);
-            if *bound_bit {
-                let newly_below = g.and(ctx, equal, not_bit);
-                less = g.or(ctx, less, newly_below);
-                equal = g.and(ctx, equal, *bit);
-            } else {
-                equal = g.and(ctx, equal, not_bit);
-            }
-        }
-        g.assert_is_const(ctx, &less, &Fr::from(1u64));
     }
 }
 
@@ -273,19 +186,44 @@ pub struct AssignedSignature {
 pub struct EddsaChip<'a> {
     curve: BabyJubjubChip<'a>,
     poseidon: &'a PoseidonChip<'a>,
+    range: &'a RangeChip<Fr>,
 }
 
 /// Bits of `S` (`l < 2^252`).
 const S_BITS: usize = 252;
 /// Bits of the challenge `hm` (`p < 2^254`).
 const HM_BITS: usize = 254;
+/// hm's low bits, tapped apart from the high ones.
+const HM_LOW_BITS: usize = 128;
+/// Doubling-only steps before hm's bits: the cofactor 8.
+const COFACTOR_STEPS: usize = 3;
+
+/// `2^bits`.
+fn two_pow(bits: usize) -> Fr {
+    Fr::from(2u64).pow_vartime([bits as u64])
+}
+
+/// The field modulus `p` as `(p >> 128, p mod 2^128)`.
+fn modulus_halves() -> (Fr, Fr) {
+    // p - 1 is the largest element; its halves plus one at the bottom are p's.
+    let top = -Fr::ONE;
+    let bytes = top.to_repr();
+    let half = |range: std::ops::Range<usize>| {
+        let mut b = [0u8; 32];
+        b[..16].copy_from_slice(&bytes[range]);
+        Fr::from_repr(b).unwrap_or(Fr::ZERO)
+    };
+    (half(16..32), half(0..16) + Fr::ONE)
+}
 
 impl<'a> EddsaChip<'a> {
-    /// A chip hashing with `poseidon`.
-    pub fn new(poseidon: &'a PoseidonChip<'a>) -> Self {
+    /// A chip hashing with `poseidon` (its scalar multiplications go to the same gate
+    /// region) and range-checking with `range`.
+    pub fn new(poseidon: &'a PoseidonChip<'a>, range: &'a RangeChip<Fr>) -> Self {
         Self {
             curve: BabyJubjubChip::new(poseidon.gate()),
             poseidon,
+            range,
         }
     }
 
@@ -307,23 +245,36 @@ impl<'a> EddsaChip<'a> {
     ) {
         let c = &self.curve;
         let g = c.gate;
+        let table = self.poseidon.table();
         c.assert_on_curve(ctx, &signature.r8);
         c.assert_on_curve(ctx, key);
-        let s_bits = g.num_to_bits(ctx, signature.s, S_BITS);
-        c.assert_bits_below(ctx, &s_bits, &zkroll_engine::babyjubjub::subgroup_order().0);
+
+        // S * Base8, with S < 2^252 from the bits and S < l from the range check.
+        let left = table.fixed_base_mul(ctx, binary_steps(signature.s.value(), S_BITS), &[]);
+        ctx.constrain_equal(&left.sums[0], &signature.s);
+        let l = to_circuit(&zkroll_engine::Fr::from(
+            zkroll_engine::babyjubjub::subgroup_order(),
+        ));
+        let gap = g.sub(ctx, Constant(l - Fr::ONE), signature.s);
+        self.range.range_check(ctx, gap, S_BITS);
+
+        // hm * 8A: the cofactor's doublings, then hm's bits, low half weighted 2^j and high
+        // half 2^(j - 128), so the sum tapped after the low half is `lo` and the last `lo + hi`.
         let hm = self.poseidon.hash(
             ctx,
             &[signature.r8.x, signature.r8.y, key.x, key.y, message],
         );
-        let hm_bits = g.num_to_bits(ctx, hm, HM_BITS);
-        let modulus = zkroll_engine::field::parse_u256(
-            "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001",
-        )
-        .unwrap_or_default();
-        c.assert_bits_below(ctx, &hm_bits, &modulus);
-        let left = c.mul_base8_bits(ctx, &s_bits);
-        let key8 = c.mul_by_cofactor(ctx, key);
-        let hm_key8 = c.mul_bits(ctx, &key8, &hm_bits);
+        let product = table.variable_base_mul(
+            ctx,
+            (key.x, key.y),
+            challenge_steps(&hm.value().to_bytes()),
+            &[COFACTOR_STEPS + HM_LOW_BITS],
+        );
+        self.bind_challenge(ctx, hm, product.sums[0], product.sums[1]);
+        let hm_key8 = AssignedPoint {
+            x: product.x,
+            y: product.y,
+        };
         let right = c.add(ctx, &signature.r8, &hm_key8);
         for (l, r) in [(left.x, right.x), (left.y, right.y)] {
             let diff = g.sub(ctx, l, r);
@@ -331,6 +282,54 @@ impl<'a> EddsaChip<'a> {
             g.assert_is_const(ctx, &gated, &Fr::from(0u64));
         }
     }
+
+    /// Constrains the bits of a multiplication by [`challenge_steps`] to be `hm`'s canonical
+    /// bits, given its running sum after the low bits (`lo`) and at the end (`lo + hi`):
+    /// `hm = lo + hi 2^128` and `(hi, lo) < (p_hi, p_lo)`.
+    fn bind_challenge(
+        &self,
+        ctx: &mut Context<Fr>,
+        hm: AssignedValue<Fr>,
+        lo: AssignedValue<Fr>,
+        total: AssignedValue<Fr>,
+    ) {
+        let g = self.curve.gate;
+        let hi = g.sub(ctx, total, lo);
+        let recomposed = g.mul_add(ctx, hi, Constant(two_pow(HM_LOW_BITS)), lo);
+        ctx.constrain_equal(&recomposed, &hm);
+        // hi <= p_hi, and lo < p_lo when hi = p_hi.
+        let (p_hi, p_lo) = modulus_halves();
+        let hi_gap = g.sub(ctx, Constant(p_hi), hi);
+        self.range.range_check(ctx, hi_gap, HM_BITS - HM_LOW_BITS);
+        let top = g.is_equal(ctx, hi, Constant(p_hi));
+        let lo_gap = g.sub(ctx, Constant(p_lo - Fr::ONE), lo);
+        let lo_gap = g.mul(ctx, lo_gap, top);
+        self.range.range_check(ctx, lo_gap, HM_LOW_BITS);
+    }
+}
+
+/// The steps of `hm * 8A` for the challenge given as a little-endian integer (`< 2^254`):
+/// the cofactor's three doubling-only steps, then its 254 bits, the low 128 weighted `2^j`
+/// and the high ones `2^(j - 128)`, so the sum before step `3 + 128` is `lo` and the last is
+/// `lo + hi`.
+fn challenge_steps(repr: &[u8; 32]) -> Vec<Step> {
+    let doublings = (0..COFACTOR_STEPS).map(|_| Step {
+        bit: false,
+        weight: Fr::ZERO,
+        zero: true,
+    });
+    let bits = integer_steps(repr, HM_BITS)
+        .into_iter()
+        .enumerate()
+        .map(|(j, step)| Step {
+            weight: if j < HM_LOW_BITS {
+                step.weight
+            } else {
+                two_pow(j - HM_LOW_BITS)
+            },
+            ..step
+        });
+    doublings.chain(bits).collect()
 }
 
 #[cfg(test)]

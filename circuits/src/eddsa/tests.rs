@@ -31,9 +31,10 @@ fn signed() -> Case {
 }
 
 fn run(case: Case, expect_ok: bool) {
-    testing::check(17, expect_ok, |ctx, gate, paths| {
-        let poseidon = PoseidonChip::new(gate, paths);
-        let chip = EddsaChip::new(&poseidon);
+    let verdict = testing::run_range(13, None, |ctx, range, table| {
+        let gate = &range.gate;
+        let poseidon = PoseidonChip::new(gate, table);
+        let chip = EddsaChip::new(&poseidon, range);
         let curve = chip.curve();
         let key = curve.load(ctx, to_circuit(&case.key.x), to_circuit(&case.key.y));
         let r8 = curve.load(ctx, to_circuit(&case.r8.x), to_circuit(&case.r8.y));
@@ -43,6 +44,7 @@ fn run(case: Case, expect_ok: bool) {
         gate.assert_bit(ctx, enabled);
         chip.verify(ctx, enabled, message, &key, &AssignedSignature { r8, s });
     });
+    assert_eq!(verdict.is_ok(), expect_ok, "{verdict:?}");
 }
 
 #[test]
@@ -147,9 +149,9 @@ fn key_with_small_order_component_matches_native() {
 #[test]
 fn identity_cells_are_constants() {
     let tamper = |constant: bool, expect_ok: bool| {
-        testing::check(10, expect_ok, |ctx, gate, paths| {
-            let poseidon = PoseidonChip::new(gate, paths);
-            let chip = EddsaChip::new(&poseidon);
+        let verdict = testing::run_range(10, None, |ctx, range, table| {
+            let poseidon = PoseidonChip::new(&range.gate, table);
+            let chip = EddsaChip::new(&poseidon, range);
             let curve = chip.curve();
             let p = if constant {
                 curve.identity(ctx)
@@ -162,7 +164,52 @@ fn identity_cells_are_constants() {
                     halo2_base::halo2_proofs::plonk::Assigned::Trivial(Fr::from(5u64));
             }
         });
+        assert_eq!(verdict.is_ok(), expect_ok, "{verdict:?}");
     };
     tamper(false, true);
     tamper(true, false);
+}
+
+/// `repr + (p - 1) + 1`: the same residue as `repr`, as a 256-bit integer.
+fn plus_modulus(repr: [u8; 32]) -> [u8; 32] {
+    use halo2_base::halo2_proofs::halo2curves::ff::Field;
+    let p_minus_one = (-Fr::ONE).to_bytes();
+    let mut out = [0u8; 32];
+    let mut carry = 1u16;
+    for i in 0..32 {
+        let v = repr[i] as u16 + p_minus_one[i] as u16 + carry;
+        out[i] = v as u8;
+        carry = v >> 8;
+    }
+    out
+}
+
+/// hm enters the multiplication by its bits: the bits of `hm + p` (same residue, below
+/// 2^254 for a small hm) satisfy `hm = lo + hi 2^128` in the field, and only the comparison
+/// with the modulus refuses them.
+#[test]
+fn challenge_bits_must_be_canonical() {
+    let hm = Fr::from(5u64);
+    let run = |repr: [u8; 32]| {
+        testing::run_range(11, None, |ctx, range, table| {
+            let poseidon = PoseidonChip::new(&range.gate, table);
+            let chip = EddsaChip::new(&poseidon, range);
+            let base = Point::base8();
+            let key = chip
+                .curve()
+                .load(ctx, to_circuit(&base.x), to_circuit(&base.y));
+            let product = table.variable_base_mul(
+                ctx,
+                (key.x, key.y),
+                challenge_steps(&repr),
+                &[COFACTOR_STEPS + HM_LOW_BITS],
+            );
+            let hm = ctx.load_witness(hm);
+            chip.bind_challenge(ctx, hm, product.sums[0], product.sums[1]);
+        })
+    };
+    assert!(run(hm.to_bytes()).is_ok());
+    let other = plus_modulus(hm.to_bytes());
+    assert!(other[31] < 0x40, "hm + p < 2^254");
+    assert!(run(other).is_err(), "non-canonical bits accepted");
 }

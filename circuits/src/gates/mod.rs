@@ -2,26 +2,32 @@
 //!
 //! - [`poseidon`]: circomlib's `Poseidon(2)` as round gates (one full round or two partial
 //!   rounds per row, six advice columns, ~38 rows per hash);
-//! - [`merkle`]: the link gate chaining Merkle levels in the same columns, and [`PathTable`],
-//!   which records the paths the chips ask for during witness generation and lays them out;
-//! - [`rows`]: the native side (constants and every row's values).
+//! - [`merkle`]: the link gate chaining Merkle levels in the same columns;
+//! - [`edwards`]: Baby Jubjub scalar multiplication, one bit per step (fixed base `Base8`
+//!   and variable base), in the same columns;
+//! - [`rows`] and [`edwards_rows`]: the native side (constants and every row's values);
+//! - [`table`]: [`GateTable`], which records the work the chips ask for during witness
+//!   generation and lays it out.
 //!
 //! [`GatedCircuit`] is halo2-base's [`BaseCircuitBuilder`] plus the gate region. Chips record
-//! a path and get its root back as an ordinary halo2-base cell (a placeholder from halo2-base's
-//! copy manager); at synthesis the region is laid out first and its cells are registered for
-//! the placeholders, then halo2-base lays out its own cells and imposes every copy constraint,
-//! between its cells and the region's included.
+//! a path or a multiplication and get its outputs back as ordinary halo2-base cells
+//! (placeholders from halo2-base's copy manager); at synthesis the region is laid out first and
+//! its cells are registered for the placeholders, then halo2-base lays out its own cells and
+//! imposes every copy constraint, between its cells and the region's included.
 
+pub mod edwards;
+pub mod edwards_rows;
 pub mod merkle;
 pub mod poseidon;
 pub mod rows;
+pub mod table;
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, BaseConfig};
 use halo2_base::halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
 use halo2_base::halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
 
-pub use merkle::{GateConfig, PathPlace, PathTable};
+pub use table::{GateConfig, GateTable, JobPlace, JobShape, Product};
 
 use crate::Fr;
 
@@ -29,8 +35,8 @@ use crate::Fr;
 pub struct GatedCircuit {
     /// halo2-base's cells.
     pub builder: BaseCircuitBuilder<Fr>,
-    /// The paths laid out in the gate region.
-    pub paths: PathTable,
+    /// The work laid out in the gate region.
+    pub table: GateTable,
 }
 
 /// The circuit's configuration: halo2-base's and the gate region's.
@@ -47,15 +53,16 @@ impl GatedCircuit {
     pub fn new(builder: BaseCircuitBuilder<Fr>) -> Self {
         Self {
             builder,
-            paths: PathTable::new(),
+            table: GateTable::new(),
         }
     }
 
     /// Advice columns the gate region adds.
     pub const GATE_ADVICE_COLUMNS: usize = rows::ADVICE;
 
-    /// Fixed columns the gate region adds (constants and selectors).
-    pub const GATE_FIXED_COLUMNS: usize = rows::FIXED + 4;
+    /// Fixed columns the gate region adds (constants and its six selectors: halo2-axiom's
+    /// keygen does not compress selectors).
+    pub const GATE_FIXED_COLUMNS: usize = rows::FIXED + 6;
 }
 
 impl Circuit<Fr> for GatedCircuit {
@@ -80,8 +87,9 @@ impl Circuit<Fr> for GatedCircuit {
         let k = params.k;
         let mut base = BaseConfig::configure(meta, params);
         let gates = GateConfig::configure(meta);
-        // The gates query two rows per column, which keeps halo2's blinding rows as they
-        // were; set them again in case a later change adds queries.
+        // The gates query at most three rows per column (halo2-base's gate four), which keeps
+        // halo2's blinding rows as they were; set them again in case a later change adds
+        // queries.
         base.set_usable_rows((1usize << k) - meta.minimum_rows());
         GatedConfig { base, gates }
     }
@@ -99,9 +107,9 @@ impl Circuit<Fr> for GatedCircuit {
         let usable_rows = config.base.gate().max_rows;
         let copy = self.builder.core().copy_manager.clone();
         layouter.assign_region(
-            || "poseidon and merkle gates",
+            || "poseidon, merkle and edwards gates",
             |mut region| {
-                self.paths
+                self.table
                     .assign(&config.gates, &mut region, &copy, usable_rows, k)
             },
         )?;
@@ -114,11 +122,11 @@ impl Circuit<Fr> for GatedCircuit {
 pub(crate) mod testing {
     use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
     use halo2_base::gates::circuit::CircuitBuilderStage;
-    use halo2_base::gates::GateChip;
+    use halo2_base::gates::{GateChip, RangeChip};
     use halo2_base::halo2_proofs::dev::{MockProver, VerifyFailure};
     use halo2_base::Context;
 
-    use super::{GatedCircuit, PathTable};
+    use super::{GateTable, GatedCircuit};
     use crate::Fr;
 
     /// Runs `f` in a gated circuit of `2^k` rows (halo2-base's gate, no lookups), with one
@@ -127,18 +135,45 @@ pub(crate) mod testing {
     pub fn run(
         k: u32,
         tamper: Option<(usize, usize, Fr)>,
-        f: impl FnOnce(&mut Context<Fr>, &GateChip<Fr>, &PathTable),
+        f: impl FnOnce(&mut Context<Fr>, &GateChip<Fr>, &GateTable),
+    ) -> Result<(), Vec<VerifyFailure>> {
+        run_with(k, None, tamper, |ctx, range, table| {
+            f(ctx, &range.gate, table)
+        })
+    }
+
+    /// As [`run`], with halo2-base's range chip over an 8-bit lookup table (`k >= 9`).
+    pub fn run_range(
+        k: u32,
+        tamper: Option<(usize, usize, Fr)>,
+        f: impl FnOnce(&mut Context<Fr>, &RangeChip<Fr>, &GateTable),
+    ) -> Result<(), Vec<VerifyFailure>> {
+        run_with(k, Some(8), tamper, f)
+    }
+
+    fn run_with(
+        k: u32,
+        lookup_bits: Option<usize>,
+        tamper: Option<(usize, usize, Fr)>,
+        f: impl FnOnce(&mut Context<Fr>, &RangeChip<Fr>, &GateTable),
     ) -> Result<(), Vec<VerifyFailure>> {
         let mut circuit = GatedCircuit::new(
             BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_k(k as usize),
         );
         *circuit
-            .paths
+            .table
             .tamper
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = tamper;
-        let gate = GateChip::default();
-        f(circuit.builder.main(0), &gate, &circuit.paths);
+        let range = match lookup_bits {
+            Some(bits) => {
+                circuit.builder.set_lookup_bits(bits);
+                circuit.builder.range_chip()
+            }
+            // A range chip whose lookups are never used: only its gate is handed out.
+            None => RangeChip::new(8, circuit.builder.lookup_manager().clone()),
+        };
+        f(circuit.builder.main(0), &range, &circuit.table);
         circuit.builder.calculate_params(Some(9));
         MockProver::run(k, &circuit, vec![])
             .expect("synthesis")
@@ -149,7 +184,7 @@ pub(crate) mod testing {
     pub fn check(
         k: u32,
         expect_ok: bool,
-        f: impl FnOnce(&mut Context<Fr>, &GateChip<Fr>, &PathTable),
+        f: impl FnOnce(&mut Context<Fr>, &GateChip<Fr>, &GateTable),
     ) {
         let verdict = run(k, None, f);
         assert_eq!(verdict.is_ok(), expect_ok, "{verdict:?}");

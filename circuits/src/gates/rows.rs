@@ -36,6 +36,17 @@ pub enum RowKind {
     Link,
     /// No gate: the last row of a path (its root).
     End,
+    /// A step of a fixed-base scalar multiplication ([`super::edwards`]).
+    FixedBaseStep,
+    /// No gate: the product and the sum after a fixed-base multiplication.
+    FixedBaseEnd,
+    /// A step of a variable-base scalar multiplication (this row and the next).
+    VariableBaseStep,
+    /// No gate: the helper cells of the step above.
+    VariableBaseHelpers,
+    /// No gate: the product, the last doubled base and the sum after a variable-base
+    /// multiplication.
+    VariableBaseEnd,
 }
 
 /// One row's cells: the advice values and the fixed values the gate reads.
@@ -204,13 +215,20 @@ pub fn path_rows(levels: usize) -> usize {
 /// Whether some gate reads cell `column` of a row of `kind` (`first`: the first row of its
 /// path). The others are left unassigned: the first link row's `x1 x2` (no state before the
 /// leaf), `h2` of link rows, `h1 h2` of the single partial round's row, `h0 h1 h2` of the end
-/// row.
+/// row; in scalar multiplications `h1 h2` of a helper row, `x2 h0 h1` of a fixed-base end row
+/// and `x2` of a variable-base end row.
 pub fn is_read(kind: RowKind, first: bool, column: usize) -> bool {
     match kind {
         RowKind::Link => column != 5 && !(first && (column == 1 || column == 2)),
         RowKind::SinglePartial => column < 4,
         RowKind::End => column < 3,
-        RowKind::Full | RowKind::DoublePartial => true,
+        RowKind::VariableBaseHelpers => column < 4,
+        RowKind::FixedBaseEnd => column < 2 || column == 5,
+        RowKind::VariableBaseEnd => column != 2,
+        RowKind::Full
+        | RowKind::DoublePartial
+        | RowKind::FixedBaseStep
+        | RowKind::VariableBaseStep => true,
     }
 }
 

@@ -1,14 +1,15 @@
 //! Gate-level tests: the custom Poseidon equals the engine's and poseidon-lite's, a Merkle path
 //! in the gates equals the engine's, and MockProver rejects a changed cell of the region.
 
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::GateChip;
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use halo2_base::{AssignedValue, Context};
 use proptest::prelude::*;
 
-use super::rows;
 use super::testing::run;
 use super::*;
+use super::{edwards_rows, rows};
 use crate::field::{to_circuit, to_engine};
 use crate::poseidon::PoseidonChip;
 
@@ -16,7 +17,7 @@ use crate::poseidon::PoseidonChip;
 fn hash_is(
     ctx: &mut Context<Fr>,
     gate: &GateChip<Fr>,
-    paths: &PathTable,
+    paths: &GateTable,
     a: Fr,
     b: Fr,
     expected: Fr,
@@ -90,7 +91,7 @@ proptest! {
 /// A path of `bits.len()` levels from `leaf`, its root constrained to the engine's.
 fn path_is(
     ctx: &mut Context<Fr>,
-    paths: &PathTable,
+    paths: &GateTable,
     leaf: Fr,
     levels: &[(Fr, Fr)],
     expected_root: Fr,
@@ -230,4 +231,120 @@ fn the_gates_keep_the_degree_and_the_blinding_rows() {
     let _ = GatedCircuit::configure_with_params(&mut gated, params);
     assert_eq!(gated.degree(), base.degree());
     assert_eq!(gated.minimum_rows(), base.minimum_rows());
+}
+
+/// `steps` times `Base8` (fixed) or times `Base8` loaded as a variable base, with the product
+/// and the final running sum constrained to `expected` and `sum`.
+fn mul_is(
+    ctx: &mut Context<Fr>,
+    table: &GateTable,
+    variable: bool,
+    steps: Vec<edwards_rows::Step>,
+    expected: edwards_rows::Point,
+    sum: Fr,
+) {
+    let product = if variable {
+        let base = edwards_rows::base8_powers()[0];
+        let x = ctx.load_witness(base.0);
+        let y = ctx.load_witness(base.1);
+        table.variable_base_mul(ctx, (x, y), steps, &[])
+    } else {
+        table.fixed_base_mul(ctx, steps, &[])
+    };
+    for (cell, value) in [
+        (product.x, expected.0),
+        (product.y, expected.1),
+        (product.sums[0], sum),
+    ] {
+        let value = ctx.load_constant(value);
+        ctx.constrain_equal(&cell, &value);
+    }
+}
+
+fn engine_mul_base8(scalar: &Fr) -> edwards_rows::Point {
+    let bytes = scalar.to_bytes();
+    let limbs: [u64; 4] =
+        std::array::from_fn(|i| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8")));
+    let p = zkroll_engine::babyjubjub::mul_base8(&limbs);
+    (to_circuit(&p.x), to_circuit(&p.y))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+    /// Both multiplication gates compute the engine's `scalar * Base8` for random 252-bit
+    /// scalars, and a product one off is refused.
+    #[test]
+    fn multiplication_gates_equal_the_engine(limbs in any::<[u64; 4]>(), variable in any::<bool>()) {
+        let limbs = [limbs[0], limbs[1], limbs[2], limbs[3] >> 4];
+        let scalar = Fr::from_raw(limbs);
+        let expected = engine_mul_base8(&scalar);
+        let steps = || edwards_rows::binary_steps(&scalar, 252);
+        let right = run(10, None, |ctx, _, table| {
+            mul_is(ctx, table, variable, steps(), expected, scalar)
+        });
+        prop_assert!(right.is_ok(), "refused: {:?}", right);
+        let wrong = (expected.0 + Fr::ONE, expected.1);
+        let wrong = run(10, None, |ctx, _, table| {
+            mul_is(ctx, table, variable, steps(), wrong, scalar)
+        });
+        prop_assert!(wrong.is_err(), "a wrong product accepted");
+    }
+}
+
+/// Changing any one assigned cell of a scalar multiplication (a bit, a helper product, an
+/// accumulator, i.e. an addition with a wrong output, a doubled base, a running sum) makes
+/// MockProver fail, for both gates; the variable one with a doubling-only step, whose bit
+/// set to 1 is refused too.
+#[test]
+fn changing_any_cell_of_a_scalar_multiplication_is_refused() {
+    let scalar = Fr::from(11u64);
+    for variable in [false, true] {
+        let mut steps = edwards_rows::binary_steps(&scalar, 4);
+        let mut expected = engine_mul_base8(&scalar);
+        if variable {
+            steps.insert(
+                0,
+                edwards_rows::Step {
+                    bit: false,
+                    weight: Fr::ZERO,
+                    zero: true,
+                },
+            );
+            expected = engine_mul_base8(&Fr::from(22u64));
+        }
+        let rows = if variable {
+            edwards_rows::variable_base(edwards_rows::base8_powers()[0], &steps).0
+        } else {
+            edwards_rows::fixed_base(&steps).0
+        };
+        assert!(run(8, None, |ctx, _, table| {
+            mul_is(ctx, table, variable, steps.clone(), expected, scalar)
+        })
+        .is_ok());
+        let mut checked = 0;
+        for (r, row) in rows.iter().enumerate() {
+            for c in 0..rows::ADVICE {
+                if !rows::is_read(row.kind, r == 0, c) {
+                    continue;
+                }
+                let changed = row.advice[c] + Fr::ONE;
+                let verdict = run(8, Some((r, c, changed)), |ctx, _, table| {
+                    mul_is(ctx, table, variable, steps.clone(), expected, scalar)
+                });
+                assert!(
+                    verdict.is_err(),
+                    "variable {variable}: row {r} ({:?}) column {c} changed: accepted",
+                    row.kind
+                );
+                checked += 1;
+            }
+        }
+        let cells = if variable { 10 * 5 + 5 } else { 6 * 4 + 3 };
+        assert_eq!(checked, cells);
+        let table = GateTable::new();
+        let mut builder = BaseCircuitBuilder::<Fr>::new(false);
+        let ctx = builder.main(0);
+        mul_is(ctx, &table, variable, steps.clone(), expected, scalar);
+        assert_eq!(table.cells(), cells);
+    }
 }

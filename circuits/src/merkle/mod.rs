@@ -64,7 +64,7 @@ impl<'a> MerkleChip<'a> {
             .copied()
             .zip(path.siblings.iter().copied())
             .collect();
-        self.poseidon.paths().path(ctx, leaf, &levels)
+        self.poseidon.table().path(ctx, leaf, &levels)
     }
 
     /// Proves `old_leaf` sits under `old_root` at `path`, and returns the root after

@@ -14,14 +14,14 @@
 //! Every output is constrained from the inputs: there is no free witness in the chip.
 //!
 //! `Poseidon(2)` ([`PoseidonChip::hash2`], the Merkle node hash and the signed message) does
-//! not use halo2-base's gate: it is recorded in the circuit's [`PathTable`] and computed by the
+//! not use halo2-base's gate: it is recorded in the circuit's [`GateTable`] and computed by the
 //! custom gates of [`crate::gates`] (~230 cells instead of ~2,560).
 
 use halo2_base::gates::{GateChip, GateInstructions};
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 
 use crate::field::to_circuit;
-use crate::gates::PathTable;
+use crate::gates::GateTable;
 use crate::Fr;
 
 /// One width's constants, converted to the circuit field once.
@@ -59,7 +59,7 @@ impl Rounds {
 #[derive(Debug, Clone)]
 pub struct PoseidonChip<'a> {
     gate: &'a GateChip<Fr>,
-    paths: &'a PathTable,
+    table: &'a GateTable,
     rounds: Vec<Rounds>,
 }
 
@@ -68,11 +68,11 @@ pub const MAX_CHIP_INPUTS: usize = 6;
 
 impl<'a> PoseidonChip<'a> {
     /// A chip over `gate`, with the constants of every width it supports, recording its
-    /// `Poseidon(2)` hashes in `paths` (the circuit's gate region).
-    pub fn new(gate: &'a GateChip<Fr>, paths: &'a PathTable) -> Self {
+    /// `Poseidon(2)` hashes in `table` (the circuit's gate region).
+    pub fn new(gate: &'a GateChip<Fr>, table: &'a GateTable) -> Self {
         Self {
             gate,
-            paths,
+            table,
             rounds: (2..=MAX_CHIP_INPUTS + 1).map(Rounds::new).collect(),
         }
     }
@@ -82,9 +82,9 @@ impl<'a> PoseidonChip<'a> {
         self.gate
     }
 
-    /// The gate region's path table.
-    pub fn paths(&self) -> &'a PathTable {
-        self.paths
+    /// The gate region's table.
+    pub fn table(&self) -> &'a GateTable {
+        self.table
     }
 
     fn pow5_after_add(
@@ -187,7 +187,7 @@ impl<'a> PoseidonChip<'a> {
         right: AssignedValue<Fr>,
     ) -> AssignedValue<Fr> {
         let zero = ctx.load_zero();
-        self.paths.path(ctx, left, &[(zero, right)])
+        self.table.path(ctx, left, &[(zero, right)])
     }
 }
 
