@@ -9,7 +9,11 @@ use zkroll_engine::field::{fr_from_str, parse_field, to_hex, Fr};
 use zkroll_engine::poseidon;
 
 fn load<T: for<'de> Deserialize<'de>>(name: &str) -> T {
-    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    // At run time first: a test binary reused from a build in another checkout (a shared
+    // target directory) would otherwise read that checkout's files.
+    let dir =
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let path = format!("{dir}/tests/vectors/{name}");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
