@@ -204,38 +204,52 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
             outln!("{value}");
         }
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .context("starting the proving threads")?;
-    let results: Vec<Result<bool>> = pool.install(|| {
-        use rayon::prelude::*;
-        (0..count)
-            .into_par_iter()
-            .map(|index| -> Result<bool> {
-                let path = chunks::proof_path(&args.data_dir, &trace, index, format);
-                if chunks::existing_proof_is_valid(params.kzg(), &keys, &trace, args.chunk_size, index, &path) {
-                    event(serde_json::json!({"event": "chunk_kept", "chunk": index, "path": path}));
-                    bar.inc(1);
-                    return Ok(false);
-                }
-                event(serde_json::json!({"event": "chunk_started", "chunk": index}));
-                let t = Instant::now();
-                let path =
-                    chunks::prove_chunk(&args.data_dir, format, &params, &keys, &trace, args.chunk_size, index)?;
-                let seconds = t.elapsed().as_secs_f64();
-                event(serde_json::json!({"event": "chunk_proven", "chunk": index, "seconds": seconds, "path": path}));
-                if !args.json {
-                    // Printed even without a terminal (where the bar is hidden).
-                    bar.suspend(|| {
-                        eprintln!("chunk {index}: proven in {seconds:.1} s -> {}", path.display())
-                    });
-                }
+    // Up to `jobs` proofs side by side, each using every core (not a pool of `jobs` threads).
+    let results: Vec<Result<bool>> = memory::run_side_by_side(
+        jobs,
+        count,
+        |index| -> Result<bool> {
+            let path = chunks::proof_path(&args.data_dir, &trace, index, format);
+            if chunks::existing_proof_is_valid(
+                params.kzg(),
+                &keys,
+                &trace,
+                args.chunk_size,
+                index,
+                &path,
+            ) {
+                event(serde_json::json!({"event": "chunk_kept", "chunk": index, "path": path}));
                 bar.inc(1);
-                Ok(true)
-            })
-            .collect()
-    });
+                return Ok(false);
+            }
+            event(serde_json::json!({"event": "chunk_started", "chunk": index}));
+            let t = Instant::now();
+            let path = chunks::prove_chunk(
+                &args.data_dir,
+                format,
+                &params,
+                &keys,
+                &trace,
+                args.chunk_size,
+                index,
+            )?;
+            let seconds = t.elapsed().as_secs_f64();
+            event(
+                serde_json::json!({"event": "chunk_proven", "chunk": index, "seconds": seconds, "path": path}),
+            );
+            if !args.json {
+                // Printed even without a terminal (where the bar is hidden).
+                bar.suspend(|| {
+                    eprintln!(
+                        "chunk {index}: proven in {seconds:.1} s -> {}",
+                        path.display()
+                    )
+                });
+            }
+            bar.inc(1);
+            Ok(true)
+        },
+    );
     let mut proven = 0;
     let mut kept = 0;
     for r in results {

@@ -402,53 +402,45 @@ fn run_job(shared: &Shared, id: u64, prepared: &mut Prepared) -> Result<Finish, 
         .chunk_jobs
         .unwrap_or_else(|| per_proof.jobs(available, cores, count))
         .max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| format!("starting the proving threads: {e}"))?;
     let format = shared.config.tree.format;
-    let results: Vec<Result<Option<Finish>, String>> = pool.install(|| {
-        use rayon::prelude::*;
-        (0..count)
-            .into_par_iter()
-            .map(|index| {
-                if let Some(finish) = stop() {
-                    return Ok(Some(finish));
-                }
-                let path = chunks::proof_path(data_dir, &trace, index, format);
-                let kzg = params.kzg();
-                if chunks::existing_proof_is_valid(
-                    kzg,
-                    &chunk_keys,
-                    &trace,
-                    job.chunk_size,
-                    index,
-                    &path,
-                ) {
-                    update(shared, id, |j| j.chunks[index] = ChunkProgress::Kept)?;
-                    return Ok(None);
-                }
-                update(shared, id, |j| j.chunks[index] = ChunkProgress::Proving)?;
-                let t = Instant::now();
-                chunks::prove_chunk(
-                    data_dir,
-                    format,
-                    &params,
-                    &chunk_keys,
-                    &trace,
-                    job.chunk_size,
-                    index,
-                )
-                .map_err(|e| format!("chunk {index}: {e}"))?;
-                let seconds = t.elapsed().as_secs_f64();
-                shared.metrics.proof(Stage::Chunk, seconds);
-                update(shared, id, |j| {
-                    j.chunks[index] = ChunkProgress::Proven { seconds }
-                })?;
-                Ok(None)
-            })
-            .collect()
-    });
+    // Up to `jobs` proofs side by side, each using every core (not a pool of `jobs` threads).
+    let results: Vec<Result<Option<Finish>, String>> =
+        memory::run_side_by_side(jobs, count, |index| {
+            if let Some(finish) = stop() {
+                return Ok(Some(finish));
+            }
+            let path = chunks::proof_path(data_dir, &trace, index, format);
+            let kzg = params.kzg();
+            if chunks::existing_proof_is_valid(
+                kzg,
+                &chunk_keys,
+                &trace,
+                job.chunk_size,
+                index,
+                &path,
+            ) {
+                update(shared, id, |j| j.chunks[index] = ChunkProgress::Kept)?;
+                return Ok(None);
+            }
+            update(shared, id, |j| j.chunks[index] = ChunkProgress::Proving)?;
+            let t = Instant::now();
+            chunks::prove_chunk(
+                data_dir,
+                format,
+                &params,
+                &chunk_keys,
+                &trace,
+                job.chunk_size,
+                index,
+            )
+            .map_err(|e| format!("chunk {index}: {e}"))?;
+            let seconds = t.elapsed().as_secs_f64();
+            shared.metrics.proof(Stage::Chunk, seconds);
+            update(shared, id, |j| {
+                j.chunks[index] = ChunkProgress::Proven { seconds }
+            })?;
+            Ok(None)
+        });
     shared
         .metrics
         .phase(Stage::Chunk, chunk_started.elapsed().as_secs_f64());
@@ -458,8 +450,8 @@ fn run_job(shared: &Shared, id: u64, prepared: &mut Prepared) -> Result<Finish, 
             stopped = Some(finish);
         }
     }
-    // Chunks not started stay pending; every proof in progress finished before the pool
-    // returned.
+    // Chunks not started stay pending; every proof in progress finished before
+    // `run_side_by_side` returned.
     if let Some(finish) = stopped {
         return Ok(finish);
     }
