@@ -106,10 +106,7 @@ fn disabled_check_accepts_padding() {
 /// does natively.
 #[test]
 fn key_with_small_order_component_matches_native() {
-    let vectors = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../engine/tests/vectors/eddsa.json"
-    );
+    let vectors = crate::gates::testing::engine_vectors("eddsa.json");
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(vectors).expect("vectors")).expect("json");
     let parse = |s: &serde_json::Value| {

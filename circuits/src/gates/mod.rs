@@ -180,6 +180,15 @@ pub(crate) mod testing {
             .verify()
     }
 
+    /// A file of the engine's test vectors. The crate directory is read at run time first:
+    /// a test binary reused from a build in another checkout (a shared target directory)
+    /// would otherwise read that checkout's files.
+    pub fn engine_vectors(name: &str) -> String {
+        let dir = std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+        format!("{dir}/../engine/tests/vectors/{name}")
+    }
+
     /// As [`run`] without tampering; panics unless the verdict is `expect_ok`.
     pub fn check(
         k: u32,

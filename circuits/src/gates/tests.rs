@@ -40,10 +40,7 @@ fn engine_hash(a: Fr, b: Fr) -> Fr {
 /// Every 2-input `poseidon-lite` vector of the engine's test file.
 #[test]
 fn gate_matches_poseidon_lite_vectors() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../engine/tests/vectors/poseidon.json"
-    );
+    let path = crate::gates::testing::engine_vectors("poseidon.json");
     let text = std::fs::read_to_string(path).expect("vectors file");
     let vectors: serde_json::Value = serde_json::from_str(&text).expect("vectors JSON");
     let parse = |v: &serde_json::Value| {

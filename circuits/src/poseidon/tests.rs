@@ -16,10 +16,7 @@ struct Case {
 }
 
 fn vectors() -> Vectors {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../engine/tests/vectors/poseidon.json"
-    );
+    let path = crate::gates::testing::engine_vectors("poseidon.json");
     let text = std::fs::read_to_string(path).expect("vectors file");
     serde_json::from_str(&text).expect("vectors JSON")
 }

@@ -81,15 +81,18 @@ fn vk_is_deterministic_and_pinned() {
     assert_eq!(first, second, "the verifying key depends on the witness");
 
     let key = format!("chunk{CHUNK}-depth{DEPTH}-chain7-operator0-k{K}");
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vk-pins.json");
-    let mut pins: std::collections::BTreeMap<String, String> = std::fs::read_to_string(path)
+    // At run time first, as the vector files (a reused binary keeps its build's paths).
+    let dir =
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let path = format!("{dir}/tests/vk-pins.json");
+    let mut pins: std::collections::BTreeMap<String, String> = std::fs::read_to_string(&path)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
     if std::env::var_os("ZKROLL_BLESS_VK").is_some() {
         pins.insert(key, first);
         let text = serde_json::to_string_pretty(&pins).expect("json") + "\n";
-        std::fs::write(path, text).expect("write pins");
+        std::fs::write(&path, text).expect("write pins");
         return;
     }
     assert_eq!(
