@@ -2,7 +2,7 @@
 //! Both are the BN254 scalar field; the conversion goes through the canonical little-endian
 //! bytes, so it is exact in both directions.
 
-use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+use halo2_base::halo2_proofs::halo2curves::ff::{Field, PrimeField};
 
 use crate::Fr;
 
@@ -16,6 +16,11 @@ pub fn to_circuit(value: &zkroll_engine::Fr) -> Fr {
 /// A circuit element as the engine's element.
 pub fn to_engine(value: &Fr) -> zkroll_engine::Fr {
     zkroll_engine::field::from_bytes_le(&value.to_repr()).unwrap_or_default()
+}
+
+/// `2^bits` in the circuit field.
+pub fn two_pow(bits: u32) -> Fr {
+    Fr::from(2u64).pow_vartime([u64::from(bits)])
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 
 use super::witness::{SlotWitness, UpdateWitness};
 use crate::eddsa::{AssignedPoint, AssignedSignature, EddsaChip};
-use crate::field::to_circuit;
+use crate::field::{to_circuit, two_pow};
 use crate::merkle::{AssignedPath, MerkleChip};
 use crate::poseidon::PoseidonChip;
 use crate::Fr;
@@ -45,12 +45,6 @@ struct AccountCells {
     leaf: AssignedValue<Fr>,
     path: AssignedPath,
 }
-
-fn two_pow(bits: u32) -> Fr {
-    Fr::from(2u64).pow_vartime([bits as u64])
-}
-
-use halo2_base::halo2_proofs::halo2curves::ff::Field;
 
 impl SlotChips<'_> {
     fn gate(&self) -> &GateChip<Fr> {

@@ -21,7 +21,7 @@ use halo2_base::gates::{GateChip, GateInstructions, RangeChip, RangeInstructions
 use halo2_base::halo2_proofs::halo2curves::ff::{Field, PrimeField};
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 
-use crate::field::to_circuit;
+use crate::field::{to_circuit, two_pow};
 use crate::gates::edwards_rows::{binary_steps, curve_a, curve_d, integer_steps, Step};
 use crate::poseidon::PoseidonChip;
 use crate::Fr;
@@ -198,11 +198,6 @@ const HM_LOW_BITS: usize = 128;
 /// Doubling-only steps before hm's bits: the cofactor 8.
 const COFACTOR_STEPS: usize = 3;
 
-/// `2^bits`.
-fn two_pow(bits: usize) -> Fr {
-    Fr::from(2u64).pow_vartime([bits as u64])
-}
-
 /// The field modulus `p` as `(p >> 128, p mod 2^128)`.
 fn modulus_halves() -> (Fr, Fr) {
     // p - 1 is the largest element; its halves plus one at the bottom are p's.
@@ -295,7 +290,7 @@ impl<'a> EddsaChip<'a> {
     ) {
         let g = self.curve.gate;
         let hi = g.sub(ctx, total, lo);
-        let recomposed = g.mul_add(ctx, hi, Constant(two_pow(HM_LOW_BITS)), lo);
+        let recomposed = g.mul_add(ctx, hi, Constant(two_pow(HM_LOW_BITS as u32)), lo);
         ctx.constrain_equal(&recomposed, &hm);
         // hi <= p_hi, and lo < p_lo when hi = p_hi.
         let (p_hi, p_lo) = modulus_halves();
@@ -325,7 +320,7 @@ fn challenge_steps(repr: &[u8; 32]) -> Vec<Step> {
             weight: if j < HM_LOW_BITS {
                 step.weight
             } else {
-                two_pow(j - HM_LOW_BITS)
+                two_pow((j - HM_LOW_BITS) as u32)
             },
             ..step
         });
