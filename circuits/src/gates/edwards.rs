@@ -37,6 +37,7 @@ use halo2_base::halo2_proofs::poly::Rotation;
 
 use super::edwards_rows::{curve_a, curve_d};
 use super::poseidon::Columns;
+use super::{boolean, constant, gated};
 use crate::Fr;
 
 /// The scalar multiplication selectors.
@@ -46,10 +47,6 @@ pub struct MulSelectors {
     pub fixed_base: Selector,
     /// A variable-base step.
     pub variable_base: Selector,
-}
-
-fn constant(v: Fr) -> Expression<Fr> {
-    Expression::Constant(v)
 }
 
 /// The constraints of `acc' = acc + (bit ? (bx, by) : identity)` with stored `p`, `q`.
@@ -77,10 +74,6 @@ fn conditional_add(
     ]
 }
 
-fn boolean(bit: Expression<Fr>) -> Expression<Fr> {
-    bit.clone() * (constant(Fr::ONE) - bit)
-}
-
 /// Creates the two scalar multiplication gates over `columns`.
 pub fn configure(meta: &mut ConstraintSystem<Fr>, columns: &Columns) -> MulSelectors {
     let selectors = MulSelectors {
@@ -99,10 +92,7 @@ pub fn configure(meta: &mut ConstraintSystem<Fr>, columns: &Columns) -> MulSelec
         let [bx, by, weight] = [fa, fb, fc].map(|c| meta.query_fixed(c, Rotation::cur()));
         let mut constraints = vec![boolean(bit.clone()), sum_next - sum - bit.clone() * weight];
         constraints.extend(conditional_add([x, y], [x_next, y_next], bit, bx, by, p, q));
-        constraints
-            .into_iter()
-            .map(|e| s.clone() * e)
-            .collect::<Vec<_>>()
+        gated(s, constraints)
     });
 
     meta.create_gate("edwards variable-base step", |meta| {
@@ -126,10 +116,7 @@ pub fn configure(meta: &mut ConstraintSystem<Fr>, columns: &Columns) -> MulSelec
             by_next * (one - dpq) - (qb - constant(curve_a()) * pb),
         ];
         constraints.extend(conditional_add([x, y], [x_next, y_next], bit, bx, by, p, q));
-        constraints
-            .into_iter()
-            .map(|e| s.clone() * e)
-            .collect::<Vec<_>>()
+        gated(s, constraints)
     });
 
     selectors

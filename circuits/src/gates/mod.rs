@@ -25,11 +25,33 @@ pub mod table;
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, BaseConfig};
 use halo2_base::halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
-use halo2_base::halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
+use halo2_base::halo2_proofs::halo2curves::ff::Field;
+use halo2_base::halo2_proofs::plonk::{Circuit, ConstraintSystem, Error, Expression};
 
 pub use table::{GateConfig, GateTable, JobPlace, JobShape, Product};
 
 use crate::Fr;
+
+/// A constant as a gate expression.
+pub(crate) fn constant(v: Fr) -> Expression<Fr> {
+    Expression::Constant(v)
+}
+
+/// `bit (1 - bit)`: zero exactly when `bit` is 0 or 1.
+pub(crate) fn boolean(bit: Expression<Fr>) -> Expression<Fr> {
+    bit.clone() * (constant(Fr::ONE) - bit)
+}
+
+/// Each constraint multiplied by the gate's selector.
+pub(crate) fn gated(
+    selector: Expression<Fr>,
+    constraints: impl IntoIterator<Item = Expression<Fr>>,
+) -> Vec<Expression<Fr>> {
+    constraints
+        .into_iter()
+        .map(|e| selector.clone() * e)
+        .collect()
+}
 
 /// halo2-base's builder and the custom gates' region, as one circuit.
 pub struct GatedCircuit {

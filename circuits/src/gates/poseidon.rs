@@ -31,6 +31,7 @@ use halo2_base::halo2_proofs::plonk::{
 use halo2_base::halo2_proofs::poly::Rotation;
 
 use super::rows::{Constants, ADVICE, FIXED, WIDTH};
+use super::{constant, gated};
 use crate::Fr;
 
 /// The gate's columns (shared with the Merkle link gate, [`super::merkle`]).
@@ -51,10 +52,6 @@ pub struct RoundSelectors {
     pub double_partial: Selector,
     /// One partial round.
     pub single_partial: Selector,
-}
-
-fn constant(v: Fr) -> Expression<Fr> {
-    Expression::Constant(v)
 }
 
 /// Creates the three round gates over `columns`.
@@ -86,10 +83,7 @@ pub fn configure(meta: &mut ConstraintSystem<Fr>, columns: &Columns) -> RoundSel
                 .unwrap_or_else(|| constant(Fr::ZERO));
             next[i].clone() - mixed
         });
-        squares
-            .chain(rounds)
-            .map(|e| q.clone() * e)
-            .collect::<Vec<_>>()
+        gated(q, squares.chain(rounds))
     });
 
     meta.create_gate("poseidon two partial rounds", |meta| {
@@ -122,10 +116,7 @@ pub fn configure(meta: &mut ConstraintSystem<Fr>, columns: &Columns) -> RoundSel
                         + constant(m[i][2]) * z2.clone()),
             );
         }
-        constraints
-            .into_iter()
-            .map(|e| q.clone() * e)
-            .collect::<Vec<_>>()
+        gated(q, constraints)
     });
 
     meta.create_gate("poseidon partial round", |meta| {
@@ -145,10 +136,7 @@ pub fn configure(meta: &mut ConstraintSystem<Fr>, columns: &Columns) -> RoundSel
                         + constant(m[i][2]) * y[2].clone()),
             );
         }
-        constraints
-            .into_iter()
-            .map(|e| q.clone() * e)
-            .collect::<Vec<_>>()
+        gated(q, constraints)
     });
 
     selectors
