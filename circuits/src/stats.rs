@@ -31,7 +31,7 @@ pub struct ChunkStats {
     pub k: u32,
     /// Advice columns of halo2-base's gate.
     pub advice_columns: usize,
-    /// Advice columns of the custom gates (Poseidon rounds and Merkle links).
+    /// Advice columns of the custom gates (Poseidon rounds, Merkle links, Edwards steps).
     pub gate_advice_columns: usize,
     /// Advice columns feeding the range lookup.
     pub lookup_advice_columns: usize,
