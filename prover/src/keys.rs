@@ -23,7 +23,7 @@ use zkroll_circuits::proof::{self, ChunkKeys};
 use zkroll_engine::ChainConfig;
 
 /// Bumped whenever the chunk circuit changes on purpose (with the pinned vk hash).
-pub const CIRCUIT_VERSION: u32 = 5;
+pub const CIRCUIT_VERSION: u32 = 6;
 
 /// Why keys cannot be provided.
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +142,7 @@ pub fn fingerprint(circuit: &chunk::ChunkCircuit) -> String {
             JobShape::Path(levels) => (0u8, levels),
             JobShape::FixedBase(steps) => (1, steps),
             JobShape::VariableBase(steps) => (2, steps),
+            JobShape::Hash(inputs) => (3, inputs),
         };
         h.update(&[kind]);
         h.update(&(length as u64).to_le_bytes());

@@ -19,8 +19,10 @@ pub mod edwards;
 pub mod edwards_rows;
 pub mod merkle;
 pub mod poseidon;
+pub mod poseidon_wide;
 pub mod rows;
 pub mod table;
+pub mod wide_rows;
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, BaseConfig};
@@ -82,9 +84,9 @@ impl GatedCircuit {
     /// Advice columns the gate region adds.
     pub const GATE_ADVICE_COLUMNS: usize = rows::ADVICE;
 
-    /// Fixed columns the gate region adds (constants and its six selectors: halo2-axiom's
+    /// Fixed columns the gate region adds (constants and its ten selectors: halo2-axiom's
     /// keygen does not compress selectors).
-    pub const GATE_FIXED_COLUMNS: usize = rows::FIXED + 6;
+    pub const GATE_FIXED_COLUMNS: usize = rows::FIXED + 10;
 }
 
 impl Circuit<Fr> for GatedCircuit {

@@ -47,6 +47,15 @@ pub enum RowKind {
     /// No gate: the product, the last doubled base and the sum after a variable-base
     /// multiplication.
     VariableBaseEnd,
+    /// A full round of a wide permutation of this width ([`super::poseidon_wide`]), over this
+    /// row and the next.
+    WideFull(usize),
+    /// Two partial rounds of a wide permutation of this width, over this row and the next.
+    WidePartial(usize),
+    /// No gate: the second row of a wide block, this many cells used (from column 0).
+    WideHelpers(usize),
+    /// No gate: the state (this wide) after a wide permutation.
+    WideEnd(usize),
 }
 
 /// One row's cells: the advice values and the fixed values the gate reads.
@@ -216,9 +225,11 @@ pub fn path_rows(levels: usize) -> usize {
 /// path). The others are left unassigned: the first link row's `x1 x2` (no state before the
 /// leaf), `h2` of link rows, `h1 h2` of the single partial round's row, `h0 h1 h2` of the end
 /// row; in scalar multiplications `h1 h2` of a helper row, `x2 h0 h1` of a fixed-base end row
-/// and `x2` of a variable-base end row.
+/// and `x2` of a variable-base end row; in wide permutations the unused cells of a block's
+/// second row and of the output row.
 pub fn is_read(kind: RowKind, first: bool, column: usize) -> bool {
     match kind {
+        RowKind::WideHelpers(used) | RowKind::WideEnd(used) => column < used,
         RowKind::Link => column != 5 && !(first && (column == 1 || column == 2)),
         RowKind::SinglePartial => column < 4,
         RowKind::End => column < 3,
@@ -228,7 +239,9 @@ pub fn is_read(kind: RowKind, first: bool, column: usize) -> bool {
         RowKind::Full
         | RowKind::DoublePartial
         | RowKind::FixedBaseStep
-        | RowKind::VariableBaseStep => true,
+        | RowKind::VariableBaseStep
+        | RowKind::WideFull(_)
+        | RowKind::WidePartial(_) => true,
     }
 }
 

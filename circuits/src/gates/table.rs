@@ -1,12 +1,12 @@
 //! The gate region: its columns and gates ([`GateConfig`]), and [`GateTable`], which records
 //! the work the chips ask for during witness generation (Merkle paths, lone `Poseidon(2)`
-//! hashes, scalar multiplications) and lays it out at synthesis, one job after another from
-//! row 0.
+//! hashes, `Poseidon(4)` and `Poseidon(5)` hashes, scalar multiplications) and lays it out at
+//! synthesis, one job after another from row 0.
 //!
 //! A job's inputs and outputs are halo2-base cells: the table hands out placeholders from
 //! halo2-base's copy manager (external cells), constrains them equal to the chip's cells, and
 //! at layout registers the region cells that stand for them, so halo2-base imposes the copy
-//! constraints with its own. Columns `x0 x1 h0 h1 h2` have equality enabled.
+//! constraints with its own. Every advice column of the region has equality enabled.
 
 use std::sync::{Arc, Mutex};
 
@@ -19,7 +19,9 @@ use halo2_base::{AssignedValue, Context, ContextCell};
 use super::edwards::MulSelectors;
 use super::edwards_rows::{self, Point, Step};
 use super::poseidon::{Columns, RoundSelectors};
+use super::poseidon_wide::WideConfig;
 use super::rows::{self, Level, Row, RowKind};
+use super::wide_rows::{self, WIDE};
 use crate::Fr;
 
 /// The gate region's configuration: its columns and selectors.
@@ -33,6 +35,8 @@ pub struct GateConfig {
     pub link: Selector,
     /// The scalar multiplication gates' selectors.
     pub mul: MulSelectors,
+    /// The wide permutations' selectors.
+    pub wide: WideConfig,
 }
 
 impl GateConfig {
@@ -42,20 +46,27 @@ impl GateConfig {
             advice: std::array::from_fn(|_| meta.advice_column()),
             fixed: std::array::from_fn(|_| meta.fixed_column()),
         };
-        // Cells copied to or from halo2-base: x0 (leaf, root, product x), x1 (product y),
-        // h0 (siblings, base x), h1 (bits of paths, base y), h2 (scalar sums).
-        for c in [0, 1, 3, 4, 5] {
-            meta.enable_equality(columns.advice[c]);
+        // Cells copied to or from halo2-base: x0 (leaf, root, product x, wide hash output),
+        // x1 (product y), h0 (siblings, base x), h1 (bits of paths, base y), h2 (scalar
+        // sums), and every column for a wide hash's input state.
+        for column in columns.advice {
+            meta.enable_equality(column);
         }
         let rounds = super::poseidon::configure(meta, &columns);
         let link = super::merkle::configure(meta, &columns);
         let mul = super::edwards::configure(meta, &columns);
+        let wide = super::poseidon_wide::configure(meta, &columns);
         Self {
             columns,
             rounds,
             link,
             mul,
+            wide,
         }
+    }
+
+    fn wide(&self, t: usize) -> Option<&super::poseidon_wide::WideSelectors> {
+        WIDE.iter().position(|w| *w == t).map(|i| &self.wide[i])
     }
 
     fn selector(&self, kind: RowKind) -> Option<Selector> {
@@ -66,10 +77,14 @@ impl GateConfig {
             RowKind::Link => Some(self.link),
             RowKind::FixedBaseStep => Some(self.mul.fixed_base),
             RowKind::VariableBaseStep => Some(self.mul.variable_base),
+            RowKind::WideFull(t) => self.wide(t).map(|s| s.full),
+            RowKind::WidePartial(t) => self.wide(t).map(|s| s.partial),
             RowKind::End
             | RowKind::FixedBaseEnd
             | RowKind::VariableBaseHelpers
-            | RowKind::VariableBaseEnd => None,
+            | RowKind::VariableBaseEnd
+            | RowKind::WideHelpers(_)
+            | RowKind::WideEnd(_) => None,
         }
     }
 }
@@ -83,6 +98,14 @@ enum Work {
     FixedBase { steps: Vec<Step> },
     /// `steps` times `base`.
     VariableBase { base: Point, steps: Vec<Step> },
+    /// `Poseidon(inputs)`, 4 or 5 inputs.
+    Hash { inputs: Vec<Fr> },
+}
+
+fn wide_state(inputs: &[Fr]) -> Vec<Fr> {
+    std::iter::once(Fr::ZERO)
+        .chain(inputs.iter().copied())
+        .collect()
 }
 
 impl Work {
@@ -91,6 +114,7 @@ impl Work {
             Work::Path { leaf, levels } => rows::path(*leaf, levels).0,
             Work::FixedBase { steps } => edwards_rows::fixed_base(steps).0,
             Work::VariableBase { base, steps } => edwards_rows::variable_base(*base, steps).0,
+            Work::Hash { inputs } => wide_rows::permutation(&wide_state(inputs)).0,
         }
     }
 
@@ -99,6 +123,7 @@ impl Work {
             Work::Path { levels, .. } => rows::path_rows(levels.len()),
             Work::FixedBase { steps } => edwards_rows::fixed_base_rows(steps.len()),
             Work::VariableBase { steps, .. } => edwards_rows::variable_base_rows(steps.len()),
+            Work::Hash { inputs } => wide_rows::permutation_rows(inputs.len() + 1),
         }
     }
 
@@ -109,6 +134,7 @@ impl Work {
             Work::Path { levels, .. } => rows::path_cells(levels.len()),
             Work::FixedBase { steps } => 6 * steps.len() + 3,
             Work::VariableBase { steps, .. } => 10 * steps.len() + 5,
+            Work::Hash { inputs } => wide_rows::permutation_cells(inputs.len() + 1),
         }
     }
 
@@ -117,6 +143,7 @@ impl Work {
             Work::Path { levels, .. } => JobShape::Path(levels.len()),
             Work::FixedBase { steps } => JobShape::FixedBase(steps.len()),
             Work::VariableBase { steps, .. } => JobShape::VariableBase(steps.len()),
+            Work::Hash { inputs } => JobShape::Hash(inputs.len()),
         }
     }
 }
@@ -132,6 +159,8 @@ pub enum JobShape {
     FixedBase(usize),
     /// A variable-base multiplication of this many steps.
     VariableBase(usize),
+    /// A wide hash of this many inputs.
+    Hash(usize),
 }
 
 /// A region cell that stands for a halo2-base placeholder.
@@ -283,6 +312,29 @@ impl GateTable {
             offset,
         );
         root_cell
+    }
+
+    /// Records `Poseidon(inputs)` (4 or 5 inputs: widths 5 and 6) and returns its output as a
+    /// cell halo2-base can use. The inputs are copy-constrained to the first row's state,
+    /// the capacity cell to a halo2-base zero, and the output to the returned cell.
+    ///
+    /// # Panics
+    /// If the width has no gates: input counts are fixed by the circuit's shape.
+    pub fn hash(&self, ctx: &mut Context<Fr>, inputs: &[AssignedValue<Fr>]) -> AssignedValue<Fr> {
+        let t = inputs.len() + 1;
+        assert!(WIDE.contains(&t), "no Poseidon gates of width {t}");
+        let values: Vec<Fr> = inputs.iter().map(|v| *v.value()).collect();
+        let (_, out) = wide_rows::permutation(&wide_state(&values));
+        let zero = ctx.load_zero();
+        let mut links = Links::new(ctx);
+        links.input(0, 0, &zero);
+        for (j, input) in inputs.iter().enumerate() {
+            links.input(0, j + 1, input);
+        }
+        let output = links.output(wide_rows::permutation_rows(t) - 1, 0, out[0]);
+        let (links, offset) = (links.links, ctx.advice.len());
+        self.push(Work::Hash { inputs: values }, links, offset);
+        output
     }
 
     /// Records `steps` (at most 256) times `Base8` and returns the product and the running

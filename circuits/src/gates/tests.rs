@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use super::testing::run;
 use super::*;
-use super::{edwards_rows, rows};
+use super::{edwards_rows, rows, wide_rows};
 use crate::field::{to_circuit, to_engine};
 use crate::poseidon::PoseidonChip;
 
@@ -215,6 +215,105 @@ fn changing_any_cell_of_a_hash_is_refused() {
     // leaf, sibling and bit, plus the root's row state: every assigned cell.
     assert_eq!(checked, 37 * 6 - 2 + 3 + 3);
     assert_eq!(checked, rows::path_cells(1));
+}
+
+/// `Poseidon(inputs)` (4 or 5 inputs) in the wide gates, constrained to equal `expected`.
+fn wide_hash_is(ctx: &mut Context<Fr>, table: &GateTable, inputs: &[Fr], expected: Fr) {
+    let cells: Vec<_> = inputs.iter().map(|v| ctx.load_witness(*v)).collect();
+    let out = table.hash(ctx, &cells);
+    let expected = ctx.load_constant(expected);
+    ctx.constrain_equal(&out, &expected);
+}
+
+fn engine_wide_hash(inputs: &[Fr]) -> Fr {
+    let inputs: Vec<_> = inputs.iter().map(to_engine).collect();
+    to_circuit(&zkroll_engine::poseidon::hash(&inputs))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// The wide gates compute the engine's `Poseidon(4)` and `Poseidon(5)` for random inputs,
+    /// and an output one off is refused.
+    #[test]
+    fn wide_gates_equal_the_engine_for_random_inputs(
+        limbs in proptest::collection::vec(any::<[u64; 4]>(), 5),
+        five in any::<bool>(),
+    ) {
+        let inputs: Vec<Fr> = limbs
+            .iter()
+            .take(if five { 5 } else { 4 })
+            .map(|l| Fr::from_raw([l[0], l[1], l[2], l[3] >> 3]))
+            .collect();
+        let expected = engine_wide_hash(&inputs);
+        let verdict = run(8, None, |ctx, _, table| wide_hash_is(ctx, table, &inputs, expected));
+        prop_assert_eq!(verdict, Ok(()));
+        let wrong = run(8, None, |ctx, _, table| {
+            wide_hash_is(ctx, table, &inputs, expected + Fr::ONE)
+        });
+        prop_assert!(wrong.is_err(), "a wrong output accepted");
+    }
+}
+
+/// Every `poseidon-lite` vector with 4 or 5 inputs, in the wide gates.
+#[test]
+fn wide_gates_match_poseidon_lite_vectors() {
+    let path = crate::gates::testing::engine_vectors("poseidon.json");
+    let text = std::fs::read_to_string(path).expect("vectors file");
+    let vectors: serde_json::Value = serde_json::from_str(&text).expect("vectors JSON");
+    let parse = |v: &serde_json::Value| {
+        to_circuit(
+            &zkroll_engine::field::fr_from_str(v.as_str().expect("string")).expect("element"),
+        )
+    };
+    let mut seen = [0, 0];
+    for case in vectors["cases"].as_array().expect("cases") {
+        let inputs: Vec<Fr> = case["inputs"]
+            .as_array()
+            .expect("inputs")
+            .iter()
+            .map(parse)
+            .collect();
+        if !(4..=5).contains(&inputs.len()) {
+            continue;
+        }
+        let out = parse(&case["output"]);
+        assert_eq!(
+            run(8, None, |ctx, _, table| wide_hash_is(
+                ctx, table, &inputs, out
+            )),
+            Ok(())
+        );
+        seen[inputs.len() - 4] += 1;
+    }
+    assert!(seen.iter().all(|n| *n >= 1), "vectors per width {seen:?}");
+}
+
+/// Changing any one assigned cell of a wide hash (a state cell, a square, a partial round's
+/// `v` or `hv`, the output) makes MockProver fail, for both widths; so does a nonzero capacity
+/// cell laid out consistently (the permutation of `[1, inputs]`).
+#[test]
+fn changing_any_cell_of_a_wide_hash_is_refused() {
+    for t in wide_rows::WIDE {
+        let inputs: Vec<Fr> = (1..t as u64).map(|i| Fr::from(i * 7)).collect();
+        let expected = engine_wide_hash(&inputs);
+        let state: Vec<Fr> = std::iter::once(Fr::ZERO).chain(inputs.clone()).collect();
+        let (rows, _) = wide_rows::permutation(&state);
+        let checked = each_changed_cell_is_refused(&rows, &format!("width {t}"), |tamper| {
+            run(8, Some(tamper), |ctx, _, table| {
+                wide_hash_is(ctx, table, &inputs, expected)
+            })
+        });
+        assert_eq!(checked, wide_rows::permutation_cells(t));
+        // 8 full rounds of 2t cells, 30 blocks of two partial rounds of t + 3, the output.
+        assert_eq!(checked, 8 * 2 * t + 30 * (t + 3) + t);
+        let table = GateTable::new();
+        let mut builder = BaseCircuitBuilder::<Fr>::new(false);
+        let ctx = builder.main(0);
+        wide_hash_is(ctx, &table, &inputs, expected);
+        assert_eq!(table.cells(), checked);
+        assert_eq!(table.rows(), 77);
+    }
 }
 
 /// The gates' constraints (degree 4 with their selector) keep the circuit's degree, hence

@@ -13,14 +13,18 @@
 //!
 //! Every output is constrained from the inputs: there is no free witness in the chip.
 //!
-//! `Poseidon(2)` ([`PoseidonChip::hash2`], the Merkle node hash and the signed message) does
-//! not use halo2-base's gate: it is recorded in the circuit's [`GateTable`] and computed by the
-//! custom gates of [`crate::gates`] (~230 cells instead of ~2,560).
+//! The widths the circuits use do not take halo2-base's gate: `Poseidon(2)`
+//! ([`PoseidonChip::hash2`], the Merkle node hash and the signed message), `Poseidon(4)` (the
+//! account leaf) and `Poseidon(5)` (the signature challenge, the transaction commitment) are
+//! recorded in the circuit's [`GateTable`] and computed by the custom gates of
+//! [`crate::gates`] (~230, ~330 and ~370 cells instead of ~2,560, ~4,160 and ~4,980).
+//! [`PoseidonChip::hash_in_base_gate`] keeps the halo2-base layout for the other widths.
 
 use halo2_base::gates::{GateChip, GateInstructions};
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 
 use crate::field::to_circuit;
+use crate::gates::wide_rows::WIDE;
 use crate::gates::GateTable;
 use crate::Fr;
 
@@ -117,13 +121,30 @@ impl<'a> PoseidonChip<'a> {
             .collect()
     }
 
-    /// `Poseidon(inputs)` exactly as circomlib computes it, constrained in halo2-base's gate.
-    /// (Two inputs: prefer [`Self::hash2`], which uses the custom gates.)
+    /// `Poseidon(inputs)` exactly as circomlib computes it: in the custom gates for 2, 4 and
+    /// 5 inputs, in halo2-base's gate for the others.
     ///
     /// # Panics
     /// If `inputs` is empty or longer than [`MAX_CHIP_INPUTS`]: input counts are fixed by the
     /// circuit's shape, never by a witness.
     pub fn hash(&self, ctx: &mut Context<Fr>, inputs: &[AssignedValue<Fr>]) -> AssignedValue<Fr> {
+        match inputs {
+            [left, right] => self.hash2(ctx, *left, *right),
+            _ if WIDE.contains(&(inputs.len() + 1)) => self.table.hash(ctx, inputs),
+            _ => self.hash_in_base_gate(ctx, inputs),
+        }
+    }
+
+    /// `Poseidon(inputs)` constrained in halo2-base's gate alone (the layout above), for any
+    /// width the chip supports.
+    ///
+    /// # Panics
+    /// As [`Self::hash`].
+    pub fn hash_in_base_gate(
+        &self,
+        ctx: &mut Context<Fr>,
+        inputs: &[AssignedValue<Fr>],
+    ) -> AssignedValue<Fr> {
         assert!(
             (1..=MAX_CHIP_INPUTS).contains(&inputs.len()),
             "Poseidon chip takes 1..={MAX_CHIP_INPUTS} inputs, got {}",
