@@ -1,12 +1,12 @@
 //! Merkle paths in the Poseidon gate's columns: a link gate chains one level's hash into the
 //! next level's input.
 //!
-//! A path from `leaf` up `n` levels takes `1 + 38 n` rows ([`rows::path_rows`]):
+//! A path from `leaf` up `n` levels takes `1 + 32 n` rows ([`rows::path_rows`]):
 //!
 //! | row            | x0     | x1       | x2       | h0        | h1    | h2 |
 //! |----------------|--------|----------|----------|-----------|-------|----|
 //! | link, level 0  | leaf   | 0        | 0        | sibling 0 | bit 0 | 0  |
-//! | 37 round rows  | `Poseidon(left, right)`, see [`super::poseidon`]      |||||
+//! | 31 round rows  | `Poseidon(left, right)`, see [`super::poseidon`]      |||||
 //! | link, level 1  | node 1 | (state)  | (state)  | sibling 1 | bit 1 | 0  |
 //! | ...            |        |          |          |           |       |    |
 //! | end            | root   | (state)  | (state)  | 0         | 0     | 0  |

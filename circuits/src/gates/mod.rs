@@ -1,11 +1,15 @@
 //! Custom gates beside halo2-base's single `a + b * c = d` gate, and the circuit that holds both.
 //!
-//! - [`poseidon`]: circomlib's `Poseidon(2)` as round gates (one full round or two partial
-//!   rounds per row, six advice columns, ~38 rows per hash);
+//! - [`poseidon`]: circomlib's `Poseidon(2)` as round gates (a full round per row, the partial
+//!   rounds in blocks; six advice columns, 31 rows per hash);
+//! - [`poseidon_wide`]: block gates over two rows: a full round of `Poseidon(4)` or
+//!   `Poseidon(5)`, and several partial rounds of any of the three widths (47 and 57 rows per
+//!   `Poseidon(4)` and `Poseidon(5)`);
 //! - [`merkle`]: the link gate chaining Merkle levels in the same columns;
 //! - [`edwards`]: Baby Jubjub scalar multiplication, one bit per step (fixed base `Base8`
 //!   and variable base), in the same columns;
-//! - [`rows`] and [`edwards_rows`]: the native side (constants and every row's values);
+//! - [`rows`], [`wide_rows`] and [`edwards_rows`]: the native side (constants and every row's
+//!   values);
 //! - [`table`]: [`GateTable`], which records the work the chips ask for during witness
 //!   generation and lays it out.
 //!

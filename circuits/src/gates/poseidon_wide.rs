@@ -1,30 +1,33 @@
-//! circomlib's `Poseidon(4)` (width 5) and `Poseidon(5)` (width 6) as custom gates, a full
-//! round or two partial rounds per block of two rows, in the six advice columns of the
-//! `Poseidon(2)` gates ([`super::poseidon`]).
+//! Block gates, over two rows of the six advice columns of [`super::poseidon`]: a full round
+//! of circomlib's `Poseidon(4)` (width 5) or `Poseidon(5)` (width 6), and several partial
+//! rounds of those or of `Poseidon(2)` (width 3; five, four and three rounds per block for
+//! widths 3, 5 and 6: [`super::wide_rows::partial_rounds_per_block`]).
 //!
 //! A block's twelve advice cells are numbered row by row (`p = 6 * row + column`), its eight
 //! fixed cells likewise over the four fixed columns; the state entering the block is cells
 //! `0..t` and the state leaving it is the first `t` cells of the row after the block. With
 //! `y_j = x_j + c_j`:
 //!
-//! | block (2 rows)   | cells `0..t` | then                    | fixed              |
-//! |------------------|--------------|-------------------------|--------------------|
-//! | full round       | state `x`    | `h_0 .. h_{t-1}`        | `c_0 .. c_{t-1}`   |
-//! | 2 partial rounds | state `x`    | `h`, `v`, `hv`          | `k_r`, `k_{r+1}`   |
+//! | block (2 rows)     | cells `0..t` | then                                | fixed            |
+//! |--------------------|--------------|-------------------------------------|------------------|
+//! | full round         | state `x`    | `h_0 .. h_{t-1}`                    | `c_0 .. c_{t-1}` |
+//! | `n` partial rounds | state `x`    | `h`, then `v_i`, `hv_i` (`i < n`)   | `k_0 .. k_{n-1}` |
 //!
-//! Width 5, full round:                    Width 6, two partial rounds:
+//! Width 5, full round:                    Width 3, five partial rounds:
 //!
-//! | row | x0 | x1 | x2 | h0 | h1 | h2 |     | row | x0 | x1 | x2 | h0 | h1 | h2 |
-//! |-----|----|----|----|----|----|----|     |-----|----|----|----|----|----|----|
-//! | 0   | x0 | x1 | x2 | x3 | x4 | h_0|     | 0   | x0 | x1 | x2 | x3 | x4 | x5 |
-//! | 1   | h_1| h_2| h_3| h_4| -  | -  |     | 1   | h  | v  | hv | -  | -  | -  |
+//! | row | x0 | x1 | x2 | h0 | h1 | h2 |     | row | x0 | x1  | x2  | h0  | h1  | h2  |
+//! |-----|----|----|----|----|----|----|     |-----|----|-----|-----|-----|-----|-----|
+//! | 0   | x0 | x1 | x2 | x3 | x4 | h_0|     | 0   | x0 | x1  | x2  | h   | v_1 | hv_1|
+//! | 1   | h_1| h_2| h_3| h_4| -  | -  |     | 1   | v_2| hv_2| v_3 | hv_3| v_4 | hv_4|
 //!
 //! - full round: `h_j = y_j^2` and `x_i(next) = sum_j M[i][j] * h_j^2 * y_j`;
-//! - two partial rounds: `h = (x_0 + k_r)^2`, `u = h^2 (x_0 + k_r)` (round `r`'s S-box),
-//!   `z = M (u, x_1, .., x_{t-1})`, `v = z_0 + k_{r+1}`, `hv = v^2`, `w = hv^2 v`, and
-//!   `x(next) = M (w, z_1, .., z_{t-1})`. Each partial round adds one constant, to cell 0: the
+//! - `n` partial rounds: `h = (x_0 + k_0)^2`, `u_0 = h^2 (x_0 + k_0)` (the first S-box); then
+//!   for `i = 1..n`: `z = M (u_{i-1}, rest)` where `rest` is `x_1..` at first and `z_1..`
+//!   after, `v_i = z_0 + k_i`, `hv_i = v_i^2`, `u_i = hv_i^2 v_i`; and
+//!   `x(next) = M (u_{n-1}, rest)`. Each partial round adds one constant, to cell 0: the
 //!   native side ([`super::wide_rows`]) moves the other constants forward through the MDS
-//!   into the first full round after the partial rounds.
+//!   into the first full round after the partial rounds. The intermediate states are
+//!   expressions of degree 3 in the stored cells, never cells.
 //!
 //! Every constraint has degree at most 4 with its selector, and the gates read rows 0 to 2 of
 //! a block: the circuit's degree and blinding rows are those of halo2-base's configuration.
@@ -33,21 +36,36 @@ use halo2_base::halo2_proofs::plonk::{ConstraintSystem, Expression, Selector, Vi
 use halo2_base::halo2_proofs::poly::Rotation;
 
 use super::poseidon::Columns;
-use super::wide_rows::{advice_place, fixed_place, WideConstants, BLOCK_ROWS, WIDE};
+use super::wide_rows::{
+    advice_place, fixed_place, partial_rounds_per_block, WideConstants, BLOCK_ROWS, BLOCK_WIDTHS,
+    WIDE,
+};
 use super::{constant, gated};
 use crate::Fr;
 
-/// The selectors of one width's gates.
+/// The block gates' selectors.
 #[derive(Debug, Clone, Copy)]
-pub struct WideSelectors {
-    /// A full round.
-    pub full: Selector,
-    /// Two partial rounds.
-    pub partial: Selector,
+pub struct BlockSelectors {
+    /// A full round, per width of [`WIDE`].
+    pub full: [Selector; 2],
+    /// A block of partial rounds, per width of [`BLOCK_WIDTHS`].
+    pub partial: [Selector; 3],
 }
 
-/// Each width's selectors, in the order of [`WIDE`].
-pub type WideConfig = [WideSelectors; 2];
+impl BlockSelectors {
+    /// The full-round selector of width `t`.
+    pub fn full(&self, t: usize) -> Option<Selector> {
+        WIDE.iter().position(|w| *w == t).map(|i| self.full[i])
+    }
+
+    /// The partial-round block selector of width `t`.
+    pub fn partial(&self, t: usize) -> Option<Selector> {
+        BLOCK_WIDTHS
+            .iter()
+            .position(|w| *w == t)
+            .map(|i| self.partial[i])
+    }
+}
 
 /// Reads a block's cells from `columns`.
 struct Block<'m, 'v> {
@@ -83,20 +101,19 @@ fn dot(m: &[Fr], e: &[Expression<Fr>]) -> Expression<Fr> {
         .unwrap_or_else(|| constant(Fr::from(0u64)))
 }
 
-/// Creates both widths' gates over `columns`.
-pub fn configure(meta: &mut ConstraintSystem<Fr>, columns: &Columns) -> WideConfig {
-    WIDE.map(|t| configure_width(meta, columns, t))
+/// Creates the block gates over `columns`.
+pub fn configure(meta: &mut ConstraintSystem<Fr>, columns: &Columns) -> BlockSelectors {
+    BlockSelectors {
+        full: WIDE.map(|t| configure_full(meta, columns, t)),
+        partial: BLOCK_WIDTHS.map(|t| configure_partial(meta, columns, t)),
+    }
 }
 
-fn configure_width(meta: &mut ConstraintSystem<Fr>, columns: &Columns, t: usize) -> WideSelectors {
+fn configure_full(meta: &mut ConstraintSystem<Fr>, columns: &Columns, t: usize) -> Selector {
     let k = WideConstants::get(t);
-    let selectors = WideSelectors {
-        full: meta.selector(),
-        partial: meta.selector(),
-    };
-
+    let selector = meta.selector();
     meta.create_gate(format!("poseidon width {t} full round"), |meta| {
-        let q = meta.query_selector(selectors.full);
+        let q = meta.query_selector(selector);
         let mut b = Block {
             meta,
             columns: *columns,
@@ -113,32 +130,35 @@ fn configure_width(meta: &mut ConstraintSystem<Fr>, columns: &Columns, t: usize)
             .collect();
         gated(q, squares.chain(rounds))
     });
+    selector
+}
 
-    meta.create_gate(format!("poseidon width {t} two partial rounds"), |meta| {
-        let q = meta.query_selector(selectors.partial);
+fn configure_partial(meta: &mut ConstraintSystem<Fr>, columns: &Columns, t: usize) -> Selector {
+    let k = WideConstants::get(t);
+    let n = partial_rounds_per_block(t);
+    let selector = meta.selector();
+    meta.create_gate(format!("poseidon width {t} {n} partial rounds"), |meta| {
+        let q = meta.query_selector(selector);
         let mut b = Block {
             meta,
             columns: *columns,
         };
-        let x: Vec<_> = (0..t).map(|j| b.cell(j)).collect();
-        let (h, v, hv) = (b.cell(t), b.cell(t + 1), b.cell(t + 2));
-        let next: Vec<_> = (0..t).map(|j| b.next(j)).collect();
-        let y0 = x[0].clone() + b.fixed(0);
-        let u = h.clone() * h.clone() * y0.clone();
-        let mut first = x.clone();
-        first[0] = u;
-        let z: Vec<_> = (0..t).map(|i| dot(&k.mds[i], &first)).collect();
-        let w = hv.clone() * hv.clone() * v.clone();
-        let mut second = z.clone();
-        second[0] = w;
-        let mut constraints = vec![
-            h - y0.clone() * y0,
-            v.clone() - (z[0].clone() + b.fixed(1)),
-            hv - v.clone() * v,
-        ];
-        constraints.extend((0..t).map(|i| next[i].clone() - dot(&k.mds[i], &second)));
+        let mut state: Vec<_> = (0..t).map(|j| b.cell(j)).collect();
+        let h = b.cell(t);
+        let y0 = state[0].clone() + b.fixed(0);
+        let mut constraints = vec![h.clone() - y0.clone() * y0.clone()];
+        let mut u = h.clone() * h * y0;
+        for i in 1..n {
+            state[0] = u;
+            state = (0..t).map(|r| dot(&k.mds[r], &state)).collect();
+            let (v, hv) = (b.cell(t + 2 * i - 1), b.cell(t + 2 * i));
+            constraints.push(v.clone() - (state[0].clone() + b.fixed(i)));
+            constraints.push(hv.clone() - v.clone() * v.clone());
+            u = hv.clone() * hv * v;
+        }
+        state[0] = u;
+        constraints.extend((0..t).map(|r| b.next(r) - dot(&k.mds[r], &state)));
         gated(q, constraints)
     });
-
-    selectors
+    selector
 }

@@ -3,13 +3,16 @@
 //! ([`zkroll_engine::poseidon::params`]), so the gates and the engine hash the same way.
 //!
 //! The rows follow the textbook round structure (add the round constants, S-box `x^5` on every
-//! cell in a full round and on cell 0 in a partial round, multiply by the MDS matrix), with two
-//! partial rounds per row; the layout is documented in [`super::poseidon`].
+//! cell in a full round and on cell 0 in a partial round, multiply by the MDS matrix), with the
+//! partial rounds' constants moved to cell 0 ([`super::wide_rows::WideConstants`]): a full
+//! round per row, five partial rounds per block of two rows ([`super::wide_rows`]) and the
+//! last two in one row; the layout is documented in [`super::poseidon`].
 
 use std::sync::OnceLock;
 
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
 
+use super::wide_rows::{partial_block, partial_rounds_per_block, WideConstants, BLOCK_ROWS};
 use crate::field::to_circuit;
 use crate::Fr;
 
@@ -19,7 +22,7 @@ pub const WIDTH: usize = 3;
 /// Advice columns of the gate: the state, then three helper cells.
 pub const ADVICE: usize = 2 * WIDTH;
 
-/// Fixed columns of the gate (round constants, or constants folded across two rounds).
+/// Fixed columns of the gates (round constants).
 pub const FIXED: usize = 4;
 
 /// What a row of the gate region computes towards the next row.
@@ -29,8 +32,6 @@ pub enum RowKind {
     Full,
     /// Two partial rounds.
     DoublePartial,
-    /// One partial round (the odd one out).
-    SinglePartial,
     /// A Merkle level's input: the node, its sibling and the index bit, and the next row the
     /// state `[0, left, right]` they make.
     Link,
@@ -50,10 +51,11 @@ pub enum RowKind {
     /// A full round of a wide permutation of this width ([`super::poseidon_wide`]), over this
     /// row and the next.
     WideFull(usize),
-    /// Two partial rounds of a wide permutation of this width, over this row and the next.
-    WidePartial(usize),
-    /// No gate: the second row of a wide block, this many cells used (from column 0).
-    WideHelpers(usize),
+    /// Partial rounds of a permutation of this width, over this row and the next
+    /// ([`super::wide_rows::partial_rounds_per_block`]).
+    PartialBlock(usize),
+    /// No gate: the second row of a block, this many cells used (from column 0).
+    BlockHelpers(usize),
     /// No gate: the state (this wide) after a wide permutation.
     WideEnd(usize),
 }
@@ -74,8 +76,6 @@ pub struct Row {
 pub struct Constants {
     /// `mds[i][j]` multiplies cell `j` into cell `i`.
     pub mds: [[Fr; WIDTH]; WIDTH],
-    /// Round constants per round.
-    pub rounds: Vec<[Fr; WIDTH]>,
     /// Full rounds before the partial ones (and after them).
     pub half_full: usize,
     /// Partial rounds.
@@ -94,32 +94,21 @@ impl Constants {
                     mds[i][j] = to_circuit(m);
                 }
             }
-            let rounds = p
-                .round_constants
-                .chunks(WIDTH)
-                .map(|c| [to_circuit(&c[0]), to_circuit(&c[1]), to_circuit(&c[2])])
-                .collect();
             Constants {
                 mds,
-                rounds,
                 half_full: p.full_rounds / 2,
                 partial: p.partial_rounds,
             }
         })
     }
 
-    /// Rows one permutation takes (without the row holding its output).
+    /// Rows one permutation takes (without the row holding its output): a row per full
+    /// round, a block per five partial rounds, a row for the last two.
     pub fn permutation_rows(&self) -> usize {
-        2 * self.half_full + self.partial / 2 + self.partial % 2
-    }
-
-    /// The fixed cells of a row holding two partial rounds `r` and `r + 1`: round `r`'s
-    /// constant on cell 0, and round `r`'s constants on cells 1 and 2 pushed through the MDS
-    /// and added to round `r + 1`'s (`e_j` in the gate).
-    fn double_fixed(&self, r: usize) -> [Fr; FIXED] {
-        let (c, d, m) = (&self.rounds[r], &self.rounds[r + 1], &self.mds);
-        let e = |j: usize| m[j][1] * c[1] + m[j][2] * c[2] + d[j];
-        [c[0], e(0), e(1), e(2)]
+        let per_block = partial_rounds_per_block(WIDTH);
+        2 * self.half_full
+            + BLOCK_ROWS * (self.partial / per_block)
+            + usize::from(self.partial % per_block > 0)
     }
 }
 
@@ -133,12 +122,16 @@ fn mix(m: &[[Fr; WIDTH]; WIDTH], y: [Fr; WIDTH]) -> [Fr; WIDTH] {
 }
 
 /// The rows of one permutation of `state` (the first holds `state`), and the state after it.
+///
+/// # Panics
+/// If the partial rounds left after the blocks are not two (circomlib's 57 are 11 blocks of
+/// five and two).
 pub fn permutation(state: [Fr; WIDTH]) -> (Vec<Row>, [Fr; WIDTH]) {
     let k = Constants::get();
+    let pushed = WideConstants::get(WIDTH);
     let mut rows = Vec::with_capacity(k.permutation_rows());
     let mut x = state;
-    let full = |x: [Fr; WIDTH], r: usize, rows: &mut Vec<Row>| {
-        let c = k.rounds[r];
+    let full = |x: [Fr; WIDTH], c: &[Fr], rows: &mut Vec<Row>| {
         let y: [Fr; WIDTH] = std::array::from_fn(|j| x[j] + c[j]);
         let boxed: [(Fr, Fr); WIDTH] = std::array::from_fn(|j| pow5(y[j]));
         rows.push(Row {
@@ -148,37 +141,37 @@ pub fn permutation(state: [Fr; WIDTH]) -> (Vec<Row>, [Fr; WIDTH]) {
         });
         mix(&k.mds, boxed.map(|b| b.1))
     };
-    for r in 0..k.half_full {
-        x = full(x, r, &mut rows);
+    let (before, after) = pushed.full.split_at(k.half_full);
+    for c in before {
+        x = full(x, c, &mut rows);
     }
-    let first_partial = k.half_full;
-    for pair in 0..k.partial / 2 {
-        let r = first_partial + 2 * pair;
-        let (c, d) = (k.rounds[r], k.rounds[r + 1]);
-        let (h, u) = pow5(x[0] + c[0]);
-        let mid = mix(&k.mds, [u, x[1] + c[1], x[2] + c[2]]);
-        let v = mid[0] + d[0];
-        let (hv, w) = pow5(v);
-        rows.push(Row {
-            kind: RowKind::DoublePartial,
-            advice: [x[0], x[1], x[2], h, v, hv],
-            fixed: k.double_fixed(r),
-        });
-        x = mix(&k.mds, [w, mid[1] + d[1], mid[2] + d[2]]);
+    for ks in pushed.partial.chunks(partial_rounds_per_block(WIDTH)) {
+        if let [k0, k1] = ks {
+            // The last two: one row (`e_j` of the gate: round `r + 1`'s constants, which the
+            // moved constants reduce to `k1` on cell 0).
+            let (h, u) = pow5(x[0] + k0);
+            let mid = mix(&k.mds, [u, x[1], x[2]]);
+            let v = mid[0] + k1;
+            let (hv, w) = pow5(v);
+            rows.push(Row {
+                kind: RowKind::DoublePartial,
+                advice: [x[0], x[1], x[2], h, v, hv],
+                fixed: [*k0, *k1, Fr::ZERO, Fr::ZERO],
+            });
+            x = mix(&k.mds, [w, mid[1], mid[2]]);
+        } else {
+            assert_eq!(
+                ks.len(),
+                partial_rounds_per_block(WIDTH),
+                "partial rounds left"
+            );
+            let (block_rows, next) = partial_block(&x, ks);
+            rows.extend(block_rows);
+            x = [next[0], next[1], next[2]];
+        }
     }
-    if k.partial % 2 == 1 {
-        let r = first_partial + k.partial - 1;
-        let c = k.rounds[r];
-        let (h, u) = pow5(x[0] + c[0]);
-        rows.push(Row {
-            kind: RowKind::SinglePartial,
-            advice: [x[0], x[1], x[2], h, Fr::ZERO, Fr::ZERO],
-            fixed: [c[0], c[1], c[2], Fr::ZERO],
-        });
-        x = mix(&k.mds, [u, x[1] + c[1], x[2] + c[2]]);
-    }
-    for r in first_partial + k.partial..2 * k.half_full + k.partial {
-        x = full(x, r, &mut rows);
+    for c in after {
+        x = full(x, c, &mut rows);
     }
     (rows, x)
 }
@@ -223,15 +216,13 @@ pub fn path_rows(levels: usize) -> usize {
 
 /// Whether some gate reads cell `column` of a row of `kind` (`first`: the first row of its
 /// path). The others are left unassigned: the first link row's `x1 x2` (no state before the
-/// leaf), `h2` of link rows, `h1 h2` of the single partial round's row, `h0 h1 h2` of the end
-/// row; in scalar multiplications `h1 h2` of a helper row, `x2 h0 h1` of a fixed-base end row
+/// leaf), `h2` of link rows, `h0 h1 h2` of the end row; in scalar multiplications `h1 h2` of a helper row, `x2 h0 h1` of a fixed-base end row
 /// and `x2` of a variable-base end row; in wide permutations the unused cells of a block's
 /// second row and of the output row.
 pub fn is_read(kind: RowKind, first: bool, column: usize) -> bool {
     match kind {
-        RowKind::WideHelpers(used) | RowKind::WideEnd(used) => column < used,
+        RowKind::BlockHelpers(used) | RowKind::WideEnd(used) => column < used,
         RowKind::Link => column != 5 && !(first && (column == 1 || column == 2)),
-        RowKind::SinglePartial => column < 4,
         RowKind::End => column < 3,
         RowKind::VariableBaseHelpers => column < 4,
         RowKind::FixedBaseEnd => column < 2 || column == 5,
@@ -241,7 +232,7 @@ pub fn is_read(kind: RowKind, first: bool, column: usize) -> bool {
         | RowKind::FixedBaseStep
         | RowKind::VariableBaseStep
         | RowKind::WideFull(_)
-        | RowKind::WidePartial(_) => true,
+        | RowKind::PartialBlock(_) => true,
     }
 }
 
@@ -263,11 +254,11 @@ mod tests {
     fn rows_compute_circomlib_poseidon() {
         let k = Constants::get();
         assert_eq!((k.half_full, k.partial), (4, 57));
-        assert_eq!(k.permutation_rows(), 37);
+        assert_eq!(k.permutation_rows(), 31);
         for (a, b) in [(0u64, 0u64), (1, 2), (u64::MAX, 7)] {
             let (a, b) = (Fr::from(a), Fr::from(b));
             let (rows, out) = permutation([Fr::ZERO, a, b]);
-            assert_eq!(rows.len(), 37);
+            assert_eq!(rows.len(), 31);
             let expected = zkroll_engine::poseidon::hash2(to_engine(&a), to_engine(&b));
             assert_eq!(to_engine(&out[0]), expected);
         }

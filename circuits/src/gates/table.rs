@@ -19,7 +19,7 @@ use halo2_base::{AssignedValue, Context, ContextCell};
 use super::edwards::MulSelectors;
 use super::edwards_rows::{self, Point, Step};
 use super::poseidon::{Columns, RoundSelectors};
-use super::poseidon_wide::WideConfig;
+use super::poseidon_wide::BlockSelectors;
 use super::rows::{self, Level, Row, RowKind};
 use super::wide_rows::{self, WIDE};
 use crate::Fr;
@@ -35,8 +35,8 @@ pub struct GateConfig {
     pub link: Selector,
     /// The scalar multiplication gates' selectors.
     pub mul: MulSelectors,
-    /// The wide permutations' selectors.
-    pub wide: WideConfig,
+    /// The block gates' selectors (wide full rounds, blocks of partial rounds).
+    pub blocks: BlockSelectors,
 }
 
 impl GateConfig {
@@ -55,35 +55,30 @@ impl GateConfig {
         let rounds = super::poseidon::configure(meta, &columns);
         let link = super::merkle::configure(meta, &columns);
         let mul = super::edwards::configure(meta, &columns);
-        let wide = super::poseidon_wide::configure(meta, &columns);
+        let blocks = super::poseidon_wide::configure(meta, &columns);
         Self {
             columns,
             rounds,
             link,
             mul,
-            wide,
+            blocks,
         }
-    }
-
-    fn wide(&self, t: usize) -> Option<&super::poseidon_wide::WideSelectors> {
-        WIDE.iter().position(|w| *w == t).map(|i| &self.wide[i])
     }
 
     fn selector(&self, kind: RowKind) -> Option<Selector> {
         match kind {
             RowKind::Full => Some(self.rounds.full),
             RowKind::DoublePartial => Some(self.rounds.double_partial),
-            RowKind::SinglePartial => Some(self.rounds.single_partial),
             RowKind::Link => Some(self.link),
             RowKind::FixedBaseStep => Some(self.mul.fixed_base),
             RowKind::VariableBaseStep => Some(self.mul.variable_base),
-            RowKind::WideFull(t) => self.wide(t).map(|s| s.full),
-            RowKind::WidePartial(t) => self.wide(t).map(|s| s.partial),
+            RowKind::WideFull(t) => self.blocks.full(t),
+            RowKind::PartialBlock(t) => self.blocks.partial(t),
             RowKind::End
             | RowKind::FixedBaseEnd
             | RowKind::VariableBaseHelpers
             | RowKind::VariableBaseEnd
-            | RowKind::WideHelpers(_)
+            | RowKind::BlockHelpers(_)
             | RowKind::WideEnd(_) => None,
         }
     }

@@ -211,9 +211,10 @@ fn changing_any_cell_of_a_hash_is_refused() {
             hash_is(ctx, gate, paths, a, b, expected)
         })
     });
-    // 37 round rows of 6 cells but the single partial row's 2 helpers, plus the link row's
-    // leaf, sibling and bit, plus the root's row state: every assigned cell.
-    assert_eq!(checked, 37 * 6 - 2 + 3 + 3);
+    // 8 full-round rows and the last double partial row of 6 cells, 11 blocks of five partial
+    // rounds of 12, the link row's leaf, sibling and bit, the root row's state: every
+    // assigned cell.
+    assert_eq!(checked, 9 * 6 + 11 * 12 + 3 + 3);
     assert_eq!(checked, rows::path_cells(1));
 }
 
@@ -290,8 +291,7 @@ fn wide_gates_match_poseidon_lite_vectors() {
 }
 
 /// Changing any one assigned cell of a wide hash (a state cell, a square, a partial round's
-/// `v` or `hv`, the output) makes MockProver fail, for both widths; so does a nonzero capacity
-/// cell laid out consistently (the permutation of `[1, inputs]`).
+/// `v` or `hv`, the output) makes MockProver fail, for both widths.
 #[test]
 fn changing_any_cell_of_a_wide_hash_is_refused() {
     for t in wide_rows::WIDE {
@@ -305,14 +305,16 @@ fn changing_any_cell_of_a_wide_hash_is_refused() {
             })
         });
         assert_eq!(checked, wide_rows::permutation_cells(t));
-        // 8 full rounds of 2t cells, 30 blocks of two partial rounds of t + 3, the output.
-        assert_eq!(checked, 8 * 2 * t + 30 * (t + 3) + t);
+        // 8 full rounds of 2t cells; blocks of n partial rounds of t + 2n - 1 cells (the
+        // state, h, then v and hv per further round); the output.
+        let n = wide_rows::partial_rounds_per_block(t);
+        assert_eq!(checked, 8 * 2 * t + (60 / n) * (t + 2 * n - 1) + t);
         let table = GateTable::new();
         let mut builder = BaseCircuitBuilder::<Fr>::new(false);
         let ctx = builder.main(0);
         wide_hash_is(ctx, &table, &inputs, expected);
         assert_eq!(table.cells(), checked);
-        assert_eq!(table.rows(), 77);
+        assert_eq!(table.rows(), 2 * 8 + 2 * 60 / n + 1);
     }
 }
 

@@ -1,15 +1,15 @@
-//! The native side of the wide Poseidon gates ([`super::poseidon_wide`]): circomlib's
-//! `Poseidon(4)` (width 5, the account leaf) and `Poseidon(5)` (width 6, the signature
-//! challenge and the transaction commitment), their constants in the circuit field and the
-//! cell values of every row, computed from the engine's parameters
-//! ([`zkroll_engine::poseidon::params`]).
+//! The native side of the block gates ([`super::poseidon_wide`]): circomlib's `Poseidon(4)`
+//! (width 5, the account leaf) and `Poseidon(5)` (width 6, the signature challenge and the
+//! transaction commitment) whole, and the partial rounds of `Poseidon(2)` (width 3); their
+//! constants in the circuit field and the cell values of every row, computed from the
+//! engine's parameters ([`zkroll_engine::poseidon::params`]).
 //!
-//! A round's work is a block of two rows (12 advice cells, 8 fixed cells), so a state of up to
-//! six cells and its helpers fit: a full round per block, or two partial rounds per block.
-//! The partial rounds' constants are moved forward so that each partial round adds a single
+//! A block is two rows (12 advice cells, 8 fixed cells): a full round of a wide state, or
+//! several partial rounds of any of the three widths ([`partial_rounds_per_block`]). The
+//! partial rounds' constants are moved forward so that each partial round adds a single
 //! constant, to cell 0 (the others pass through the MDS linearly and are added to the first
-//! full round after the partial ones): the function is unchanged, and a block of two partial
-//! rounds reads two fixed cells.
+//! full round after the partial ones): the function is unchanged, and a block of `k` partial
+//! rounds reads `k` fixed cells.
 
 use std::sync::OnceLock;
 
@@ -19,11 +19,20 @@ use super::rows::{Row, RowKind, ADVICE, FIXED};
 use crate::field::to_circuit;
 use crate::Fr;
 
-/// State widths with gates: `Poseidon(4)` and `Poseidon(5)`.
+/// State widths whose whole permutation is laid out in blocks: `Poseidon(4)` and `Poseidon(5)`.
 pub const WIDE: [usize; 2] = [5, 6];
 
-/// Rows of one round block.
+/// Widths with a partial-round block gate: `Poseidon(2)`, `Poseidon(4)`, `Poseidon(5)`.
+pub const BLOCK_WIDTHS: [usize; 3] = [3, 5, 6];
+
+/// Rows of one block.
 pub const BLOCK_ROWS: usize = 2;
+
+/// Partial rounds in one block of width `t`: as many as the block's cells hold (the state, the
+/// first S-box input's square, then `v`, `v^2` per further round).
+pub fn partial_rounds_per_block(t: usize) -> usize {
+    (BLOCK_ROWS * ADVICE - t - 1) / 2 + 1
+}
 
 /// Where cell `p` of a block sits: `(row in the block, advice column)`.
 pub fn advice_place(p: usize) -> (usize, usize) {
@@ -49,13 +58,14 @@ pub struct WideConstants {
 }
 
 impl WideConstants {
-    /// The constants for `width` (5 or 6), converted once.
+    /// The constants for `width` (3, 5 or 6), converted once.
     ///
     /// # Panics
     /// If `width` has no gates: widths are fixed by the circuit's shape.
     pub fn get(width: usize) -> &'static WideConstants {
-        static CONSTANTS: [OnceLock<WideConstants>; 2] = [OnceLock::new(), OnceLock::new()];
-        let slot = WIDE
+        static CONSTANTS: [OnceLock<WideConstants>; 3] =
+            [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+        let slot = BLOCK_WIDTHS
             .iter()
             .position(|w| *w == width)
             .unwrap_or_else(|| panic!("no Poseidon gates of width {width}"));
@@ -100,9 +110,10 @@ impl WideConstants {
         }
     }
 
-    /// Rows one permutation takes, without the row holding its output.
+    /// Rows one wide permutation takes, without the row holding its output.
     pub fn permutation_rows(&self) -> usize {
-        BLOCK_ROWS * (self.full.len() + self.partial.len() / 2)
+        let per_block = partial_rounds_per_block(self.width);
+        BLOCK_ROWS * (self.full.len() + self.partial.len() / per_block)
     }
 }
 
@@ -127,7 +138,7 @@ fn block(kind: RowKind, cells: &[Fr], fixed: &[Fr]) -> [Row; BLOCK_ROWS] {
             fixed: [Fr::ZERO; FIXED],
         },
         Row {
-            kind: RowKind::WideHelpers(helpers),
+            kind: RowKind::BlockHelpers(helpers),
             advice: [Fr::ZERO; ADVICE],
             fixed: [Fr::ZERO; FIXED],
         },
@@ -143,8 +154,28 @@ fn block(kind: RowKind, cells: &[Fr], fixed: &[Fr]) -> [Row; BLOCK_ROWS] {
     rows
 }
 
-/// The rows of one permutation of `state` (width 5 or 6; the first row holds `state`, the
-/// last the state after the permutation), and that state.
+/// Partial rounds with constants `ks` (one per round, on cell 0) applied to `x`, as the block
+/// gate lays them out: the block's two rows, and the state after the rounds.
+pub fn partial_block(x: &[Fr], ks: &[Fr]) -> ([Row; BLOCK_ROWS], Vec<Fr>) {
+    let t = x.len();
+    let m = &WideConstants::get(t).mds;
+    let (h, mut u) = pow5(x[0] + ks[0]);
+    let mut cells: Vec<Fr> = x.iter().copied().chain([h]).collect();
+    let mut state = x.to_vec();
+    for k in &ks[1..] {
+        state[0] = u;
+        state = mix(m, &state);
+        let v = state[0] + k;
+        let (hv, w) = pow5(v);
+        cells.extend([v, hv]);
+        u = w;
+    }
+    state[0] = u;
+    (block(RowKind::PartialBlock(t), &cells, ks), mix(m, &state))
+}
+
+/// The rows of one wide permutation of `state` (width 5 or 6; the first row holds `state`,
+/// the last the state after the permutation), and that state.
 pub fn permutation(state: &[Fr]) -> (Vec<Row>, Vec<Fr>) {
     let t = state.len();
     let k = WideConstants::get(t);
@@ -161,18 +192,10 @@ pub fn permutation(state: &[Fr]) -> (Vec<Row>, Vec<Fr>) {
     for c in &k.full[..half] {
         x = full(&x, c, &mut rows);
     }
-    for pair in k.partial.chunks(2) {
-        let (h, u) = pow5(x[0] + pair[0]);
-        let mut mid = x.clone();
-        mid[0] = u;
-        let mid = mix(&k.mds, &mid);
-        let v = mid[0] + pair[1];
-        let (hv, w) = pow5(v);
-        let cells: Vec<Fr> = x.iter().copied().chain([h, v, hv]).collect();
-        rows.extend(block(RowKind::WidePartial(t), &cells, pair));
-        let mut next = mid;
-        next[0] = w;
-        x = mix(&k.mds, &next);
+    for ks in k.partial.chunks(partial_rounds_per_block(t)) {
+        let (block_rows, next) = partial_block(&x, ks);
+        rows.extend(block_rows);
+        x = next;
     }
     for c in &k.full[half..] {
         x = full(&x, c, &mut rows);
@@ -211,9 +234,11 @@ mod tests {
 
     #[test]
     fn rows_compute_circomlib_poseidon() {
+        assert_eq!(BLOCK_WIDTHS.map(partial_rounds_per_block), [5, 4, 3]);
         for t in WIDE {
             let k = WideConstants::get(t);
             assert_eq!((k.full.len(), k.partial.len()), (8, 60));
+            assert_eq!(k.partial.len() % partial_rounds_per_block(t), 0);
             for seed in [0u64, 1, u64::MAX] {
                 let inputs: Vec<Fr> = (0..t as u64 - 1)
                     .map(|i| Fr::from(seed.wrapping_add(i)))
@@ -221,7 +246,7 @@ mod tests {
                 let state: Vec<Fr> = [Fr::ZERO].into_iter().chain(inputs.clone()).collect();
                 let (rows, out) = permutation(&state);
                 assert_eq!(rows.len(), permutation_rows(t));
-                assert_eq!(rows.len(), 77);
+                assert_eq!(rows.len(), if t == 5 { 47 } else { 57 });
                 let engine: Vec<_> = inputs.iter().map(to_engine).collect();
                 let expected = zkroll_engine::poseidon::hash(&engine);
                 assert_eq!(to_engine(&out[0]), expected, "width {t}");
