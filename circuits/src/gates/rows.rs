@@ -108,7 +108,7 @@ impl Constants {
         let per_block = partial_rounds_per_block(WIDTH);
         2 * self.half_full
             + BLOCK_ROWS * (self.partial / per_block)
-            + usize::from(self.partial % per_block > 0)
+            + usize::from(!self.partial.is_multiple_of(per_block))
     }
 }
 
