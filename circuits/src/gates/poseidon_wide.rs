@@ -26,8 +26,9 @@
 //!   after, `v_i = z_0 + k_i`, `hv_i = v_i^2`, `u_i = hv_i^2 v_i`; and
 //!   `x(next) = M (u_{n-1}, rest)`. Each partial round adds one constant, to cell 0: the
 //!   native side ([`super::wide_rows`]) moves the other constants forward through the MDS
-//!   into the first full round after the partial rounds. The intermediate states are
-//!   expressions of degree 3 in the stored cells, never cells.
+//!   into the first full round after the partial rounds. Every state inside the block is
+//!   linear in `x_1..` and the S-box outputs `u_i`: the gate writes each as one flat sum over
+//!   them (coefficients computed from the MDS at configuration), never as a cell.
 //!
 //! Every constraint has degree at most 4 with its selector, and the gates read rows 0 to 2 of
 //! a block: the circuit's degree and blinding rows are those of halo2-base's configuration.
@@ -133,6 +134,38 @@ fn configure_full(meta: &mut ConstraintSystem<Fr>, columns: &Columns, t: usize) 
     selector
 }
 
+/// The linear forms `m * forms` (each form a coefficient vector over the same basis).
+fn mix_forms(m: &[Vec<Fr>], forms: &[Vec<Fr>]) -> Vec<Vec<Fr>> {
+    m.iter()
+        .map(|row| {
+            let mut out = vec![Fr::from(0u64); forms[0].len()];
+            for (coefficient, form) in row.iter().zip(forms) {
+                for (o, f) in out.iter_mut().zip(form) {
+                    *o += *coefficient * f;
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// `sum_c form[c] * basis[c]`, leaving out zero coefficients and multiplications by one.
+fn apply_form(form: &[Fr], basis: &[Expression<Fr>]) -> Expression<Fr> {
+    let (zero, one) = (Fr::from(0u64), Fr::from(1u64));
+    form.iter()
+        .zip(basis)
+        .filter(|(c, _)| **c != zero)
+        .map(|(c, e)| {
+            if *c == one {
+                e.clone()
+            } else {
+                constant(*c) * e.clone()
+            }
+        })
+        .reduce(|a, b| a + b)
+        .unwrap_or_else(|| constant(zero))
+}
+
 fn configure_partial(meta: &mut ConstraintSystem<Fr>, columns: &Columns, t: usize) -> Selector {
     let k = WideConstants::get(t);
     let n = partial_rounds_per_block(t);
@@ -143,21 +176,34 @@ fn configure_partial(meta: &mut ConstraintSystem<Fr>, columns: &Columns, t: usiz
             meta,
             columns: *columns,
         };
-        let mut state: Vec<_> = (0..t).map(|j| b.cell(j)).collect();
+        // Every state inside the block is linear in `x_1 .. x_{t-1}` and the S-box outputs
+        // `u_0 .. u_{n-1}`: each is one flat sum over that basis (coefficients from the MDS),
+        // not nested products, so the expressions stay small (MockProver evaluates them as
+        // trees).
         let h = b.cell(t);
-        let y0 = state[0].clone() + b.fixed(0);
-        let mut constraints = vec![h.clone() - y0.clone() * y0.clone()];
-        let mut u = h.clone() * h * y0;
+        let y0 = b.cell(0) + b.fixed(0);
+        let mut basis: Vec<_> = (1..t).map(|j| b.cell(j)).collect();
+        basis.push(h.clone() * h.clone() * y0.clone());
+        let mut constraints = vec![h - y0.clone() * y0];
+        let dim = t - 1 + n;
+        let unit = |i: usize| {
+            let mut v = vec![Fr::from(0u64); dim];
+            v[i] = Fr::from(1u64);
+            v
+        };
+        let mut forms: Vec<Vec<Fr>> = std::iter::once(unit(t - 1))
+            .chain((0..t - 1).map(unit))
+            .collect();
         for i in 1..n {
-            state[0] = u;
-            state = (0..t).map(|r| dot(&k.mds[r], &state)).collect();
+            forms = mix_forms(&k.mds, &forms);
             let (v, hv) = (b.cell(t + 2 * i - 1), b.cell(t + 2 * i));
-            constraints.push(v.clone() - (state[0].clone() + b.fixed(i)));
+            constraints.push(v.clone() - (apply_form(&forms[0], &basis) + b.fixed(i)));
             constraints.push(hv.clone() - v.clone() * v.clone());
-            u = hv.clone() * hv * v;
+            basis.push(hv.clone() * hv * v);
+            forms[0] = unit(t - 1 + i);
         }
-        state[0] = u;
-        constraints.extend((0..t).map(|r| b.next(r) - dot(&k.mds[r], &state)));
+        let forms = mix_forms(&k.mds, &forms);
+        constraints.extend((0..t).map(|r| b.next(r) - apply_form(&forms[r], &basis)));
         gated(q, constraints)
     });
     selector
