@@ -111,8 +111,10 @@ fn layout(k: u32, witness: &ChunkWitness) -> (serde_json::Value, String) {
 /// A BLAKE2b digest of what key generation turns into fixed columns and the permutation,
 /// besides the parameters: the shape, which rows of each virtual column enable the gate,
 /// every copy constraint between cells, every constant and the cell it is copied to, every
-/// cell looked up and every public cell. Two builds with equal fingerprints give the same
-/// keys; a changed constraint changes it even when the column shape stays the same.
+/// cell looked up and every public cell, and every gate's polynomials. Two builds with equal
+/// fingerprints give the same keys; a changed constraint changes it even when the column
+/// shape stays the same. (The region's fixed values follow from its jobs' kinds and lengths
+/// and from the engine's constants, which `CIRCUIT_VERSION` stands for.)
 pub fn fingerprint(circuit: &chunk::ChunkCircuit) -> String {
     use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
     use halo2_base::ContextCell;
@@ -132,8 +134,18 @@ pub fn fingerprint(circuit: &chunk::ChunkCircuit) -> String {
     }
     let builder = &circuit.builder;
     let mut h = blake2b_simd::Params::new().hash_length(32).to_state();
-    h.update(b"zkroll chunk circuit fingerprint v3");
+    h.update(b"zkroll chunk circuit fingerprint v4");
     h.update(&serde_json::to_vec(&builder.config_params).unwrap_or_default());
+    // Every gate's polynomials: a gate rewritten without a change of layout changes the keys.
+    {
+        use halo2_base::halo2_proofs::plonk::{Circuit, ConstraintSystem};
+        let mut cs = ConstraintSystem::default();
+        let _ = chunk::ChunkCircuit::configure_with_params(&mut cs, circuit.params());
+        h.update(&(cs.gates().len() as u64).to_le_bytes());
+        for gate in cs.gates() {
+            h.update(format!("{:?}", gate.polynomials()).as_bytes());
+        }
+    }
     // The gate region: every job's kind and length, in layout order.
     let jobs = circuit.table.shape();
     h.update(&(jobs.len() as u64).to_le_bytes());
