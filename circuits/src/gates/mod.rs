@@ -217,6 +217,28 @@ pub(crate) mod testing {
         format!("{dir}/../engine/tests/vectors/{name}")
     }
 
+    /// Every case of the engine's `poseidon-lite` vectors: the inputs and the expected output,
+    /// in the circuit field.
+    pub fn poseidon_lite_cases() -> Vec<(Vec<Fr>, Fr)> {
+        let text = std::fs::read_to_string(engine_vectors("poseidon.json")).expect("vectors file");
+        let vectors: serde_json::Value = serde_json::from_str(&text).expect("vectors JSON");
+        let parse = |v: &serde_json::Value| {
+            crate::field::to_circuit(
+                &zkroll_engine::field::fr_from_str(v.as_str().expect("string"))
+                    .expect("field element"),
+            )
+        };
+        vectors["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .map(|case| {
+                let inputs = case["inputs"].as_array().expect("inputs");
+                (inputs.iter().map(parse).collect(), parse(&case["output"]))
+            })
+            .collect()
+    }
+
     /// As [`run`] without tampering; panics unless the verdict is `expect_ok`.
     pub fn check(
         k: u32,

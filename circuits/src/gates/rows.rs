@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
 
-use super::wide_rows::{partial_block, partial_rounds_per_block, WideConstants, BLOCK_ROWS};
+use super::wide_rows::{partial_block, partial_rounds_per_block, pow5, WideConstants, BLOCK_ROWS};
 use crate::field::to_circuit;
 use crate::Fr;
 
@@ -110,11 +110,6 @@ impl Constants {
             + BLOCK_ROWS * (self.partial / per_block)
             + usize::from(!self.partial.is_multiple_of(per_block))
     }
-}
-
-fn pow5(x: Fr) -> (Fr, Fr) {
-    let square = x.square();
-    (square, square.square() * x)
 }
 
 fn mix(m: &[[Fr; WIDTH]; WIDTH], y: [Fr; WIDTH]) -> [Fr; WIDTH] {
@@ -216,9 +211,9 @@ pub fn path_rows(levels: usize) -> usize {
 
 /// Whether some gate reads cell `column` of a row of `kind` (`first`: the first row of its
 /// path). The others are left unassigned: the first link row's `x1 x2` (no state before the
-/// leaf), `h2` of link rows, `h0 h1 h2` of the end row; in scalar multiplications `h1 h2` of a helper row, `x2 h0 h1` of a fixed-base end row
-/// and `x2` of a variable-base end row; in wide permutations the unused cells of a block's
-/// second row and of the output row.
+/// leaf), `h2` of link rows, `h0 h1 h2` of the end row; in scalar multiplications `h1 h2` of
+/// a helper row, `x2 h0 h1` of a fixed-base end row and `x2` of a variable-base end row; in
+/// blocks the unused cells of the second row, and those of a wide permutation's output row.
 pub fn is_read(kind: RowKind, first: bool, column: usize) -> bool {
     match kind {
         RowKind::BlockHelpers(used) | RowKind::WideEnd(used) => column < used,

@@ -8,7 +8,7 @@ use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use halo2_base::{AssignedValue, Context};
 use proptest::prelude::*;
 
-use super::testing::run;
+use super::testing::{self, run};
 use super::*;
 use super::{edwards_rows, rows, wide_rows};
 use crate::field::{to_circuit, to_engine};
@@ -41,21 +41,11 @@ fn engine_hash(a: Fr, b: Fr) -> Fr {
 /// Every 2-input `poseidon-lite` vector of the engine's test file.
 #[test]
 fn gate_matches_poseidon_lite_vectors() {
-    let path = crate::gates::testing::engine_vectors("poseidon.json");
-    let text = std::fs::read_to_string(path).expect("vectors file");
-    let vectors: serde_json::Value = serde_json::from_str(&text).expect("vectors JSON");
-    let parse = |v: &serde_json::Value| {
-        to_circuit(
-            &zkroll_engine::field::fr_from_str(v.as_str().expect("string")).expect("element"),
-        )
-    };
     let mut seen = 0;
-    for case in vectors["cases"].as_array().expect("cases") {
-        let inputs = case["inputs"].as_array().expect("inputs");
-        if inputs.len() != 2 {
+    for (inputs, out) in testing::poseidon_lite_cases() {
+        let [a, b] = inputs[..] else {
             continue;
-        }
-        let (a, b, out) = (parse(&inputs[0]), parse(&inputs[1]), parse(&case["output"]));
+        };
         assert_eq!(
             run(8, None, |ctx, gate, paths| hash_is(
                 ctx, gate, paths, a, b, out
@@ -259,26 +249,11 @@ proptest! {
 /// Every `poseidon-lite` vector with 4 or 5 inputs, in the wide gates.
 #[test]
 fn wide_gates_match_poseidon_lite_vectors() {
-    let path = crate::gates::testing::engine_vectors("poseidon.json");
-    let text = std::fs::read_to_string(path).expect("vectors file");
-    let vectors: serde_json::Value = serde_json::from_str(&text).expect("vectors JSON");
-    let parse = |v: &serde_json::Value| {
-        to_circuit(
-            &zkroll_engine::field::fr_from_str(v.as_str().expect("string")).expect("element"),
-        )
-    };
     let mut seen = [0, 0];
-    for case in vectors["cases"].as_array().expect("cases") {
-        let inputs: Vec<Fr> = case["inputs"]
-            .as_array()
-            .expect("inputs")
-            .iter()
-            .map(parse)
-            .collect();
+    for (inputs, out) in testing::poseidon_lite_cases() {
         if !(4..=5).contains(&inputs.len()) {
             continue;
         }
-        let out = parse(&case["output"]);
         assert_eq!(
             run(8, None, |ctx, _, table| wide_hash_is(
                 ctx, table, &inputs, out

@@ -117,7 +117,8 @@ impl WideConstants {
     }
 }
 
-fn pow5(x: Fr) -> (Fr, Fr) {
+/// `(x^2, x^5)`: the stored square and the S-box output.
+pub(super) fn pow5(x: Fr) -> (Fr, Fr) {
     let square = x.square();
     (square, square.square() * x)
 }
@@ -215,16 +216,24 @@ pub fn permutation_rows(t: usize) -> usize {
     WideConstants::get(t).permutation_rows() + 1
 }
 
-/// Assigned cells of one permutation of width `t` (the cells [`super::rows::is_read`] keeps).
+/// Assigned cells of one permutation of width `t` (the cells [`super::rows::is_read`] keeps),
+/// counted once per width.
 pub fn permutation_cells(t: usize) -> usize {
-    let (rows, _) = permutation(&vec![Fr::ZERO; t]);
-    rows.iter()
-        .map(|r| {
-            (0..ADVICE)
-                .filter(|c| super::rows::is_read(r.kind, false, *c))
-                .count()
-        })
-        .sum()
+    static CELLS: [OnceLock<usize>; 2] = [OnceLock::new(), OnceLock::new()];
+    let slot = WIDE
+        .iter()
+        .position(|w| *w == t)
+        .unwrap_or_else(|| panic!("no Poseidon gates of width {t}"));
+    *CELLS[slot].get_or_init(|| {
+        let (rows, _) = permutation(&vec![Fr::ZERO; t]);
+        rows.iter()
+            .map(|r| {
+                (0..ADVICE)
+                    .filter(|c| super::rows::is_read(r.kind, false, *c))
+                    .count()
+            })
+            .sum()
+    })
 }
 
 #[cfg(test)]

@@ -1,55 +1,24 @@
 use crate::gates::testing;
-use serde::Deserialize;
 
 use super::*;
 use crate::field::to_circuit;
-
-#[derive(Deserialize)]
-struct Vectors {
-    cases: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-struct Case {
-    inputs: Vec<String>,
-    output: String,
-}
-
-fn vectors() -> Vectors {
-    let path = crate::gates::testing::engine_vectors("poseidon.json");
-    let text = std::fs::read_to_string(path).expect("vectors file");
-    serde_json::from_str(&text).expect("vectors JSON")
-}
-
-fn parse(s: &str) -> Fr {
-    to_circuit(&zkroll_engine::field::fr_from_str(s).expect("field element"))
-}
 
 /// Every `poseidon-lite` vector (1 to 6 inputs), computed in the circuit (in halo2-base's
 /// gate, and in the custom gates for 2, 4 and 5 inputs) and constrained to the expected
 /// output.
 #[test]
 fn chip_matches_poseidon_lite() {
-    let v = vectors();
+    let cases = testing::poseidon_lite_cases();
     testing::check(16, true, |ctx, gate, paths| {
         let chip = PoseidonChip::new(gate, paths);
-        for case in &v.cases {
-            let inputs: Vec<_> = case
-                .inputs
-                .iter()
-                .map(|s| ctx.load_witness(parse(s)))
-                .collect();
+        for (values, output) in &cases {
+            let inputs: Vec<_> = values.iter().map(|v| ctx.load_witness(*v)).collect();
             let base = chip.hash_in_base_gate(ctx, &inputs);
             let out = chip.hash(ctx, &inputs);
             assert_eq!(*base.value(), *out.value());
             ctx.constrain_equal(&base, &out);
-            assert_eq!(
-                *out.value(),
-                parse(&case.output),
-                "inputs {:?}",
-                case.inputs
-            );
-            let expected = ctx.load_constant(parse(&case.output));
+            assert_eq!(*out.value(), *output, "inputs {values:?}");
+            let expected = ctx.load_constant(*output);
             ctx.constrain_equal(&out, &expected);
         }
     });
