@@ -2,12 +2,15 @@
 //! accumulation of the inner proofs' KZG openings) plus zkroll's linking rules.
 //!
 //! Each inner proof's public inputs end with its [`Link`]: old root, new root, transaction
-//! commitment before and after. The node constrains, for consecutive inner proofs `i` and
-//! `i + 1`, `new_root_i = old_root_{i+1}` and `commitment_after_i = commitment_before_{i+1}`
+//! commitment before and after, fees pending before and after. The node constrains, for
+//! consecutive inner proofs `i` and `i + 1`, `new_root_i = old_root_{i+1}`,
+//! `commitment_after_i = commitment_before_{i+1}` and `pending_after_i = pending_before_{i+1}`
 //! (copy constraints), and exposes the accumulator (12 limbs) followed by the link of the
 //! whole span: first old root, last new root, first commitment before, last commitment
-//! after. The final node additionally constrains the commitment before to be 0 (the batch
-//! starts its chain) and exposes only old root, new root and the batch commitment.
+//! after, first pending before, last pending after. The final node additionally constrains
+//! the commitment before to be 0 (the batch starts its chain) and the fees pending before and
+//! after to be 0 (every fee the batch collected was credited to the operator inside it), and
+//! exposes only old root, new root and the batch commitment.
 //!
 //! The inner verifying key is a constant of the circuit (no universality): a node accepts
 //! proofs of exactly one circuit (one chunk circuit configuration, or the layer below).
@@ -78,6 +81,15 @@ pub enum AggregationError {
     /// The final node's batch does not start its commitment chain at 0.
     #[error("the batch's transaction commitment does not start at 0")]
     CommitmentStart,
+    /// The final node's batch starts or ends with fees pending: fees must be collected and
+    /// settled inside one batch.
+    #[error("the batch has fees pending at its {end} ({pending})")]
+    PendingFees {
+        /// "start" or "end".
+        end: &'static str,
+        /// The pending fees, as a field element.
+        pending: String,
+    },
     /// No proofs.
     #[error("nothing to aggregate")]
     Empty,
@@ -105,16 +117,25 @@ pub struct Link {
     pub commitment_before: Fr,
     /// Transaction commitment after the span.
     pub commitment_after: Fr,
+    /// Fees collected and not settled before the span.
+    pub pending_before: Fr,
+    /// Fees collected and not settled after the span.
+    pub pending_after: Fr,
 }
+
+/// Public inputs of a [`Link`] (the chunk circuit's, in the same order).
+pub const LINK_LEN: usize = 6;
 
 impl Link {
     /// As public inputs, in order.
-    pub fn to_instances(self) -> [Fr; 4] {
+    pub fn to_instances(self) -> [Fr; LINK_LEN] {
         [
             self.old_root,
             self.new_root,
             self.commitment_before,
             self.commitment_after,
+            self.pending_before,
+            self.pending_after,
         ]
     }
 
@@ -138,12 +159,20 @@ impl Link {
                     what: "commitment before is not the previous commitment after",
                 });
             }
+            if pair[0].pending_after != pair[1].pending_before {
+                return Err(AggregationError::Unlinked {
+                    index: index + 1,
+                    what: "fees pending before are not the previous fees pending after",
+                });
+            }
         }
         Ok(Link {
             old_root: first.old_root,
             new_root: last.new_root,
             commitment_before: first.commitment_before,
             commitment_after: last.commitment_after,
+            pending_before: first.pending_before,
+            pending_after: last.pending_after,
         })
     }
 }
@@ -161,8 +190,8 @@ impl Inner {
     /// Public inputs of one inner proof.
     pub fn num_instances(self) -> usize {
         match self {
-            Inner::Chunks => 4,
-            Inner::Aggregated => ACCUMULATOR_LIMBS + 4,
+            Inner::Chunks => LINK_LEN,
+            Inner::Aggregated => ACCUMULATOR_LIMBS + LINK_LEN,
         }
     }
 
@@ -182,12 +211,14 @@ impl Inner {
                 expected: self.num_instances(),
             });
         }
-        let l = &instances[self.num_instances() - 4..];
+        let l = &instances[self.num_instances() - LINK_LEN..];
         Ok(Link {
             old_root: l[0],
             new_root: l[1],
             commitment_before: l[2],
             commitment_after: l[3],
+            pending_before: l[4],
+            pending_after: l[5],
         })
     }
 }
@@ -285,24 +316,29 @@ pub fn node_circuit(
 
 /// Adds the linking constraints and the exposed link (see the module docs).
 fn link(circuit: &mut AggregationCircuit, kind: NodeKind) {
-    let skip = kind.inner.num_instances() - 4;
-    let links: Vec<[AssignedValue<Fr>; 4]> = circuit
+    let skip = kind.inner.num_instances() - LINK_LEN;
+    let links: Vec<[AssignedValue<Fr>; LINK_LEN]> = circuit
         .previous_instances()
         .iter()
-        .map(|p| [p[skip], p[skip + 1], p[skip + 2], p[skip + 3]])
+        .map(|p| std::array::from_fn(|i| p[skip + i]))
         .collect();
     let ctx = circuit.builder.main(0);
+    // Each "after" value (new root, commitment after, pending after) is the next proof's
+    // "before" value.
     for pair in links.windows(2) {
-        ctx.constrain_equal(&pair[0][1], &pair[1][0]);
-        ctx.constrain_equal(&pair[0][3], &pair[1][2]);
+        for (after, before) in [(1, 0), (3, 2), (5, 4)] {
+            ctx.constrain_equal(&pair[0][after], &pair[1][before]);
+        }
     }
     let (first, last) = (links[0], links[links.len() - 1]);
     let exposed = if kind.last {
         let zero = ctx.load_zero();
-        ctx.constrain_equal(&first[2], &zero);
+        for start_or_end in [first[2], first[4], last[5]] {
+            ctx.constrain_equal(&start_or_end, &zero);
+        }
         vec![first[0], last[1], last[3]]
     } else {
-        vec![first[0], last[1], first[2], last[3]]
+        vec![first[0], last[1], first[2], last[3], first[4], last[5]]
     };
     circuit.builder.assigned_instances[0].extend(exposed);
 }
@@ -392,6 +428,17 @@ pub fn node_link(links: &[Link], kind: NodeKind) -> Result<Vec<Fr>, AggregationE
     if kind.last {
         if joined.commitment_before != Fr::zero() {
             return Err(AggregationError::CommitmentStart);
+        }
+        for (end, pending) in [
+            ("start", joined.pending_before),
+            ("end", joined.pending_after),
+        ] {
+            if pending != Fr::zero() {
+                return Err(AggregationError::PendingFees {
+                    end,
+                    pending: format!("{pending:?}"),
+                });
+            }
         }
         Ok(vec![
             joined.old_root,

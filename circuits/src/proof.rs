@@ -119,7 +119,7 @@ pub fn verify(
     params: &ParamsKZG<Bn256>,
     vk: &VerifyingKey<G1Affine>,
     proof: &[u8],
-    public_inputs: &[zkroll_engine::Fr; 4],
+    public_inputs: &[zkroll_engine::Fr; crate::chunk::CHUNK_PUBLIC_INPUTS],
 ) -> Result<(), ProofError> {
     let instances: Vec<Fr> = public_inputs.iter().map(to_circuit).collect();
     let mut transcript =

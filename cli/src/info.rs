@@ -78,7 +78,7 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
     );
     outln!("  lookup cells           {}", s.lookup_cells);
     outln!(
-        "  cells per slot         {} (deposit, transfer, withdraw and no-op alike; {} in the custom gates)",
+        "  cells per slot         {} (every transaction type, fee settlement and no-op alike; {} in the custom gates)",
         s.cells_per_slot,
         s.gate_cells_per_slot
     );

@@ -73,13 +73,36 @@ pub enum TxError {
         /// Amount credited.
         credit: u64,
     },
-    /// Crediting the fee would overflow the operator's balance.
-    #[error("fee {fee} overflows the operator's balance {balance}")]
+    /// The operator's balance could not take this fee (or credit) on top of the fees the
+    /// batch already owes it: the settlement at the end of the batch would overflow 64 bits.
+    #[error("fee {fee} with {pending} fees pending overflows the operator's balance {balance}")]
     OperatorBalanceOverflow {
         /// Operator's balance.
         balance: u64,
+        /// Fees collected by the batch so far, not yet settled.
+        pending: u64,
+        /// Fee (or amount credited to the operator).
+        fee: u64,
+    },
+    /// The batch's pending fees would not fit an amount (`< 2^56`), which the settlement
+    /// credits them as.
+    #[error("fee {fee} with {pending} fees pending exceeds {AMOUNT_BITS} bits")]
+    PendingFeesTooLarge {
+        /// Fees collected by the batch so far.
+        pending: u64,
         /// Fee.
         fee: u64,
+    },
+    /// A fee settlement among the submitted transactions: the engine makes them.
+    #[error("a fee settlement cannot be submitted: the engine settles a batch's fees itself")]
+    SettlementSubmitted,
+    /// A fee settlement that does not credit exactly the fees pending.
+    #[error("fee settlement of {amount}, but {pending} fees are pending")]
+    SettlementMismatch {
+        /// Fees pending.
+        pending: u64,
+        /// Amount of the settlement.
+        amount: u64,
     },
     /// A deposit names an existing account with a different key.
     #[error("deposit key differs from the key of existing account {account}")]
@@ -156,6 +179,12 @@ pub enum TraceError {
         /// Root in the trace.
         found: String,
     },
+    /// The trace ends with fees collected but not credited to the operator.
+    #[error("the batch ends with {pending} fees not settled (a fee settlement step must end it)")]
+    UnsettledFees {
+        /// Fees pending after the last step.
+        pending: u64,
+    },
     /// The header disagrees with the steps.
     #[error("header {field}: {detail}")]
     HeaderMismatch {
@@ -197,6 +226,10 @@ pub enum EngineError {
     /// The genesis description is unusable.
     #[error("genesis: {0}")]
     Genesis(String),
+    /// The rules refused the settlement of the batch's fees, which they should have made
+    /// impossible (a bug: reported, nothing recorded).
+    #[error("the batch's fee settlement was refused: {0}")]
+    Settlement(TxError),
     /// No transaction of the batch was accepted: nothing is recorded (L1 refuses an empty
     /// batch, and a recorded one would block every batch after it).
     #[error(

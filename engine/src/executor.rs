@@ -20,7 +20,7 @@ use crate::rules::{self, SignatureCheck};
 use crate::smt;
 use crate::store::{StateChanges, StateDb, WithdrawalRecord};
 use crate::trace::{BatchHeader, BatchTrace, LeafUpdate, TxStep, TRACE_VERSION};
-use crate::tx::Tx;
+use crate::tx::{FeeSettlement, Tx};
 
 /// A rejected transaction: its position in the submitted batch and the rule it broke.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -115,6 +115,7 @@ fn expected_signers(db: &StateDb, txs: &[Tx]) -> Result<Vec<Option<PublicKey>>, 
             }
             Tx::Transfer(t) => key_of(&mut known, t.from)?,
             Tx::Withdraw(w) => key_of(&mut known, w.from)?,
+            Tx::SettleFees(_) => None,
         });
     }
     Ok(out)
@@ -136,7 +137,7 @@ pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, Engin
                 let verdict = match tx {
                     Tx::Transfer(t) => key.verify(t.message(config.chain_id), &t.signature),
                     Tx::Withdraw(w) => key.verify(w.message(config.chain_id), &w.signature),
-                    Tx::Deposit(_) => return None,
+                    Tx::Deposit(_) | Tx::SettleFees(_) => return None,
                 };
                 Some((key, verdict))
             })
@@ -157,8 +158,9 @@ pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, Engin
         let mut accepted = Vec::new();
         let mut step_ends = Vec::new();
         let mut rejected = Vec::new();
-        for (index, tx) in txs.iter().enumerate() {
-            sigs.current.set(index);
+        // Fees collected and not yet credited: the settlement step credits them at the end.
+        let mut pending = 0u64;
+        let plan = |accounts: &mut Accounts<'_>, tx: &Tx, pending: u64| {
             let mut lookup_error = None;
             let planned = {
                 let mut lookup = |i: u32| match accounts.get(i) {
@@ -168,11 +170,27 @@ pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, Engin
                         None
                     }
                 };
-                rules::plan(&config, tx, &mut lookup, &sigs)
+                rules::plan(&config, tx, &mut lookup, &sigs, pending)
             };
-            if let Some(e) = lookup_error {
-                return Err(e);
+            match lookup_error {
+                Some(e) => Err(e),
+                None => Ok(planned),
             }
+        };
+        let mut record = |accounts: &mut Accounts<'_>, planned: Vec<rules::PlannedUpdate>| {
+            for u in planned {
+                accounts.cache.insert(u.index, Some(u.after));
+                writes.push((u.index, u.after));
+                befores.push(u.before);
+            }
+            step_ends.push(writes.len());
+        };
+        for (index, tx) in txs.iter().enumerate() {
+            sigs.current.set(index);
+            let planned = match tx {
+                Tx::SettleFees(_) => Err(TxError::SettlementSubmitted),
+                _ => plan(&mut accounts, tx, pending)?,
+            };
             match planned {
                 Err(error) => rejected.push(Rejection {
                     index,
@@ -180,13 +198,9 @@ pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, Engin
                     error,
                 }),
                 Ok(planned) => {
-                    for u in planned {
-                        accounts.cache.insert(u.index, Some(u.after));
-                        writes.push((u.index, u.after));
-                        befores.push(u.before);
-                    }
+                    record(&mut accounts, planned);
+                    pending = rules::pending_after(pending, tx);
                     accepted.push(index);
-                    step_ends.push(writes.len());
                 }
             }
         }
@@ -196,6 +210,17 @@ pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, Engin
                 submitted: txs.len(),
                 rejected,
             });
+        }
+        // Every accepted step's tx, then the settlement of the batch's fees if it has any.
+        let mut step_txs: Vec<Tx> = accepted.iter().map(|&i| txs[i].clone()).collect();
+        if pending > 0 {
+            let settlement = Tx::SettleFees(FeeSettlement { amount: pending });
+            // The rules kept the operator's balance plus the pending fees below 2^64 and the
+            // operator in the tree, so this cannot be refused.
+            let planned =
+                plan(&mut accounts, &settlement, pending)?.map_err(EngineError::Settlement)?;
+            record(&mut accounts, planned);
+            step_txs.push(settlement);
         }
 
         // The tree: every write's siblings and the root after it, pipelined over two threads.
@@ -212,9 +237,8 @@ pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, Engin
         let mut pubdata = Vec::new();
         let mut siblings = tree.siblings.into_iter();
         let mut start = 0;
-        for (&index, &end) in accepted.iter().zip(&step_ends) {
-            let tx = &txs[index];
-            if let Tx::Withdraw(w) = tx {
+        for (tx, &end) in step_txs.into_iter().zip(&step_ends) {
+            if let Tx::Withdraw(w) = &tx {
                 withdrawals.push(WithdrawalRecord {
                     account: w.from,
                     recipient: w.recipient,
@@ -230,7 +254,7 @@ pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, Engin
                 })
                 .collect();
             steps.push(TxStep {
-                tx: tx.clone(),
+                tx,
                 updates,
                 root_after: tree.roots[steps.len()],
             });

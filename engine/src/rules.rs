@@ -135,7 +135,15 @@ fn check_fee(fee: u64) -> Result<(), TxError> {
     Ok(())
 }
 
-fn credit(account: u32, acc: Account, amount: u64) -> Result<Account, TxError> {
+/// Credits `amount` to `account`. The operator's balance must also leave room for the fees
+/// the batch still owes it (`pending`), so that the settlement cannot overflow.
+fn credit(
+    config: &ChainConfig,
+    pending: u64,
+    account: u32,
+    acc: Account,
+    amount: u64,
+) -> Result<Account, TxError> {
     let balance = acc
         .balance
         .checked_add(amount)
@@ -144,6 +152,13 @@ fn credit(account: u32, acc: Account, amount: u64) -> Result<Account, TxError> {
             balance: acc.balance,
             credit: amount,
         })?;
+    if account == config.operator && balance.checked_add(pending).is_none() {
+        return Err(TxError::OperatorBalanceOverflow {
+            balance: acc.balance,
+            pending,
+            fee: amount,
+        });
+    }
     Ok(Account { balance, ..acc })
 }
 
@@ -201,20 +216,34 @@ fn debit_sender<F: FnMut(u32) -> Option<Account>>(
     })
 }
 
-/// Checks `tx` against the state seen through `lookup` and returns the leaf updates it makes,
-/// in order: deposit `[account]`, transfer `[from, to, operator]`, withdraw `[from, operator]`.
-/// On error nothing is to be changed.
+/// The fees the batch owes the operator after `tx`, given `pending` before it (for an
+/// accepted `tx`): fees accumulate, a settlement credits them all. (Saturating: only a
+/// transaction the rules refuse could carry a fee that overflows.)
+pub fn pending_after(pending: u64, tx: &Tx) -> u64 {
+    match tx {
+        Tx::SettleFees(_) => 0,
+        _ => pending.saturating_add(tx.fee()),
+    }
+}
+
+/// Checks `tx` against the state seen through `lookup`, with `pending` fees collected by the
+/// batch and not yet settled, and returns the leaf updates it makes, in order: deposit
+/// `[account]`, transfer `[from, to]`, withdraw `[from]`, fee settlement `[operator]`. Fees
+/// are not credited here: they add to the pending fees ([`pending_after`]), which the
+/// batch's settlement credits to the operator in one update. On error nothing is to be
+/// changed.
 pub fn plan<F: FnMut(u32) -> Option<Account>>(
     config: &ChainConfig,
     tx: &Tx,
     lookup: &mut F,
     sigs: &dyn SignatureCheck,
+    pending: u64,
 ) -> Result<Vec<PlannedUpdate>, TxError> {
     let mut view = View {
         lookup,
-        local: Vec::with_capacity(3),
+        local: Vec::with_capacity(2),
     };
-    let mut updates = Vec::with_capacity(3);
+    let mut updates = Vec::with_capacity(2);
     match tx {
         Tx::Deposit(d) => {
             check_amount(d.amount)?;
@@ -237,7 +266,7 @@ pub fn plan<F: FnMut(u32) -> Option<Account>>(
                     if existing.public_key != d.public_key {
                         return Err(TxError::DepositKeyMismatch { account: d.account });
                     }
-                    credit(d.account, existing, d.amount)?
+                    credit(config, pending, d.account, existing, d.amount)?
                 }
             };
             view.set(&mut updates, d.account, after);
@@ -263,8 +292,9 @@ pub fn plan<F: FnMut(u32) -> Option<Account>>(
             let recipient = view
                 .get(t.to)
                 .ok_or(TxError::UnknownAccount { account: t.to })?;
-            view.set(&mut updates, t.to, credit(t.to, recipient, t.amount)?);
-            pay_fee(config, &mut view, &mut updates, t.fee)?;
+            let recipient = credit(config, pending, t.to, recipient, t.amount)?;
+            view.set(&mut updates, t.to, recipient);
+            reserve_fee(config, &mut view, pending, t.fee)?;
         }
         Tx::Withdraw(w) => {
             check_amount(w.amount)?;
@@ -280,27 +310,57 @@ pub fn plan<F: FnMut(u32) -> Option<Account>>(
             };
             let sender = debit_sender(&mut view, debit, sigs)?;
             view.set(&mut updates, w.from, sender);
-            pay_fee(config, &mut view, &mut updates, w.fee)?;
+            reserve_fee(config, &mut view, pending, w.fee)?;
+        }
+        Tx::SettleFees(s) => {
+            if s.amount != pending {
+                return Err(TxError::SettlementMismatch {
+                    pending,
+                    amount: s.amount,
+                });
+            }
+            let operator = view.get(config.operator).ok_or(TxError::UnknownAccount {
+                account: config.operator,
+            })?;
+            let after = credit(config, 0, config.operator, operator, s.amount).map_err(|_| {
+                TxError::OperatorBalanceOverflow {
+                    balance: operator.balance,
+                    pending,
+                    fee: 0,
+                }
+            })?;
+            view.set(&mut updates, config.operator, after);
         }
     }
     Ok(updates)
 }
 
-fn pay_fee<F: FnMut(u32) -> Option<Account>>(
+/// Checks a fee can join the batch's pending fees: the operator exists, the pending fees
+/// stay an amount, and the operator's balance (after this transaction's own updates) can
+/// take them all at the settlement. A fee of 0 changes nothing and needs none of it.
+fn reserve_fee<F: FnMut(u32) -> Option<Account>>(
     config: &ChainConfig,
     view: &mut View<'_, F>,
-    updates: &mut Vec<PlannedUpdate>,
+    pending: u64,
     fee: u64,
 ) -> Result<(), TxError> {
+    if fee == 0 {
+        return Ok(());
+    }
     let operator = view.get(config.operator).ok_or(TxError::UnknownAccount {
         account: config.operator,
     })?;
-    let after =
-        credit(config.operator, operator, fee).map_err(|_| TxError::OperatorBalanceOverflow {
+    let owed = pending
+        .checked_add(fee)
+        .filter(|owed| *owed <= MAX_AMOUNT)
+        .ok_or(TxError::PendingFeesTooLarge { pending, fee })?;
+    if operator.balance.checked_add(owed).is_none() {
+        return Err(TxError::OperatorBalanceOverflow {
             balance: operator.balance,
+            pending,
             fee,
-        })?;
-    view.set(updates, config.operator, after);
+        });
+    }
     Ok(())
 }
 

@@ -3,7 +3,8 @@
 //! A [`BatchTrace`] holds a header (chain config, old and new root, transaction count,
 //! pubdata) and one [`TxStep`] per accepted transaction: the transaction with its signature,
 //! the leaf updates it makes (account before, Merkle siblings at that moment) and the root
-//! after it. [`BatchTrace::check`] re-verifies all of it natively. Two encodings: JSON
+//! after it; a batch that collected fees ends with a fee settlement step crediting them to
+//! the operator. [`BatchTrace::check`] re-verifies all of it natively. Two encodings: JSON
 //! (readable) and a compact binary form (`ZKRT` magic, version, postcard body).
 
 use rayon::prelude::*;
@@ -17,7 +18,10 @@ use crate::smt;
 use crate::tx::Tx;
 
 /// Version of the trace format this engine writes and reads.
-pub const TRACE_VERSION: u32 = 1;
+/// Version 2: fees are settled once per batch (transfers and withdrawals make no operator
+/// update; a fee settlement step ends a batch that collected fees). Version 1 traces are
+/// refused.
+pub const TRACE_VERSION: u32 = 2;
 
 /// Magic bytes that open a binary trace.
 pub const BINARY_MAGIC: &[u8; 4] = b"ZKRT";
@@ -34,7 +38,7 @@ pub struct BatchHeader {
     /// State root after the batch.
     #[serde(with = "field::serde_field")]
     pub new_root: Fr,
-    /// Number of transactions (steps).
+    /// Number of steps (accepted transactions and the fee settlement, if any).
     pub tx_count: u32,
     /// Concatenated pubdata of the transactions, as L1 receives it.
     #[serde(with = "crate::field::serde_hex_bytes")]
@@ -60,8 +64,8 @@ pub struct LeafUpdate {
 pub struct TxStep {
     /// The transaction, with its signature.
     pub tx: Tx,
-    /// Its leaf updates, in order: deposit `[account]`, transfer `[from, to, operator]`,
-    /// withdraw `[from, operator]`.
+    /// Its leaf updates, in order: deposit `[account]`, transfer `[from, to]`, withdraw
+    /// `[from]`, fee settlement `[operator]`.
     pub updates: Vec<LeafUpdate>,
     /// State root after the transaction.
     #[serde(with = "field::serde_field")]
@@ -141,8 +145,9 @@ impl BatchTrace {
     }
 
     /// Re-verifies the whole trace without a database: every transaction obeys the rules
-    /// (signature, nonce, balance, widths, existence), every Merkle path leads to the root of
-    /// its moment, the recorded roots chain from `old_root` to `new_root`, and the header's
+    /// (signature, nonce, balance, widths, existence, fee settlement of exactly the pending
+    /// fees), every Merkle path leads to the root of its moment, the recorded roots chain
+    /// from `old_root` to `new_root`, the batch ends with no fees pending, and the header's
     /// count and pubdata are those of the steps. Steps are checked in parallel.
     pub fn check(&self) -> Result<(), TraceError> {
         if self.version != TRACE_VERSION {
@@ -166,10 +171,38 @@ impl BatchTrace {
         let roots_before: Vec<Fr> = std::iter::once(h.old_root)
             .chain(self.steps.iter().map(|s| s.root_after))
             .collect();
+        // Fees pending before each step.
+        let mut pending = Vec::with_capacity(self.steps.len() + 1);
+        pending.push(0u64);
+        for step in &self.steps {
+            pending.push(rules::pending_after(pending[pending.len() - 1], &step.tx));
+        }
+        let unsettled = pending[pending.len() - 1];
+        if unsettled != 0 {
+            return Err(TraceError::UnsettledFees { pending: unsettled });
+        }
+        // The fee rules read the operator's account, which a step that does not update it
+        // does not record: it is the account the next step updating the operator records
+        // (the settlement, in a batch with fees), as no step in between changes it.
+        let operator = h.config.operator;
+        let mut operator_before = vec![None; self.steps.len() + 1];
+        for (i, step) in self.steps.iter().enumerate().rev() {
+            operator_before[i] = match step.updates.iter().find(|u| u.index == operator) {
+                Some(u) => u.before,
+                None => operator_before[i + 1],
+            };
+        }
         self.steps
             .par_iter()
             .enumerate()
-            .try_for_each(|(i, step)| check_step(&h.config, i, step, roots_before[i]))?;
+            .try_for_each(|(i, step)| {
+                let moment = StepMoment {
+                    root_before: roots_before[i],
+                    pending: pending[i],
+                    operator: operator_before[i],
+                };
+                check_step(&h.config, i, step, moment)
+            })?;
         let last = roots_before.last().copied().unwrap_or(h.old_root);
         if last != h.new_root {
             return Err(TraceError::HeaderMismatch {
@@ -204,22 +237,34 @@ impl BatchTrace {
     }
 }
 
-/// Checks one step against the root before it.
+/// The state a step starts from, as far as its checks need it.
+struct StepMoment {
+    root_before: Fr,
+    /// Fees pending before the step.
+    pending: u64,
+    /// The operator's account before the step (`None`: no later step records it).
+    operator: Option<Account>,
+}
+
+/// Checks one step against the state before it.
 fn check_step(
     config: &ChainConfig,
     i: usize,
     step: &TxStep,
-    root_before: Fr,
+    moment: StepMoment,
 ) -> Result<(), TraceError> {
-    // The rules see each account as the trace's first update of it records it; `plan` then
+    // The rules see each account as the trace's first update of it records it (the
+    // operator, when the step does not update it, as a later step records it); `plan` then
     // derives every later "before" itself, which is compared with the trace below.
     let mut lookup = |index: u32| -> Option<Account> {
-        step.updates
-            .iter()
-            .find(|u| u.index == index)
-            .and_then(|u| u.before)
+        match step.updates.iter().find(|u| u.index == index) {
+            Some(u) => u.before,
+            None if index == config.operator => moment.operator,
+            None => None,
+        }
     };
-    let planned = rules::plan(config, &step.tx, &mut lookup, &VerifyNow)
+    let (root_before, pending) = (moment.root_before, moment.pending);
+    let planned = rules::plan(config, &step.tx, &mut lookup, &VerifyNow, pending)
         .map_err(|error| TraceError::Rule { step: i, error })?;
     if planned.len() != step.updates.len() {
         return Err(TraceError::Updates {

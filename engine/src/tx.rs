@@ -25,6 +25,8 @@ pub const TX_TYPE_DEPOSIT: u8 = 1;
 pub const TX_TYPE_TRANSFER: u8 = 2;
 /// Type tag of a withdrawal.
 pub const TX_TYPE_WITHDRAW: u8 = 3;
+/// Type tag of a fee settlement (engine-made, the last step of a batch that collected fees).
+pub const TX_TYPE_SETTLE_FEES: u8 = 4;
 
 /// Pubdata bytes of a deposit.
 pub const DEPOSIT_PUBDATA_LEN: usize = 44;
@@ -139,6 +141,16 @@ pub struct Withdraw {
     pub signature: Signature,
 }
 
+/// The fees a batch collected, credited to the operator in one leaf update. Made by the
+/// engine as the batch's last step, never submitted (the executor rejects one that is); no
+/// pubdata: L1 can sum the fees of the batch's transfers and withdrawals itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeSettlement {
+    /// The fees collected since the batch started (or since the previous settlement).
+    pub amount: u64,
+}
+
 /// A rollup transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -149,6 +161,8 @@ pub enum Tx {
     Transfer(Transfer),
     /// Withdrawal to L1.
     Withdraw(Withdraw),
+    /// The operator's fees, credited once per batch (only in traces).
+    SettleFees(FeeSettlement),
 }
 
 /// `type | chain_id << 8 | from << 40 | nonce << 72 | fee << 104 | amount << 136`.
@@ -222,6 +236,16 @@ impl Tx {
             Tx::Deposit(_) => TX_TYPE_DEPOSIT,
             Tx::Transfer(_) => TX_TYPE_TRANSFER,
             Tx::Withdraw(_) => TX_TYPE_WITHDRAW,
+            Tx::SettleFees(_) => TX_TYPE_SETTLE_FEES,
+        }
+    }
+
+    /// The fee this transaction pays (0 for deposits and settlements).
+    pub fn fee(&self) -> u64 {
+        match self {
+            Tx::Transfer(t) => t.fee,
+            Tx::Withdraw(w) => w.fee,
+            Tx::Deposit(_) | Tx::SettleFees(_) => 0,
         }
     }
 
@@ -231,12 +255,16 @@ impl Tx {
             Tx::Deposit(_) => "deposit",
             Tx::Transfer(_) => "transfer",
             Tx::Withdraw(_) => "withdraw",
+            Tx::SettleFees(_) => "fee settlement",
         }
     }
 
-    /// Appends this transaction's pubdata (see the module docs) to `out`.
-    /// Only meaningful for a transaction whose fields are within their widths.
+    /// Appends this transaction's pubdata (see the module docs) to `out`; a fee settlement
+    /// has none. Only meaningful for a transaction whose fields are within their widths.
     pub fn write_pubdata(&self, out: &mut Vec<u8>) {
+        if let Tx::SettleFees(_) = self {
+            return;
+        }
         out.push(self.tx_type());
         match self {
             Tx::Deposit(d) => {
@@ -256,6 +284,7 @@ impl Tx {
                 out.extend_from_slice(&amount_bytes(w.amount));
                 out.extend_from_slice(&fee_bytes(w.fee));
             }
+            Tx::SettleFees(_) => {}
         }
     }
 }

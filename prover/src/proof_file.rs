@@ -3,6 +3,7 @@
 //! Decoding never panics, whatever the bytes.
 
 use serde::{Deserialize, Serialize};
+use zkroll_circuits::chunk::CHUNK_PUBLIC_INPUTS;
 use zkroll_engine::field::serde_field_vec;
 use zkroll_engine::{ChainConfig, Fr};
 
@@ -182,8 +183,8 @@ impl ProofFile {
     }
 
     /// The chunk circuit's public inputs; `None` unless this is a chunk proof with exactly
-    /// four.
-    pub fn chunk_instances(&self) -> Option<[Fr; 4]> {
+    /// as many as the chunk circuit has.
+    pub fn chunk_instances(&self) -> Option<[Fr; CHUNK_PUBLIC_INPUTS]> {
         match self.subject {
             ProofSubject::Chunk { .. } => self.public_inputs.clone().try_into().ok(),
             ProofSubject::Aggregation { .. } => None,

@@ -111,15 +111,19 @@ fn links_are_checked_natively() {
         new_root: f(2),
         commitment_before: f(0),
         commitment_after: f(10),
+        pending_before: f(0),
+        pending_after: f(7),
     };
     let b = Link {
         old_root: f(2),
         new_root: f(3),
         commitment_before: f(10),
         commitment_after: f(11),
+        pending_before: f(7),
+        pending_after: f(0),
     };
     let joined = Link::join(&[a, b]).expect("linked");
-    assert_eq!(joined.to_instances(), [f(1), f(3), f(0), f(11)]);
+    assert_eq!(joined.to_instances(), [f(1), f(3), f(0), f(11), f(0), f(0)]);
     assert!(matches!(
         Link::join(&[b, a]),
         Err(AggregationError::Unlinked { index: 1, .. })
@@ -131,6 +135,14 @@ fn links_are_checked_natively() {
     assert!(matches!(
         Link::join(&[a, c]),
         Err(AggregationError::Unlinked { index: 1, what }) if what.contains("commitment")
+    ));
+    let d = Link {
+        pending_before: f(6),
+        ..b
+    };
+    assert!(matches!(
+        Link::join(&[a, d]),
+        Err(AggregationError::Unlinked { index: 1, what }) if what.contains("fees pending")
     ));
     let last = NodeKind {
         inner: Inner::Chunks,
@@ -145,12 +157,30 @@ fn links_are_checked_natively() {
         node_link(&[b], last),
         Err(AggregationError::CommitmentStart)
     ));
+    // A batch that ends with fees not credited to the operator, or starts with some.
+    assert!(matches!(
+        node_link(&[a], last),
+        Err(AggregationError::PendingFees { end: "end", .. })
+    ));
+    let owes = Link {
+        pending_before: f(2),
+        pending_after: f(9),
+        ..a
+    };
+    let settles = Link {
+        pending_before: f(9),
+        ..b
+    };
+    assert!(matches!(
+        node_link(&[owes, settles], last),
+        Err(AggregationError::PendingFees { end: "start", .. })
+    ));
     assert!(matches!(Link::join(&[]), Err(AggregationError::Empty)));
 }
 
 /// The node circuit over real chunk proofs: in order, every copy constraint holds and the
 /// exposed link is the batch's; swapped, or a final node whose batch does not start the
-/// commitment chain, breaks the linking constraints.
+/// commitment chain or leaves fees pending, breaks the linking constraints.
 #[test]
 fn node_circuit_constrains_the_links() {
     let b = batch(3);
@@ -182,14 +212,34 @@ fn node_circuit_constrains_the_links() {
             "both roots and commitments unlinked"
         );
     }
+    let inputs = |i: usize| {
+        ChunkWitness::from_trace(&b.trace, i, 1)
+            .expect("chunk")
+            .public_inputs()
+    };
+    let zero = zkroll_engine::Fr::from(0u64);
+    assert_ne!(inputs(0)[5], zero, "the batch collects fees");
     {
-        // A final node over chunks 1-2: linked, but the batch does not start at 0.
-        let mut late_start = build(vec![snarks[1].clone(), snarks[2].clone()], true);
+        // A final node over chunks 0-1: linked, starts at 0, but ends with fees pending (the
+        // batch's settlement is in a later chunk).
+        let mut unsettled = build(vec![snarks[0].clone(), snarks[1].clone()], true);
         assert_eq!(
-            late_start.builder.assigned_instances[0].len(),
+            unsettled.builder.assigned_instances[0].len(),
             circuit::ACCUMULATOR_LIMBS + 3
         );
-        assert_eq!(violated(&mut late_start), 1, "commitment before must be 0");
+        assert_eq!(violated(&mut unsettled), 1, "fees pending after must be 0");
+    }
+    {
+        // A final node over chunks 1-2: linked, but the batch starts neither its commitment
+        // chain nor its fees at 0, and (if the chunks leave fees pending) does not end
+        // settled.
+        let mut late_start = build(vec![snarks[1].clone(), snarks[2].clone()], true);
+        let expected = [inputs(1)[2], inputs(1)[4], inputs(2)[5]]
+            .iter()
+            .filter(|v| **v != zero)
+            .count();
+        assert!(expected >= 2);
+        assert_eq!(violated(&mut late_start), expected);
     }
 }
 

@@ -1,15 +1,18 @@
 //! Constraints of one transaction slot (the native side is `zkroll_engine::rules` via
 //! [`super::witness`]).
 //!
-//! Per slot: the type is one-hot (no-op, deposit, transfer, withdraw); amount, fee, nonce,
-//! recipient and every balance and nonce before and after are range checked (56, 32, 32, 160,
-//! 64 and 32 bits), so no subtraction can wrap and no credit can overflow. Three leaf updates
-//! follow, each enabled by the type: (1) the deposit account or the sender, (2) the transfer
-//! recipient, (3) the operator (index fixed by the circuit). An enabled update proves the
-//! account before under the current root and moves the root to the account after; a disabled
-//! one leaves the root unchanged. Signed types verify EdDSA over
+//! Per slot: the type is one-hot (no-op, deposit, transfer, withdraw, fee settlement); amount,
+//! fee, nonce, recipient and every balance and nonce before and after are range checked (56,
+//! 32, 32, 160, 64 and 32 bits), so no subtraction can wrap and no credit can overflow. Two
+//! leaf updates follow, each enabled by the type: (1) the deposit account, the sender, or the
+//! operator (fee settlement, index fixed by the circuit); (2) the transfer recipient. An
+//! enabled update proves the account before under the current root and moves the root to the
+//! account after; a disabled one leaves the root unchanged. Signed types verify EdDSA over
 //! `Poseidon(w0, w1)` exactly as the engine builds the message, against the sender's key in
-//! the tree. Finally the slot's words enter the transaction commitment.
+//! the tree. Fees are not paid per slot: a transfer's or withdrawal's fee adds to the
+//! pending fees carried from slot to slot (and from chunk to chunk, as public inputs), and a
+//! fee settlement credits exactly the pending fees to the operator and resets them to 0.
+//! Finally the slot's words enter the transaction commitment.
 
 use halo2_base::gates::{GateChip, GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
@@ -168,27 +171,35 @@ impl SlotChips<'_> {
         self.apply(ctx, enabled, root, account, leaf)
     }
 
-    /// Constrains one slot; returns the root and the transaction commitment after it.
-    /// `marks` receives, for each rule, the offset in `ctx`'s advice cells where its
-    /// constraints start (to name the rule a failing cell belongs to).
+    /// Constrains one slot; returns the root, the transaction commitment and the pending
+    /// fees after it. `marks` receives, for each rule, the offset in `ctx`'s advice cells
+    /// where its constraints start (to name the rule a failing cell belongs to).
     pub fn slot(
         &self,
         ctx: &mut Context<Fr>,
         config: &ChainConfig,
         slot: &SlotWitness,
-        root: AssignedValue<Fr>,
-        commitment: AssignedValue<Fr>,
+        state: SlotState,
         marks: &mut Vec<(usize, &'static str)>,
-    ) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
+    ) -> SlotState {
+        let SlotState {
+            root,
+            commitment,
+            pending,
+        } = state;
         let mut mark = |ctx: &Context<Fr>, rule: &'static str| marks.push((ctx.advice.len(), rule));
         mark(ctx, "transaction type and field widths");
         let g = self.gate();
         let is_deposit = self.bit(ctx, slot.tx_type == 1);
         let is_transfer = self.bit(ctx, slot.tx_type == 2);
         let is_withdraw = self.bit(ctx, slot.tx_type == 3);
+        let is_settlement = self.bit(ctx, slot.tx_type == 4);
         let signed = g.add(ctx, is_transfer, is_withdraw);
+        // A transaction with pubdata (it enters the commitment).
         let active = g.add(ctx, is_deposit, signed);
-        g.assert_bit(ctx, active); // at most one type
+        // Anything that updates a leaf.
+        let updates = g.add(ctx, active, is_settlement);
+        g.assert_bit(ctx, updates); // at most one type
         let tx_type = g.inner_product(
             ctx,
             [is_deposit, is_transfer, is_withdraw],
@@ -216,16 +227,22 @@ impl SlotChips<'_> {
 
         // Fields a type does not use are 0, so the commitment is a function of the pubdata:
         // `b` unless a transfer, the fee of a deposit, the recipient unless a withdrawal, the
-        // key unless a deposit. (Padding slots leave the commitment unchanged.)
+        // key unless a deposit. (Padding slots and settlements leave the commitment unchanged;
+        // a settlement's fields other than its amount are 0 too, and its account is the
+        // operator, below.)
         mark(ctx, "unused fields");
         let not_transfer = g.add(ctx, is_deposit, is_withdraw);
+        let not_transfer = g.add(ctx, not_transfer, is_settlement);
         let not_withdraw = g.add(ctx, is_deposit, is_transfer);
+        let not_withdraw = g.add(ctx, not_withdraw, is_settlement);
+        let not_deposit = g.add(ctx, signed, is_settlement);
+        let no_fee = g.add(ctx, is_deposit, is_settlement);
         for (field, unused) in [
             (b, not_transfer),
-            (fee, is_deposit),
+            (fee, no_fee),
             (recipient, not_withdraw),
-            (key_in.x, signed),
-            (key_in.y, signed),
+            (key_in.x, not_deposit),
+            (key_in.y, not_deposit),
         ] {
             let gated = g.mul(ctx, field, unused);
             self.assert_zero(ctx, gated);
@@ -237,7 +254,16 @@ impl SlotChips<'_> {
         let gated_zero = g.mul(ctx, no_amount, is_deposit);
         self.assert_zero(ctx, gated_zero);
 
-        // (1) Deposit account or sender.
+        // A fee settlement credits exactly the fees pending, to the operator.
+        mark(ctx, "fee settlement: operator, amount = pending fees");
+        let operator = ctx.load_constant(Fr::from(config.operator as u64));
+        self.assert_equal_if(ctx, is_settlement, a, operator);
+        self.assert_equal_if(ctx, is_settlement, amount, pending);
+        let collected = g.mul_add(ctx, signed, fee, pending);
+        let not_settlement = g.not(ctx, is_settlement);
+        let pending = g.mul(ctx, collected, not_settlement);
+
+        // (1) Deposit account, sender, or operator (settlement).
         mark(ctx, "account or sender: leaf, index bits, widths");
         let first = self.load_account(ctx, &slot.updates[0], a);
         mark(ctx, "deposit key rules");
@@ -261,10 +287,11 @@ impl SlotChips<'_> {
         // An existing account keeps its key.
         self.assert_equal_if(ctx, credits_existing, key_in.x, first.x);
         self.assert_equal_if(ctx, credits_existing, key_in.y, first.y);
-        // A signed transaction's sender exists, signed with its key, with its nonce.
+        // A signed transaction's sender (a settlement's operator) exists.
         mark(ctx, "signature");
-        let gated_empty = g.mul(ctx, signed, first.empty);
+        let gated_empty = g.mul(ctx, not_deposit, first.empty);
         self.assert_zero(ctx, gated_empty);
+        // The sender signed with its key, with its nonce.
         let w0 = g.inner_product(
             ctx,
             [tx_type, a, nonce, fee, amount],
@@ -299,7 +326,8 @@ impl SlotChips<'_> {
         let new_nonce = g.add(ctx, first.nonce, signed);
         self.range.range_check(ctx, new_nonce, NONCE_BITS as usize);
         let total = g.add(ctx, amount, fee);
-        let credit = g.mul(ctx, is_deposit, amount);
+        let credited = g.add(ctx, is_deposit, is_settlement);
+        let credit = g.mul(ctx, credited, amount);
         let debit = g.mul(ctx, signed, total);
         let plus = g.add(ctx, first.balance, credit);
         let new_balance = g.sub(ctx, plus, debit);
@@ -312,7 +340,7 @@ impl SlotChips<'_> {
             ctx,
             "Merkle path of the account or sender (old root, new root)",
         );
-        let root = self.apply(ctx, active, root, &first, new_leaf);
+        let root = self.apply(ctx, updates, root, &first, new_leaf);
 
         // (2) Transfer recipient: exists, credited.
         mark(
@@ -321,12 +349,6 @@ impl SlotChips<'_> {
         );
         let second = self.load_account(ctx, &slot.updates[1], b);
         let root = self.credit(ctx, is_transfer, root, &second, amount);
-
-        // (3) Operator: exists, receives the fee.
-        mark(ctx, "operator fee: credit without overflow, Merkle path");
-        let operator = ctx.load_constant(Fr::from(config.operator as u64));
-        let third = self.load_account(ctx, &slot.updates[2], operator);
-        let root = self.credit(ctx, signed, root, &third, fee);
 
         // Transaction commitment.
         mark(ctx, "transaction commitment");
@@ -339,6 +361,22 @@ impl SlotChips<'_> {
             .poseidon
             .hash(ctx, &[commitment, word, recipient, key_in.x, key_in.y]);
         let commitment = g.select(ctx, next, commitment, active);
-        (root, commitment)
+        SlotState {
+            root,
+            commitment,
+            pending,
+        }
     }
+}
+
+/// What one slot hands the next: the state root, the transaction commitment and the fees
+/// collected but not settled.
+#[derive(Clone, Copy)]
+pub(super) struct SlotState {
+    /// State root.
+    pub root: AssignedValue<Fr>,
+    /// Transaction commitment.
+    pub commitment: AssignedValue<Fr>,
+    /// Pending fees.
+    pub pending: AssignedValue<Fr>,
 }

@@ -3,9 +3,11 @@
 //! root, and that they are the transactions the public commitment names.
 //!
 //! Public inputs (one instance column, in order): old root, new root, the batch's
-//! transaction commitment before the chunk and after it ([`ChunkWitness::tx_commitment`]).
-//! Chunks continue one commitment chain, so consecutive chunks link by both roots and
-//! commitments, and the batch's commitment is the same however it is cut. The chain
+//! transaction commitment before the chunk and after it ([`ChunkWitness::tx_commitment`]),
+//! the fees pending (collected, not yet credited to the operator) before and after it.
+//! Chunks continue one commitment chain and one pending-fee count, so consecutive chunks link
+//! by roots, commitments and pending fees, and the batch's commitment is the same however it
+//! is cut; aggregation requires no fees pending at either end of a batch. The chain
 //! configuration (chain id, tree depth, operator index) and the slot count are constants of
 //! the circuit.
 
@@ -24,9 +26,10 @@ use crate::gates::GatedCircuit;
 use crate::merkle::MerkleChip;
 use crate::poseidon::PoseidonChip;
 use crate::Fr;
-use constraints::SlotChips;
+use constraints::{SlotChips, SlotState};
 pub use witness::{
     batch_commitment, chain_commitment, ChunkError, ChunkWitness, SlotWitness, UpdateWitness,
+    CHUNK_PUBLIC_INPUTS,
 };
 
 /// Bits of the range-check lookup table.
@@ -67,13 +70,17 @@ pub fn synthesize(circuit: &mut ChunkCircuit, witness: &ChunkWitness) -> Vec<Sec
     };
     let ctx = builder.main(0);
     let old_root = ctx.load_witness(to_circuit(&witness.old_root));
-    let mut root = old_root;
     let commitment_in = ctx.load_witness(to_circuit(&witness.commitment_in));
-    let mut commitment = commitment_in;
+    let pending_in = ctx.load_witness(Fr::from(witness.pending_in));
+    let mut state = SlotState {
+        root: old_root,
+        commitment: commitment_in,
+        pending: pending_in,
+    };
     let mut sections = Vec::new();
     for (i, slot) in witness.slots.iter().enumerate() {
         let mut marks = Vec::new();
-        (root, commitment) = chips.slot(ctx, &witness.config, slot, root, commitment, &mut marks);
+        state = chips.slot(ctx, &witness.config, slot, state, &mut marks);
         let end = ctx.advice.len();
         for (k, (start, rule)) in marks.iter().enumerate() {
             let stop = marks.get(k + 1).map_or(end, |m| m.0);
@@ -85,7 +92,14 @@ pub fn synthesize(circuit: &mut ChunkCircuit, witness: &ChunkWitness) -> Vec<Sec
             });
         }
     }
-    builder.assigned_instances = vec![vec![old_root, root, commitment_in, commitment]];
+    builder.assigned_instances = vec![vec![
+        old_root,
+        state.root,
+        commitment_in,
+        state.commitment,
+        pending_in,
+        state.pending,
+    ]];
     sections
 }
 
@@ -100,11 +114,13 @@ pub fn build(stage: CircuitBuilderStage, k: u32, witness: &ChunkWitness) -> Chun
 }
 
 /// Names of the public inputs, in instance order.
-pub const PUBLIC_INPUTS: [&str; 4] = [
+pub const PUBLIC_INPUTS: [&str; CHUNK_PUBLIC_INPUTS] = [
     "old root",
     "new root",
     "transaction commitment before",
     "transaction commitment after",
+    "fees pending before",
+    "fees pending after",
 ];
 
 /// Runs halo2's `MockProver` on the chunk with its public inputs as the verifier computes
@@ -114,7 +130,7 @@ pub const PUBLIC_INPUTS: [&str; 4] = [
 pub fn mock_prove(
     k: u32,
     witness: &ChunkWitness,
-    instances: Option<[zkroll_engine::Fr; 4]>,
+    instances: Option<[zkroll_engine::Fr; CHUNK_PUBLIC_INPUTS]>,
 ) -> Result<(), Vec<String>> {
     let mut circuit = GatedCircuit::new(
         BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_k(k as usize),
@@ -151,6 +167,7 @@ pub fn mock_prove(
             1 => "deposit",
             2 => "transfer",
             3 => "withdraw",
+            4 => "fee settlement",
             _ => "no-op",
         };
         Some(format!(

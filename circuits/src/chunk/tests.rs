@@ -124,7 +124,8 @@ fn genesis_account(f: &Fixture, index: u32) -> Account {
 #[test]
 fn valid_chunk_with_every_type_and_padding_is_satisfied() {
     let f = mixed();
-    let w = witness(&f, 5); // 4 transactions + 1 no-op
+    let w = witness(&f, 6); // 4 transactions, the fee settlement, 1 no-op
+    assert_eq!(w.slots[4].tx_type, 4);
     assert_eq!(w.new_root, f.trace.header.new_root);
     mock_prove(K, &w, None).expect("valid chunk");
 }
@@ -150,13 +151,15 @@ fn rejected_for(w: &ChunkWitness, rule: &str) {
     );
 }
 
-fn rejected_with(w: &ChunkWitness, instances: [zkroll_engine::Fr; 4]) {
+fn rejected_with(w: &ChunkWitness, instances: [zkroll_engine::Fr; CHUNK_PUBLIC_INPUTS]) {
     assert!(
         mock_prove(K, w, Some(instances)).is_err(),
         "wrong public input accepted"
     );
 }
 
+/// A transfer paying a fee of 3, alone in its chunk (the batch's fee settlement follows in
+/// the next one).
 fn transfer_slot() -> (Fixture, ChunkWitness) {
     let f = fixture(|_, _| {}, |w| vec![w.transfer(0, 1, 500, 3)]);
     let w = witness(&f, 1);
@@ -200,7 +203,6 @@ fn nonce_not_incremented() {
     // A chunk claiming the transfer left the sender's nonce at 0.
     let (f, w) = transfer_slot();
     let (sender, recipient) = (genesis_account(&f, 1), genesis_account(&f, 2));
-    let operator = genesis_account(&f, 0);
     let after = |nonce| {
         root_after(
             &f,
@@ -220,13 +222,6 @@ fn nonce_not_incremented() {
                         ..recipient
                     },
                 ),
-                (
-                    0,
-                    Account {
-                        balance: operator.balance + 3,
-                        ..operator
-                    },
-                ),
             ],
         )
     };
@@ -235,8 +230,8 @@ fn nonce_not_incremented() {
         w.new_root,
         "the replay helper agrees with the engine"
     );
-    let [old, _, c0, c] = w.public_inputs();
-    rejected_with(&w, [old, after(0), c0, c]);
+    let [old, _, c0, c, p0, p] = w.public_inputs();
+    rejected_with(&w, [old, after(0), c0, c, p0, p]);
 }
 
 #[test]
@@ -342,22 +337,22 @@ fn wrong_index() {
 #[test]
 fn wrong_old_root() {
     let (_f, w) = transfer_slot();
-    let [old, new, c0, c] = w.public_inputs();
-    rejected_with(&w, [old + zkroll_engine::Fr::from(1u64), new, c0, c]);
+    let [old, new, c0, c, p0, p] = w.public_inputs();
+    rejected_with(&w, [old + zkroll_engine::Fr::from(1u64), new, c0, c, p0, p]);
 }
 
 #[test]
 fn wrong_new_root() {
     let (_f, w) = transfer_slot();
-    let [old, new, c0, c] = w.public_inputs();
-    rejected_with(&w, [old, new + zkroll_engine::Fr::from(1u64), c0, c]);
+    let [old, new, c0, c, p0, p] = w.public_inputs();
+    rejected_with(&w, [old, new + zkroll_engine::Fr::from(1u64), c0, c, p0, p]);
 }
 
 #[test]
 fn tampered_commitment() {
     let (_f, w) = transfer_slot();
-    let [old, new, c0, c] = w.public_inputs();
-    rejected_with(&w, [old, new, c0, c + zkroll_engine::Fr::from(1u64)]);
+    let [old, new, c0, c, p0, p] = w.public_inputs();
+    rejected_with(&w, [old, new, c0, c + zkroll_engine::Fr::from(1u64), p0, p]);
 }
 
 #[test]
@@ -365,8 +360,8 @@ fn tampered_commitment_before() {
     // The chunk continues the batch's chain from its public input: another starting value
     // (a reordered or dropped earlier chunk) changes the result it must match.
     let (_f, w) = transfer_slot();
-    let [old, new, c0, c] = w.public_inputs();
-    rejected_with(&w, [old, new, c0 + zkroll_engine::Fr::from(1u64), c]);
+    let [old, new, c0, c, p0, p] = w.public_inputs();
+    rejected_with(&w, [old, new, c0 + zkroll_engine::Fr::from(1u64), c, p0, p]);
     let mut other = w.clone();
     other.commitment_in += zkroll_engine::Fr::from(1u64);
     assert!(mock_prove(K, &other, None).is_ok(), "any start chains");
@@ -374,23 +369,171 @@ fn tampered_commitment_before() {
 }
 
 #[test]
-fn fee_not_paid_to_operator() {
-    // The operator's index is a circuit constant: crediting the fee to another account (here
-    // the recipient's leaf and path put in the operator's update) cannot match the root.
-    let (_f, mut w) = transfer_slot();
-    w.slots[0].updates[2] = w.slots[0].updates[1].clone();
-    rejected_for(&w, "operator fee");
+fn fee_not_collected() {
+    // The transfer's fee of 3 must join the pending fees: a chunk claiming it leaves them at 0
+    // (a fee the operator never receives, or one credited elsewhere) does not verify, nor one
+    // claiming more.
+    let (_f, w) = transfer_slot();
+    let [old, new, c0, c, p0, p] = w.public_inputs();
+    assert_eq!(p, zkroll_engine::Fr::from(3u64));
+    let zero = zkroll_engine::Fr::from(0u64);
+    rejected_with(&w, [old, new, c0, c, p0, zero]);
+    rejected_with(&w, [old, new, c0, c, p0, p + zkroll_engine::Fr::from(1u64)]);
+}
+
+#[test]
+fn pending_fees_chain_from_the_public_input() {
+    // Fees pending before the chunk come from its public input: another start gives another
+    // end (a dropped or reordered earlier chunk cannot keep the chain).
+    let (_f, w) = transfer_slot();
+    let [old, new, c0, c, p0, p] = w.public_inputs();
+    rejected_with(&w, [old, new, c0, c, p0 + zkroll_engine::Fr::from(1u64), p]);
+    let mut other = w.clone();
+    other.pending_in = 10;
+    mock_prove(K, &other, None).expect("any start chains");
+    assert_eq!(other.public_inputs()[5], zkroll_engine::Fr::from(13u64));
+}
+
+/// The batch of a transfer (fee 3) and a withdrawal (fee 1) in one chunk of 3: the third slot
+/// settles the 4 pending fees.
+fn settled() -> (Fixture, ChunkWitness) {
+    let f = fixture(
+        |_, _| {},
+        |w| vec![w.transfer(0, 1, 500, 3), w.withdraw(2, 100, 1)],
+    );
+    let w = witness(&f, 3);
+    assert_eq!(w.slots[2].tx_type, 4, "the engine settles the batch's fees");
+    assert_eq!(w.slots[2].amount, 4);
+    assert_eq!(w.public_inputs()[5], zkroll_engine::Fr::from(0u64));
+    (f, w)
+}
+
+#[test]
+fn settlement_of_more_than_the_pending_fees() {
+    // The operator credited 5 for 4 collected: the root is recomputed for the larger credit,
+    // so only the settlement rule stands in the way.
+    let (f, mut w) = settled();
+    let operator = genesis_account(&f, 0);
+    mock_prove(K, &w, None).expect("untampered");
+    w.slots[2].amount = 5;
+    let credited = Account {
+        balance: operator.balance + 5,
+        ..operator
+    };
+    w.new_root =
+        zkroll_engine::smt::root_from_path(credited.leaf(), 0, &w.slots[2].updates[0].siblings);
+    let failures = rejected(&w);
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.starts_with("slot 2") && f.contains("fee settlement")),
+        "{failures:?}"
+    );
+}
+
+/// The accounts after the first `steps` steps of the fixture's batch (replayed natively).
+fn accounts_after(f: &Fixture, steps: usize) -> std::collections::HashMap<u32, Account> {
+    let mut accounts: std::collections::HashMap<u32, Account> =
+        f.genesis.iter().map(|g| (g.index, g.account)).collect();
+    let mut pending = 0;
+    for step in &f.trace.steps[..steps] {
+        let config = f.trace.header.config;
+        let planned = zkroll_engine::rules::plan(
+            &config,
+            &step.tx,
+            &mut |i| accounts.get(&i).copied(),
+            &zkroll_engine::rules::VerifyNow,
+            pending,
+        )
+        .expect("a valid step");
+        for u in planned {
+            accounts.insert(u.index, u.after);
+        }
+        pending = zkroll_engine::rules::pending_after(pending, &step.tx);
+    }
+    accounts
+}
+
+#[test]
+fn settlement_to_another_account() {
+    // The 4 fees credited to user 3 (index 4) instead of the operator: its account and its
+    // path at that moment in the settlement's update, the new root recomputed for it, so
+    // only the operator-index rule stands in the way.
+    let (f, mut w) = settled();
+    let accounts = accounts_after(&f, 2);
+    let nodes = zkroll_engine::store::build_tree(DEPTH, &accounts);
+    let empty = zkroll_engine::smt::empty_hashes();
+    let siblings: Vec<_> = (0..DEPTH)
+        .map(|level| {
+            nodes
+                .get(&(level, (4u32 >> level) ^ 1))
+                .copied()
+                .unwrap_or(empty[level as usize])
+        })
+        .collect();
+    let user = accounts[&4];
+    assert_eq!(
+        zkroll_engine::smt::root_from_path(user.leaf(), 4, &siblings),
+        f.trace.steps[1].root_after,
+        "the path is the one at the settlement's moment"
+    );
+    let credited = Account {
+        balance: user.balance + 4,
+        ..user
+    };
+    w.slots[2].a = 4;
+    w.slots[2].updates[0] = UpdateWitness {
+        index: 4,
+        before: Some(user),
+        siblings: siblings.clone(),
+    };
+    w.new_root = zkroll_engine::smt::root_from_path(credited.leaf(), 4, &siblings);
+    let failures = rejected(&w);
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.starts_with("slot 2") && f.contains("fee settlement")),
+        "{failures:?}"
+    );
+}
+
+#[test]
+fn settlement_fields_are_zero() {
+    // A settlement carries only its amount: anything else would be unbound by the pubdata.
+    let (_f, base) = settled();
+    for (what, edit) in [
+        (
+            "b = 1",
+            (|s: &mut SlotWitness| s.b = 1) as fn(&mut SlotWitness),
+        ),
+        ("fee = 2", |s| s.fee = 2),
+        ("recipient 0xaa", |s| {
+            s.recipient = zkroll_engine::Fr::from(0xaau64)
+        }),
+    ] {
+        let mut w = base.clone();
+        edit(&mut w.slots[2]);
+        let Err(failures) = mock_prove(K, &w, None) else {
+            panic!("{what}: accepted");
+        };
+        assert!(
+            failures
+                .iter()
+                .any(|f| f.starts_with("slot 2") && f.contains("unused fields")),
+            "{what}: {failures:?}"
+        );
+    }
 }
 
 #[test]
 fn noop_slot_that_changes_state() {
     let f = mixed();
-    let mut w = witness(&f, 5);
-    // Claim the padding slot is where the chunk's last transaction happens: the public new
+    let mut w = witness(&f, 6);
+    // Claim the padding slot is where the chunk's fee settlement happens: the public new
     // root no longer follows, since a no-op cannot move the root.
-    w.slots[4] = w.slots[3].clone();
-    w.slots[4].tx_type = 0;
-    w.slots[3] = SlotWitness::noop(DEPTH);
+    w.slots[5] = w.slots[4].clone();
+    w.slots[5].tx_type = 0;
+    w.slots[4] = SlotWitness::noop(DEPTH);
     rejected(&w);
 }
 
@@ -431,25 +574,37 @@ fn deposit_creating_with_a_small_order_key() {
 #[test]
 fn chunk_size_and_start_from_the_trace() {
     let f = mixed();
-    let first = ChunkWitness::from_trace(&f.trace, 0, 2).expect("chunk 0");
-    let second = ChunkWitness::from_trace(&f.trace, 2, 2).expect("chunk 1");
-    assert_eq!(first.new_root, second.old_root);
-    assert_eq!(first.tx_commitment(), second.commitment_in);
-    assert_eq!(first.commitment_in, zkroll_engine::Fr::from(0u64));
-    assert_eq!(second.new_root, f.trace.header.new_root);
-    mock_prove(K, &first, None).expect("chunk 0");
-    mock_prove(K, &second, None).expect("chunk 1");
+    // Steps: transfer (fee 3), deposit, withdraw (fee 1), deposit, settlement of 4.
+    let chunks: Vec<ChunkWitness> = [0, 2, 4]
+        .map(|start| ChunkWitness::from_trace(&f.trace, start, 2).expect("chunk"))
+        .into();
+    for pair in chunks.windows(2) {
+        let [before, after] = [pair[0].public_inputs(), pair[1].public_inputs()];
+        assert_eq!(before[1], after[0], "roots chain");
+        assert_eq!(before[3], after[2], "commitments chain");
+        assert_eq!(before[5], after[4], "pending fees chain");
+    }
+    let fr = zkroll_engine::Fr::from;
+    let pending: Vec<_> = chunks.iter().map(|c| c.public_inputs()[5]).collect();
+    assert_eq!(pending, [fr(3), fr(4), fr(0)]);
+    assert_eq!(chunks[0].commitment_in, fr(0));
+    assert_eq!(chunks[2].new_root, f.trace.header.new_root);
+    for chunk in &chunks {
+        mock_prove(K, chunk, None).expect("chunk");
+    }
     assert!(ChunkWitness::from_trace(&f.trace, 9, 2).is_err());
-    // A padding chunk after the batch keeps root and commitment.
+    // A padding chunk after the batch keeps root, commitment and (no) pending fees.
     let idle = ChunkWitness::idle(
         f.trace.header.config,
         2,
         f.trace.steps.len(),
-        second.new_root,
-        second.tx_commitment(),
+        chunks[2].new_root,
+        chunks[2].tx_commitment(),
     );
     mock_prove(K, &idle, None).expect("idle chunk");
-    assert_eq!(idle.public_inputs()[2], idle.public_inputs()[3]);
+    let idle_inputs = idle.public_inputs();
+    assert_eq!(idle_inputs[2], idle_inputs[3]);
+    assert_eq!([idle_inputs[4], idle_inputs[5]], [fr(0), fr(0)]);
 }
 
 proptest::proptest! {
@@ -470,18 +625,22 @@ proptest::proptest! {
         let mut start = 0;
         let mut root = trace.header.old_root;
         let mut commitment = zkroll_engine::Fr::from(0u64);
+        let mut pending = 0;
         while start < trace.steps.len() {
             let chunk = ChunkWitness::from_trace(&trace, start, 3).expect("chunk");
             proptest::prop_assert_eq!(chunk.old_root, root);
             proptest::prop_assert_eq!(chunk.commitment_in, commitment);
+            proptest::prop_assert_eq!(chunk.pending_in, pending);
             if let Err(failures) = mock_prove(K, &chunk, None) {
                 proptest::prop_assert!(false, "chunk at {}: {:?}", start, failures);
             }
             root = chunk.new_root;
             commitment = chunk.tx_commitment();
+            pending = chunk.pending_out();
             start += 3;
         }
         proptest::prop_assert_eq!(root, trace.header.new_root);
+        proptest::prop_assert_eq!(pending, 0, "the batch settles its fees");
         // The chained commitment is the batch's, as if it were one chunk.
         proptest::prop_assert_eq!(commitment, batch_commitment(&trace).expect("batch"));
         let whole = ChunkWitness::from_trace(&trace, 0, trace.steps.len()).expect("whole");
@@ -509,7 +668,7 @@ fn deposit_of_zero() {
 fn unused_fields_are_zero() {
     let f = mixed();
     let base = witness(&f, 5);
-    // Slots: 0 transfer, 1 deposit (new account 40), 2 withdraw, 3 deposit.
+    // Slots: 0 transfer, 1 deposit (new account 40), 2 withdraw, 3 deposit, 4 settlement.
     let mut cases: Vec<(&str, ChunkWitness)> = Vec::new();
     let mut w = base.clone();
     w.slots[2].b = 1;

@@ -3,8 +3,11 @@
 
 use zkroll_engine::account::Account;
 use zkroll_engine::babyjubjub::Point;
+use zkroll_engine::rules::pending_after;
 use zkroll_engine::trace::{BatchTrace, LeafUpdate, TxStep};
-use zkroll_engine::tx::{Tx, TX_TYPE_DEPOSIT, TX_TYPE_NOOP, TX_TYPE_TRANSFER, TX_TYPE_WITHDRAW};
+use zkroll_engine::tx::{
+    Tx, TX_TYPE_DEPOSIT, TX_TYPE_NOOP, TX_TYPE_SETTLE_FEES, TX_TYPE_TRANSFER, TX_TYPE_WITHDRAW,
+};
 use zkroll_engine::{poseidon, ChainConfig, Fr};
 
 /// Why a chunk cannot be cut from a trace.
@@ -62,9 +65,9 @@ impl UpdateWitness {
 /// point for the unused signature), which keeps the transaction commitment canonical.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlotWitness {
-    /// 0 no-op, 1 deposit, 2 transfer, 3 withdraw.
+    /// 0 no-op, 1 deposit, 2 transfer, 3 withdraw, 4 fee settlement.
     pub tx_type: u8,
-    /// Deposit account, or sender.
+    /// Deposit account, sender, or the operator (fee settlement).
     pub a: u32,
     /// Transfer recipient.
     pub b: u32,
@@ -82,8 +85,8 @@ pub struct SlotWitness {
     pub r8: Point,
     /// Signature scalar (as a field element; `S < l < p`).
     pub s: Fr,
-    /// Updates in slot order: account/sender, recipient, operator (unused ones are dummies).
-    pub updates: [UpdateWitness; 3],
+    /// Updates in slot order: account/sender/operator, recipient (unused ones are dummies).
+    pub updates: [UpdateWitness; 2],
 }
 
 impl SlotWitness {
@@ -127,25 +130,32 @@ impl SlotWitness {
                 slot.updates[0] = UpdateWitness::from_trace(first);
             }
             Tx::Transfer(t) => {
-                let [from, to, operator] = u.as_slice() else {
-                    return Err(malformed("a transfer makes 3 updates"));
+                let [from, to] = u.as_slice() else {
+                    return Err(malformed("a transfer makes 2 updates"));
                 };
                 slot.tx_type = TX_TYPE_TRANSFER;
                 (slot.a, slot.b, slot.amount, slot.fee, slot.nonce) =
                     (t.from, t.to, t.amount, t.fee, t.nonce);
                 (slot.r8, slot.s) = (t.signature.r8, signature_scalar(&t.signature.s));
-                slot.updates = [from, to, operator].map(UpdateWitness::from_trace);
+                slot.updates = [from, to].map(UpdateWitness::from_trace);
             }
             Tx::Withdraw(w) => {
-                let [from, operator] = u.as_slice() else {
-                    return Err(malformed("a withdrawal makes 2 updates"));
+                let [from] = u.as_slice() else {
+                    return Err(malformed("a withdrawal makes 1 update"));
                 };
                 slot.tx_type = TX_TYPE_WITHDRAW;
                 (slot.a, slot.amount, slot.fee, slot.nonce) = (w.from, w.amount, w.fee, w.nonce);
                 slot.recipient = w.recipient.to_field();
                 (slot.r8, slot.s) = (w.signature.r8, signature_scalar(&w.signature.s));
                 slot.updates[0] = UpdateWitness::from_trace(from);
-                slot.updates[2] = UpdateWitness::from_trace(operator);
+            }
+            Tx::SettleFees(f) => {
+                let [operator] = u.as_slice() else {
+                    return Err(malformed("a fee settlement makes 1 update"));
+                };
+                slot.tx_type = TX_TYPE_SETTLE_FEES;
+                (slot.a, slot.amount) = (operator.index, f.amount);
+                slot.updates[0] = UpdateWitness::from_trace(operator);
             }
         }
         Ok(slot)
@@ -196,6 +206,8 @@ pub struct ChunkWitness {
     /// Transaction commitment of the batch before the chunk (0 for the first chunk): chunks
     /// continue one chain, so the batch's commitment does not depend on how it is cut.
     pub commitment_in: Fr,
+    /// Fees the batch collected before the chunk and has not settled yet.
+    pub pending_in: u64,
     /// Exactly `chunk_size` slots, padded with no-ops.
     pub slots: Vec<SlotWitness>,
 }
@@ -214,13 +226,14 @@ impl ChunkWitness {
             old_root: Fr::from(0u64),
             new_root: Fr::from(0u64),
             commitment_in: Fr::from(0u64),
+            pending_in: 0,
             slots: vec![SlotWitness::noop(config.depth); chunk_size],
         }
     }
 
     /// A chunk of padding slots that leaves `root` and the transaction commitment
     /// `commitment` unchanged: aggregation pads a batch's chunk count with these after its
-    /// last chunk (`start` is the batch's step count).
+    /// last chunk (`start` is the batch's step count; its fees are settled, none pending).
     pub fn idle(
         config: ChainConfig,
         chunk_size: usize,
@@ -234,6 +247,7 @@ impl ChunkWitness {
             old_root: root,
             new_root: root,
             commitment_in: commitment,
+            pending_in: 0,
             slots: vec![SlotWitness::noop(config.depth); chunk_size],
         }
     }
@@ -268,6 +282,9 @@ impl ChunkWitness {
                 .collect()
         };
         let commitment_in = chain_commitment(Fr::from(0u64), &slots_of(0..start)?);
+        let pending_in = trace.steps[..start]
+            .iter()
+            .fold(0, |pending, step| pending_after(pending, &step.tx));
         let mut slots = slots_of(start..end)?;
         slots.resize_with(chunk_size, || SlotWitness::noop(depth));
         Ok(Self {
@@ -276,6 +293,7 @@ impl ChunkWitness {
             old_root,
             new_root,
             commitment_in,
+            pending_in,
             slots,
         })
     }
@@ -286,23 +304,41 @@ impl ChunkWitness {
         chain_commitment(self.commitment_in, &self.slots)
     }
 
-    /// Public inputs, in instance order: old root, new root, transaction commitment before
-    /// and after the chunk.
-    pub fn public_inputs(&self) -> [Fr; 4] {
+    /// Fees pending after the chunk: each transfer's and withdrawal's fee adds to them, a fee
+    /// settlement resets them to 0.
+    pub fn pending_out(&self) -> u64 {
+        self.slots
+            .iter()
+            .fold(self.pending_in, |pending, s| match s.tx_type {
+                TX_TYPE_SETTLE_FEES => 0,
+                TX_TYPE_TRANSFER | TX_TYPE_WITHDRAW => pending.saturating_add(s.fee),
+                _ => pending,
+            })
+    }
+
+    /// Public inputs, in instance order ([`super::PUBLIC_INPUTS`]): old root, new root,
+    /// transaction commitment before and after the chunk, fees pending before and after it.
+    pub fn public_inputs(&self) -> [Fr; CHUNK_PUBLIC_INPUTS] {
         [
             self.old_root,
             self.new_root,
             self.commitment_in,
             self.tx_commitment(),
+            Fr::from(self.pending_in),
+            Fr::from(self.pending_out()),
         ]
     }
 }
 
-/// Continues the transaction commitment `c` over `slots` (padding slots leave it unchanged).
+/// Number of public inputs of a chunk proof.
+pub const CHUNK_PUBLIC_INPUTS: usize = 6;
+
+/// Continues the transaction commitment `c` over `slots` (padding slots and fee settlements,
+/// which have no pubdata, leave it unchanged).
 pub fn chain_commitment(c: Fr, slots: &[SlotWitness]) -> Fr {
     slots
         .iter()
-        .filter(|s| s.tx_type != TX_TYPE_NOOP)
+        .filter(|s| s.tx_type != TX_TYPE_NOOP && s.tx_type != TX_TYPE_SETTLE_FEES)
         .fold(c, |c, s| {
             let [w0, w1, w2, w3] = s.commitment_words();
             poseidon::hash(&[c, w0, w1, w2, w3])

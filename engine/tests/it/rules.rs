@@ -7,7 +7,7 @@ use zkroll_engine::babyjubjub::Point;
 use zkroll_engine::eddsa::{PrivateKey, PublicKey, SignatureError};
 use zkroll_engine::field::Fr;
 use zkroll_engine::store::GenesisAccount;
-use zkroll_engine::tx::{Deposit, Transfer, Tx, Withdraw};
+use zkroll_engine::tx::{Deposit, FeeSettlement, Transfer, Tx, Withdraw};
 use zkroll_engine::TxError;
 
 use crate::common::{account, funded_state, funded_state_with, run, run_rejected};
@@ -536,4 +536,150 @@ fn deposit_of_zero() {
         },
         |e| matches!(e, TxError::ZeroDeposit { account: 500 }),
     );
+}
+
+/// A transfer from user `from` to account `to` (any index, the operator's too), signed.
+fn transfer_to(w: &zkroll_engine::workload::Workload, from: usize, to: u32, fee: u64) -> Tx {
+    let mut t = Transfer {
+        from: w.wallets[from].index,
+        to,
+        amount: 5,
+        fee,
+        nonce: 0,
+        signature: w.wallets[from].key.sign(Fr::from(0u64)),
+    };
+    t.signature = w.wallets[from].key.sign(t.message(w.config.chain_id));
+    Tx::Transfer(t)
+}
+
+/// Fees are not credited transaction by transaction: they add up over the batch, and one
+/// settlement step the engine appends credits them to the operator. A batch without fees
+/// has none.
+#[test]
+fn fees_are_settled_once_at_the_end_of_the_batch() {
+    let (_dir, mut db, mut w) = funded_state(3);
+    let operator = db.account(0).expect("db").expect("operator").balance;
+    let txs = [
+        w.transfer(0, 1, 100, 3),
+        w.withdraw(1, 20, 4),
+        w.deposit(2, 10),
+        w.transfer(2, 0, 7, 0),
+    ];
+    let outcome = run(&mut db, &txs);
+    assert_eq!(outcome.accepted, vec![0, 1, 2, 3]);
+    let steps = &outcome.trace.steps;
+    assert_eq!(steps.len(), 5);
+    let updates: Vec<usize> = steps.iter().map(|s| s.updates.len()).collect();
+    assert_eq!(updates, [2, 1, 1, 2, 1]);
+    assert_eq!(steps[4].tx, Tx::SettleFees(FeeSettlement { amount: 7 }));
+    assert_eq!(steps[4].updates[0].index, 0);
+    assert_eq!(outcome.trace.header.tx_count, 5);
+    assert_eq!(
+        db.account(0).expect("db").expect("operator").balance,
+        operator + 7
+    );
+    // No settlement pubdata: L1 sees only the four transactions.
+    let pubdata_len: usize = [20, 36, 44, 20].iter().sum();
+    assert_eq!(outcome.trace.header.pubdata.len(), pubdata_len);
+
+    let outcome = run(&mut db, &[w.transfer(0, 1, 5, 0), w.deposit(1, 3)]);
+    assert_eq!(outcome.trace.steps.len(), 2, "no fees, no settlement");
+}
+
+#[test]
+fn a_submitted_settlement_is_rejected() {
+    assert_rejected(
+        3,
+        no_edit,
+        |_| Tx::SettleFees(FeeSettlement { amount: 5 }),
+        |e| matches!(e, TxError::SettlementSubmitted),
+    );
+}
+
+/// The operator's balance must take every fee the batch owes it: a fee, or a credit to the
+/// operator's own account, that would make the settlement overflow is refused, and the
+/// settlement credits exactly what was collected.
+#[test]
+fn operator_balance_leaves_room_for_pending_fees() {
+    let (_dir, mut db, w) = funded_state_with(4, |w, accounts| {
+        accounts.push(GenesisAccount {
+            index: 0,
+            account: zkroll_engine::account::Account {
+                public_key: w.operator.public_key,
+                balance: u64::MAX - 10,
+                nonce: 0,
+            },
+        })
+    });
+    let txs = [
+        transfer_to(&w, 0, 2, 6),
+        transfer_to(&w, 1, 2, 5),
+        transfer_to(&w, 2, 0, 0),
+        transfer_to(&w, 3, 2, 4),
+    ];
+    let outcome = run(&mut db, &txs);
+    assert_eq!(outcome.accepted, vec![0, 3]);
+    let errors: Vec<&TxError> = outcome.rejected.iter().map(|r| &r.error).collect();
+    assert!(
+        matches!(
+            errors[..],
+            [
+                TxError::OperatorBalanceOverflow {
+                    pending: 6,
+                    fee: 5,
+                    ..
+                },
+                TxError::OperatorBalanceOverflow {
+                    pending: 6,
+                    fee: 5,
+                    ..
+                }
+            ]
+        ),
+        "{errors:?}"
+    );
+    assert_eq!(
+        db.account(0).expect("db").expect("operator").balance,
+        u64::MAX
+    );
+}
+
+/// The pending fees are credited as one amount, so they stay below 2^56.
+#[test]
+fn pending_fees_stay_an_amount() {
+    let (_dir, db, mut w) = funded_state(2);
+    let config = db.config();
+    let tx = w.transfer(0, 1, 10, 5);
+    let plan = |pending| {
+        zkroll_engine::rules::plan(
+            &config,
+            &tx,
+            &mut |i| db.account(i).expect("db"),
+            &zkroll_engine::rules::VerifyNow,
+            pending,
+        )
+    };
+    assert!(matches!(
+        plan(MAX_AMOUNT - 4),
+        Err(TxError::PendingFeesTooLarge { pending, fee: 5 }) if pending == MAX_AMOUNT - 4
+    ));
+    assert_eq!(plan(MAX_AMOUNT - 5).expect("fits").len(), 2);
+    // A settlement credits exactly the pending fees.
+    let settle = |amount, pending| {
+        zkroll_engine::rules::plan(
+            &config,
+            &Tx::SettleFees(FeeSettlement { amount }),
+            &mut |i| db.account(i).expect("db"),
+            &zkroll_engine::rules::VerifyNow,
+            pending,
+        )
+    };
+    assert!(matches!(
+        settle(8, 7),
+        Err(TxError::SettlementMismatch {
+            pending: 7,
+            amount: 8
+        })
+    ));
+    assert_eq!(settle(7, 7).expect("settles")[0].index, config.operator);
 }

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use serde_json::Value;
-use zkroll_engine::BatchTrace;
+use zkroll_engine::{BatchTrace, Tx};
 
 use crate::common::{funded_state, run};
 
@@ -94,7 +94,7 @@ fn every_single_field_mutation_is_rejected() {
     let original: Value = serde_json::from_str(&trace.to_json()).expect("json");
     let mut paths = Vec::new();
     leaves(&original, &mut Vec::new(), &mut paths);
-    assert!(paths.len() > 400, "only {} leaves", paths.len());
+    assert!(paths.len() > 300, "only {} leaves", paths.len());
     let mut mutated_count = 0;
     for path in &paths {
         let mut value = original.clone();
@@ -117,7 +117,11 @@ fn every_single_field_mutation_is_rejected() {
             }
         }
     }
-    assert!(mutated_count > 400);
+    assert!(mutated_count > 300);
+    assert!(
+        matches!(trace.steps.last().map(|s| &s.tx), Some(Tx::SettleFees(_))),
+        "the batch's fees are settled by its last step"
+    );
 }
 
 /// An operator index beyond the tree would alias an account in the Merkle paths (index bits
@@ -188,4 +192,58 @@ proptest! {
             }
         }
     }
+}
+
+/// The fee settlement is checked like any step: it must credit exactly the fees pending,
+/// and a batch must not end with fees pending.
+#[test]
+fn settlement_is_checked() {
+    let trace = mixed_trace();
+    let last = trace.steps.len() - 1;
+    assert_eq!(
+        trace.steps[last].tx,
+        Tx::SettleFees(zkroll_engine::tx::FeeSettlement { amount: 6 })
+    );
+    let mut more = trace.clone();
+    more.steps[last].tx = Tx::SettleFees(zkroll_engine::tx::FeeSettlement { amount: 7 });
+    assert!(matches!(
+        more.check(),
+        Err(zkroll_engine::TraceError::Rule {
+            error: zkroll_engine::TxError::SettlementMismatch {
+                pending: 6,
+                amount: 7
+            },
+            ..
+        })
+    ));
+    // Without the settlement (count and new root made to agree): fees left pending.
+    let mut unsettled = trace.clone();
+    unsettled.steps.pop();
+    unsettled.header.tx_count -= 1;
+    unsettled.header.new_root = unsettled.steps[last - 1].root_after;
+    assert!(matches!(
+        unsettled.check(),
+        Err(zkroll_engine::TraceError::UnsettledFees { pending: 6 })
+    ));
+}
+
+/// Traces of version 1 (fees credited per transaction) are refused with a message that
+/// says so, in both encodings.
+#[test]
+fn version_1_traces_are_refused() {
+    let trace = mixed_trace();
+    let mut old = trace.clone();
+    old.version = 1;
+    let err = old.check().expect_err("version 1");
+    assert_eq!(
+        err.to_string(),
+        "trace version 1 is not supported (expected 2)"
+    );
+    let mut binary = trace.to_binary();
+    binary[4..8].copy_from_slice(&1u32.to_le_bytes());
+    let err = BatchTrace::decode(&binary).expect_err("version 1");
+    assert_eq!(
+        err.to_string(),
+        "binary trace version 1 is not supported (expected 2)"
+    );
 }

@@ -221,7 +221,9 @@ fn transactions_signed_by_zk_kit_are_accepted() {
         let (message, signature) = match &case.tx {
             zkroll_engine::Tx::Transfer(t) => (t.message(case.chain_id), t.signature),
             zkroll_engine::Tx::Withdraw(w) => (w.message(case.chain_id), w.signature),
-            zkroll_engine::Tx::Deposit(_) => unreachable!("deposits are unsigned"),
+            zkroll_engine::Tx::Deposit(_) | zkroll_engine::Tx::SettleFees(_) => {
+                unreachable!("deposits and settlements are unsigned")
+            }
         };
         assert_eq!(to_hex(&message), case.message, "transaction {i}: message");
         assert_eq!(key.verify(message, &signature), Ok(()), "transaction {i}");
@@ -229,7 +231,7 @@ fn transactions_signed_by_zk_kit_are_accepted() {
         let other = match &case.tx {
             zkroll_engine::Tx::Transfer(t) => t.message(case.chain_id + 1),
             zkroll_engine::Tx::Withdraw(w) => w.message(case.chain_id + 1),
-            zkroll_engine::Tx::Deposit(_) => unreachable!(),
+            zkroll_engine::Tx::Deposit(_) | zkroll_engine::Tx::SettleFees(_) => unreachable!(),
         };
         assert!(key.verify(other, &signature).is_err());
     }
