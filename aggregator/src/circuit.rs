@@ -238,7 +238,7 @@ pub struct NodeKind {
 impl NodeKind {
     /// Public inputs of the node's proof.
     pub fn num_instances(self) -> usize {
-        ACCUMULATOR_LIMBS + if self.last { 3 } else { 4 }
+        ACCUMULATOR_LIMBS + if self.last { 3 } else { LINK_LEN }
     }
 }
 

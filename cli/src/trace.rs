@@ -73,9 +73,15 @@ pub fn run(cmd: TraceCommand) -> Result<ExitCode> {
                 });
             }
             result.with_context(|| format!("{}: trace does not check", file.display()))?;
+            let settlements = trace
+                .steps
+                .iter()
+                .filter(|s| matches!(s.tx, zkroll_engine::Tx::SettleFees(_)))
+                .count();
             outln!(
-                "trace OK: {} transactions, root {} -> {} ({:.3} s)",
+                "trace OK: {} steps ({} transactions, {settlements} fee settlement), root {} -> {} ({:.3} s)",
                 h.tx_count,
+                trace.steps.len() - settlements,
                 to_hex(&h.old_root),
                 to_hex(&h.new_root),
                 seconds
