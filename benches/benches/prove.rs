@@ -8,8 +8,9 @@
 //! `msm=halo2curves`, halo2's `msm_best`): the end-to-end effect of the engine.
 //!
 //! `ZKROLL_BENCH_CHUNK_SIZES` (default `1,2,4`) picks the sizes: each sample is a full
-//! proof (circuit v7 on 2 cores: size 4 ~3.3 s, size 16 ~13 s, 180 slots at k = 20 ~159 s
-//! with keygen ~105 s), so larger sizes are for long runs.
+//! proof (circuit v8 on 2 cores: a size costs what its k costs, and 7, 31, 62 slots fill k =
+//! 15, 17, 18: ~3.2 s, ~13 s, ~27 s; 500 slots at k = 21 ~283 s with keygen ~165 s), so
+//! larger sizes are for long runs.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
