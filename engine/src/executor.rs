@@ -40,7 +40,8 @@ pub struct BatchOutcome {
     pub batch_number: u64,
     /// The execution trace.
     pub trace: BatchTrace,
-    /// Positions (in the submitted list) of the accepted transactions, one per trace step.
+    /// Positions (in the submitted list) of the accepted transactions, one per trace step
+    /// (the trace's last step, the fee settlement, if the batch paid fees, has none).
     pub accepted: Vec<usize>,
     /// Rejected transactions.
     pub rejected: Vec<Rejection>,

@@ -288,7 +288,7 @@ impl SlotChips<'_> {
         self.assert_equal_if(ctx, credits_existing, key_in.x, first.x);
         self.assert_equal_if(ctx, credits_existing, key_in.y, first.y);
         // A signed transaction's sender (a settlement's operator) exists.
-        mark(ctx, "signature");
+        mark(ctx, "account exists, signature");
         let gated_empty = g.mul(ctx, not_deposit, first.empty);
         self.assert_zero(ctx, gated_empty);
         // The sender signed with its key, with its nonce.
