@@ -148,14 +148,10 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
          proof; {jobs} at once, {:.1} GiB in all ({:.1} GiB available)",
         args.chunk_size,
         gib(estimate),
-        // The prover's work follows the committed area, rows times advice columns: measured
-        // here with chunk circuit v6, 158.5 s for 2^20 rows x 8 columns on 2 cores (1.9e-5 s
-        // per row and column); proofs running side by side share the cores.
-        (1u64 << k) as f64
-            * (stats.advice_columns + stats.gate_advice_columns + stats.lookup_advice_columns)
-                as f64
-            * 1.9e-5
-            * jobs as f64,
+        seconds_per_proof(
+            k,
+            stats.advice_columns + stats.gate_advice_columns + stats.lookup_advice_columns,
+        ) * jobs as f64,
         gib(predicted),
         gib(available)
     );
@@ -292,4 +288,19 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
             .unwrap_or_default()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Predicted seconds of one chunk proof on this project's reference machine (2 cores), when it
+/// has the cores to itself (proofs running side by side share them). The prover's work follows
+/// the committed area, rows times advice columns, and a row costs more at large k (likely the
+/// FFTs and MSMs leaving the caches). Measured with chunk circuit v8 (8 advice columns): 12.3 us per row and
+/// column up to k = 18 (3.16 s at k = 15, 12.89 s at k = 17, 26.6 s at k = 18), 16.9 us at
+/// k = 21 (283.3 s); v7 at k = 20: 18.9 us.
+fn seconds_per_proof(k: u32, advice_columns: usize) -> f64 {
+    let per_row_and_column = match k {
+        0..=18 => 12.3e-6,
+        19 => 15.0e-6,
+        _ => 17.5e-6,
+    };
+    (1u64 << k) as f64 * advice_columns as f64 * per_row_and_column
 }
