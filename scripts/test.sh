@@ -8,12 +8,10 @@ scripts/setup.sh
 echo "==> testing setup's checks on made-up machines (scripts/tests/setup.sh)"
 scripts/tests/setup.sh >/dev/null
 
-# Test and bench executables (~370 MB each, statically linked) pile up in the shared target
-# directory with every change and once filled this machine's disk: those not rebuilt for a
-# day are removed (they relink in seconds when needed; libraries are kept).
-if [ -d "$CARGO_TARGET_DIR/release/deps" ]; then
-  find "$CARGO_TARGET_DIR/release/deps" -maxdepth 1 -type f ! -name '*.*' -size +10M -mtime +0 -delete
-fi
+# Stale test executables and keys of older circuit versions pile up in the shared caches with
+# every change; they once filled this machine's disk (the linker died with a bus error).
+echo "==> pruning stale executables and keys from the shared caches (scripts/prune-caches.sh)"
+scripts/prune-caches.sh
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check

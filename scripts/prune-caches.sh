@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Bounds the disk the shared caches take on a machine that runs the tests again and again
+# (CI reuses this machine's caches between sessions). Once the caches filled the disk and
+# the linker died with a bus error in the middle of `cargo test`.
+#
+# - Test and bench executables (~500 MB each, statically linked) in the target directory:
+#   the newest two of each name are kept (a crate's test binary and the one built with
+#   other features), older ones go (they relink when needed; libraries are kept).
+# - Cached keys (ZKROLL_CACHE, default ~/.cache/zkroll-params/keys): every change of a
+#   circuit version or of the chunk verifying key leaves the old keys behind (an
+#   aggregation node's are 1.6-4 GB). Per family (the directory name without its version,
+#   inner-key hash and k) only the newest is kept: the tests use one key per family.
+#
+# Usage: scripts/prune-caches.sh   (uses CARGO_TARGET_DIR and ZKROLL_CACHE)
+set -euo pipefail
+
+target=${CARGO_TARGET_DIR:-$HOME/.cache/zkroll-target}
+cache=${ZKROLL_CACHE:-$HOME/.cache/zkroll-params}
+
+# Prints the names of `dir`'s entries matching the find(1) tests in "$@", newest first.
+newest_first() {
+  local dir=$1
+  shift
+  find "$dir" -mindepth 1 -maxdepth 1 "$@" -printf '%T@ %f\n' | sort -rn | cut -d' ' -f2-
+}
+
+freed=0
+if [ -d "$target/release/deps" ]; then
+  declare -A kept=()
+  while IFS= read -r name; do
+    stem=${name%-*}
+    kept[$stem]=$((${kept[$stem]:-0} + 1))
+    if [ "${kept[$stem]}" -gt 2 ]; then
+      rm -f -- "$target/release/deps/$name"
+      freed=$((freed + 1))
+    fi
+  done < <(newest_first "$target/release/deps" -type f ! -name '*.*' -size +10M)
+fi
+
+if [ -d "$cache/keys" ]; then
+  declare -A families=()
+  while IFS= read -r name; do
+    family=$(sed -E 's/-v[0-9]+(-inner[0-9a-f]+)?-k[0-9]+-/-/' <<<"$name")
+    if [ -n "${families[$family]:-}" ]; then
+      rm -rf -- "${cache:?}/keys/$name"
+      freed=$((freed + 1))
+    else
+      families[$family]=$name
+    fi
+  done < <(newest_first "$cache/keys" -type d)
+fi
+
+free_kb=$(df -k --output=avail "$HOME" | tail -1 | tr -d ' ')
+echo "pruned $freed stale executables and key directories; $((free_kb / 1048576)) GiB free"
+if [ "$free_kb" -lt $((20 * 1048576)) ]; then
+  echo "warning: under 20 GiB free; a build after a change plus new aggregation keys can need that much" >&2
+fi
