@@ -48,8 +48,22 @@ pub struct Solc {
 }
 
 impl Default for Solc {
-    /// The `verifier-contract/` directory of this source tree.
+    /// The `verifier-contract/` directory of the checkout being run: the one beside the
+    /// crate under test (`CARGO_MANIFEST_DIR` at run time, set by `cargo test`), else the one
+    /// in the current directory, else the one this was compiled from. A binary reused from
+    /// a build of another checkout (a shared target directory) would otherwise compile that
+    /// checkout's contracts, or fail once it is gone.
     fn default() -> Self {
+        let runtime = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+        let candidates = runtime
+            .iter()
+            .flat_map(|crate_dir| [crate_dir.clone(), crate_dir.join("../verifier-contract")])
+            .chain([PathBuf::from("verifier-contract")]);
+        for dir in candidates {
+            if dir.join("compile.js").is_file() {
+                return Self::new(&dir);
+            }
+        }
         Self::new(Path::new(env!("CARGO_MANIFEST_DIR")))
     }
 }
