@@ -16,9 +16,10 @@ use halo2_base::halo2_proofs::poly::commitment::Params;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use snark_verifier_sdk::halo2::aggregation::AggregationConfigParams;
 use snark_verifier_sdk::Snark;
-use zkroll_circuits::chunk::ChunkWitness;
+use zkroll_circuits::chunk::{self, ChunkWitness};
 use zkroll_circuits::field::{to_circuit, to_engine};
 use zkroll_circuits::proof::{self as chunk_proof, vk_hash, ChunkKeys};
+use zkroll_engine::pubdata::Binding;
 use zkroll_engine::ChainConfig;
 use zkroll_msm::kzg::MsmParams;
 use zkroll_msm::Backend;
@@ -222,6 +223,8 @@ pub enum Event {
 struct Proven {
     instances: Vec<Fr>,
     proof: Vec<u8>,
+    /// Pubdata of the chunks it covers.
+    pubdata: Vec<u8>,
 }
 
 /// The context every proof file of the batch shares (from its chunk proofs).
@@ -399,15 +402,19 @@ pub fn aggregate_until(
         if file.vk_hash != chunk_vk_hash {
             return Err(file_error(path, "verifying key mismatch"));
         }
-        let instances = file
-            .chunk_instances()
-            .ok_or_else(|| file_error(path, "expected 4 public inputs"))?;
+        let instances = file.chunk_instances().ok_or_else(|| {
+            file_error(
+                path,
+                format!("expected {} public inputs", chunk::PUBLIC_INPUTS.len()),
+            )
+        })?;
         chunk_proof::verify(&chunk_params, chunk_keys.vk(), &file.proof, &instances)
             .map_err(|e| file_error(path, e))?;
         steps = steps.max(start + info.chunk_size);
         leaves.push(Proven {
             instances: instances.iter().map(to_circuit).collect(),
             proof: file.proof,
+            pubdata: file.pubdata,
         });
     }
     let info = BatchInfo {
@@ -434,7 +441,7 @@ pub fn aggregate_until(
         layers: plan.layers,
     });
 
-    // Padding chunks: root and commitment of the last chunk, unchanged.
+    // Padding chunks: root, commitment and pubdata evaluation of the last chunk, unchanged.
     let padding_prover = if leaves.len() < plan.leaves {
         Some(
             settings
@@ -454,6 +461,10 @@ pub fn aggregate_until(
             info.steps_hint,
             to_engine(&last[1]),
             to_engine(&last[3]),
+            Binding {
+                point: to_engine(&last[6]),
+                value: to_engine(&last[8]),
+            },
         );
         check(0, index)?;
         let t = Instant::now();
@@ -469,6 +480,7 @@ pub fn aggregate_until(
                 start: info.steps_hint,
             },
             witness.public_inputs().to_vec(),
+            Vec::new(),
             proof.clone(),
         );
         write(&path, &file, settings.format)?;
@@ -481,6 +493,7 @@ pub fn aggregate_until(
         leaves.push(Proven {
             instances: witness.public_inputs().iter().map(to_circuit).collect(),
             proof,
+            pubdata: Vec::new(),
         });
     }
 
@@ -682,11 +695,16 @@ fn prove_node(
         .map(|(i, c)| kind.inner.link(i, &c.instances))
         .collect::<Result<Vec<_>, _>>()?;
     let expected = node_link(&links, kind)?;
+    let pubdata: Vec<u8> = children.iter().flat_map(|c| c.pubdata.clone()).collect();
+    if kind.last {
+        check_binding(&pubdata, &expected)?;
+    }
     let path = node_path(dir, layer, index, kind.last, format);
     let vk = keys.pk.get_vk();
     // A valid proof of this node already on disk is kept.
     if let Ok(file) = read_proof_file(&path) {
         let same = file.vk_hash == vk_hash(vk)
+            && file.pubdata == pubdata
             && file.public_inputs.len() == kind.num_instances()
             && file.public_inputs[circuit::ACCUMULATOR_LIMBS..]
                 .iter()
@@ -698,6 +716,7 @@ fn prove_node(
             return Ok(Proven {
                 instances,
                 proof: file.proof,
+                pubdata,
             });
         }
     }
@@ -734,6 +753,7 @@ fn prove_node(
             evm: kind.last,
         },
         instances.iter().map(to_engine).collect(),
+        pubdata.clone(),
         proof.clone(),
     );
     write(&path, &file, format)?;
@@ -743,7 +763,26 @@ fn prove_node(
         seconds: t.elapsed().as_secs_f64(),
         path,
     });
-    Ok(Proven { instances, proof })
+    Ok(Proven {
+        instances,
+        proof,
+        pubdata,
+    })
+}
+
+/// The final node's pubdata binding (`expected`: old root, new root, commitment, point,
+/// evaluation) is that of the pubdata its chunk proof files carry: L1 will recompute it from
+/// this pubdata, so a file whose pubdata is not its proof's is refused here, not on L1.
+fn check_binding(pubdata: &[u8], expected: &[Fr]) -> Result<(), AggregateError> {
+    let words = zkroll_engine::pubdata::pubdata_words(pubdata)
+        .map_err(|e| AggregateError::Batch(format!("the chunk proofs' pubdata: {e}")))?;
+    let binding = zkroll_engine::pubdata::binding(to_engine(&expected[2]), &words);
+    if [to_circuit(&binding.point), to_circuit(&binding.value)] != expected[3..5] {
+        return Err(AggregateError::Batch(
+            "the chunk proofs' pubdata is not the pubdata they prove (its binding differs)".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn proof_file(
@@ -752,6 +791,7 @@ fn proof_file(
     vk: &VerifyingKey<G1Affine>,
     subject: ProofSubject,
     public_inputs: Vec<zkroll_engine::Fr>,
+    pubdata: Vec<u8>,
     proof: Vec<u8>,
 ) -> ProofFile {
     ProofFile {
@@ -766,6 +806,7 @@ fn proof_file(
         vk_hash: vk_hash(vk),
         trace_id: info.trace_id.clone(),
         public_inputs,
+        pubdata,
         proof,
     }
 }

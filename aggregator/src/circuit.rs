@@ -2,15 +2,19 @@
 //! accumulation of the inner proofs' KZG openings) plus zkroll's linking rules.
 //!
 //! Each inner proof's public inputs end with its [`Link`]: old root, new root, transaction
-//! commitment before and after, fees pending before and after. The node constrains, for
-//! consecutive inner proofs `i` and `i + 1`, `new_root_i = old_root_{i+1}`,
-//! `commitment_after_i = commitment_before_{i+1}` and `pending_after_i = pending_before_{i+1}`
-//! (copy constraints), and exposes the accumulator (12 limbs) followed by the link of the
-//! whole span: first old root, last new root, first commitment before, last commitment
-//! after, first pending before, last pending after. The final node additionally constrains
-//! the commitment before to be 0 (the batch starts its chain) and the fees pending before and
-//! after to be 0 (every fee the batch collected was credited to the operator inside it), and
-//! exposes only old root, new root and the batch commitment.
+//! commitment before and after, fees pending before and after, the pubdata binding point,
+//! the pubdata evaluation before and after. The node constrains, for consecutive inner proofs
+//! `i` and `i + 1`, `new_root_i = old_root_{i+1}`, `commitment_after_i =
+//! commitment_before_{i+1}`, `pending_after_i = pending_before_{i+1}`, `point_i = point_{i+1}`
+//! and `evaluation_after_i = evaluation_before_{i+1}` (copy constraints), and exposes the
+//! accumulator (12 limbs) followed by the link of the whole span: first old root, last new
+//! root, first commitment before, last commitment after, first pending before, last pending
+//! after, the point, first evaluation before, last evaluation after. The final node
+//! additionally constrains the commitment before to be 0 (the batch starts its chain), the
+//! fees pending before and after to be 0 (every fee the batch collected was credited to the
+//! operator inside it) and the evaluation before to be 1 (the batch starts its evaluation),
+//! and exposes only old root, new root, the batch commitment, the point and the batch's
+//! evaluation (docs/protocol.md, "Pubdata binding").
 //!
 //! The inner verifying key is a constant of the circuit (no universality): a node accepts
 //! proofs of exactly one circuit (one chunk circuit configuration, or the layer below).
@@ -90,6 +94,9 @@ pub enum AggregationError {
         /// The pending fees, as a field element.
         pending: String,
     },
+    /// The final node's batch does not start its pubdata evaluation at 1.
+    #[error("the batch's pubdata evaluation does not start at 1")]
+    EvaluationStart,
     /// No proofs.
     #[error("nothing to aggregate")]
     Empty,
@@ -121,10 +128,16 @@ pub struct Link {
     pub pending_before: Fr,
     /// Fees collected and not settled after the span.
     pub pending_after: Fr,
+    /// The batch's pubdata binding point.
+    pub point: Fr,
+    /// Pubdata evaluation before the span.
+    pub evaluation_before: Fr,
+    /// Pubdata evaluation after the span.
+    pub evaluation_after: Fr,
 }
 
 /// Public inputs of a [`Link`] (the chunk circuit's, in the same order).
-pub const LINK_LEN: usize = 6;
+pub const LINK_LEN: usize = 9;
 
 impl Link {
     /// As public inputs, in order.
@@ -136,6 +149,9 @@ impl Link {
             self.commitment_after,
             self.pending_before,
             self.pending_after,
+            self.point,
+            self.evaluation_before,
+            self.evaluation_after,
         ]
     }
 
@@ -165,6 +181,18 @@ impl Link {
                     what: "fees pending before are not the previous fees pending after",
                 });
             }
+            if pair[0].point != pair[1].point {
+                return Err(AggregationError::Unlinked {
+                    index: index + 1,
+                    what: "pubdata binding point is not the previous one",
+                });
+            }
+            if pair[0].evaluation_after != pair[1].evaluation_before {
+                return Err(AggregationError::Unlinked {
+                    index: index + 1,
+                    what: "pubdata evaluation before is not the previous evaluation after",
+                });
+            }
         }
         Ok(Link {
             old_root: first.old_root,
@@ -173,6 +201,9 @@ impl Link {
             commitment_after: last.commitment_after,
             pending_before: first.pending_before,
             pending_after: last.pending_after,
+            point: first.point,
+            evaluation_before: first.evaluation_before,
+            evaluation_after: last.evaluation_after,
         })
     }
 }
@@ -219,6 +250,9 @@ impl Inner {
             commitment_after: l[3],
             pending_before: l[4],
             pending_after: l[5],
+            point: l[6],
+            evaluation_before: l[7],
+            evaluation_after: l[8],
         })
     }
 }
@@ -230,15 +264,20 @@ pub struct NodeKind {
     pub inner: Inner,
     /// How many proofs.
     pub fan_in: usize,
-    /// The final node: Keccak transcript, the batch's commitment must start at 0, and only
-    /// old root, new root and batch commitment are exposed after the accumulator.
+    /// The final node: Keccak transcript, the batch's commitment must start at 0 and its
+    /// evaluation at 1, and only old root, new root, batch commitment, pubdata binding point
+    /// and the batch's evaluation are exposed after the accumulator.
     pub last: bool,
 }
+
+/// Public inputs of the final node after the accumulator: old root, new root, batch
+/// commitment, pubdata binding point, pubdata evaluation.
+pub const FINAL_LINK_LEN: usize = 5;
 
 impl NodeKind {
     /// Public inputs of the node's proof.
     pub fn num_instances(self) -> usize {
-        ACCUMULATOR_LIMBS + if self.last { 3 } else { LINK_LEN }
+        ACCUMULATOR_LIMBS + if self.last { FINAL_LINK_LEN } else { LINK_LEN }
     }
 }
 
@@ -323,10 +362,10 @@ fn link(circuit: &mut AggregationCircuit, kind: NodeKind) {
         .map(|p| std::array::from_fn(|i| p[skip + i]))
         .collect();
     let ctx = circuit.builder.main(0);
-    // Each "after" value (new root, commitment after, pending after) is the next proof's
-    // "before" value.
+    // Each "after" value (new root, commitment after, pending after, evaluation after) is
+    // the next proof's "before" value, and every proof has the same point.
     for pair in links.windows(2) {
-        for (after, before) in [(1, 0), (3, 2), (5, 4)] {
+        for (after, before) in [(1, 0), (3, 2), (5, 4), (8, 7), (6, 6)] {
             ctx.constrain_equal(&pair[0][after], &pair[1][before]);
         }
     }
@@ -336,9 +375,13 @@ fn link(circuit: &mut AggregationCircuit, kind: NodeKind) {
         for start_or_end in [first[2], first[4], last[5]] {
             ctx.constrain_equal(&start_or_end, &zero);
         }
-        vec![first[0], last[1], last[3]]
+        let one = ctx.load_constant(Fr::one());
+        ctx.constrain_equal(&first[7], &one);
+        vec![first[0], last[1], last[3], first[6], last[8]]
     } else {
-        vec![first[0], last[1], first[2], last[3], first[4], last[5]]
+        vec![
+            first[0], last[1], first[2], last[3], first[4], last[5], first[6], first[7], last[8],
+        ]
     };
     circuit.builder.assigned_instances[0].extend(exposed);
 }
@@ -440,10 +483,15 @@ pub fn node_link(links: &[Link], kind: NodeKind) -> Result<Vec<Fr>, AggregationE
                 });
             }
         }
+        if joined.evaluation_before != Fr::one() {
+            return Err(AggregationError::EvaluationStart);
+        }
         Ok(vec![
             joined.old_root,
             joined.new_root,
             joined.commitment_after,
+            joined.point,
+            joined.evaluation_after,
         ])
     } else {
         Ok(joined.to_instances().to_vec())

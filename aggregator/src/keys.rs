@@ -19,7 +19,7 @@ use zkroll_prover::keys::{params_id, KeyError, KeySource};
 use crate::circuit::{self, AggregationError, Inner, NodeKeys, NodeKind};
 
 /// Bumped whenever the aggregation circuit changes on purpose.
-pub const AGGREGATION_VERSION: u32 = 2;
+pub const AGGREGATION_VERSION: u32 = 3;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct NodeMeta {

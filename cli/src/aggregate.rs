@@ -81,8 +81,8 @@ pub struct AggregateArgs {
     /// Data directory (parameters, key cache).
     #[arg(long)]
     data_dir: PathBuf,
-    /// Directory of the batch's chunk proofs (`<data-dir>/proofs/<trace id>` after `zkroll
-    /// prove`); the tree's proofs and `final.json` are written there.
+    /// Directory of the batch's chunk proofs (`<data-dir>/proofs/<trace id>-chunk<size>`
+    /// after `zkroll prove`); the tree's proofs and `final.json` are written there.
     #[arg(long)]
     proofs: PathBuf,
     #[command(flatten)]

@@ -12,7 +12,7 @@ use zkroll_circuits::proof::vk_hash;
 use zkroll_circuits::stats::chunk_stats;
 use zkroll_engine::ChainConfig;
 use zkroll_prover::proof_file::ProofFile;
-use zkroll_verifier_contract::ROLLUP_SOL;
+use zkroll_verifier_contract::rollup_sources;
 
 use crate::aggregate::TreeArgs;
 use crate::output::outln;
@@ -134,7 +134,9 @@ pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
             .with_context(|| format!("{}: cannot write", path.display()))
     };
     write("Verifier.sol", source.as_bytes())?;
-    write("Rollup.sol", ROLLUP_SOL.as_bytes())?;
+    for (name, source) in rollup_sources() {
+        write(name, source.as_bytes())?;
+    }
     write(
         "Verifier.bin",
         hex::encode(&contracts.verifier.creation).as_bytes(),
@@ -174,7 +176,7 @@ pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
                 );
             }
             let instances = file.circuit_instances();
-            let outcome = crate::l1::run(&contracts, &instances, &file.proof)?;
+            let outcome = crate::l1::run(&contracts, &instances, &file.pubdata, &file.proof)?;
             crate::l1::print_gas("verifier", &outcome.verify);
             crate::l1::print_gas("Rollup.submitBatch", &outcome.submit);
         }

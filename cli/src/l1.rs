@@ -54,14 +54,19 @@ pub struct EvmOutcome {
 }
 
 /// Deploys both contracts (the rollup at the proof's old root), calls the verifier, then
-/// submits the batch to the rollup.
-pub fn run(contracts: &Contracts, instances: &[Fr], proof: &[u8]) -> Result<EvmOutcome> {
+/// submits the batch (its `pubdata` and the proof) to the rollup.
+pub fn run(
+    contracts: &Contracts,
+    instances: &[Fr],
+    pubdata: &[u8],
+    proof: &[u8],
+) -> Result<EvmOutcome> {
     let old_root = instances
         .get(ACCUMULATOR_LIMBS)
         .context("the proof has no old root among its public inputs")?;
     let mut l1 = L1::deploy(contracts, old_root)?;
     let verify = l1.verify(instances, proof)?;
-    let submit = l1.submit_batch(instances, proof)?;
+    let submit = l1.submit_batch(instances, pubdata, proof)?;
     let root_after = l1.read("stateRoot()")?;
     let batch_number = l1.read("batchNumber()")?;
     Ok(EvmOutcome {

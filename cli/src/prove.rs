@@ -210,7 +210,7 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
         jobs,
         count,
         |index| -> Result<bool> {
-            let path = chunks::proof_path(&args.data_dir, &trace, index, format);
+            let path = chunks::proof_path(&args.data_dir, &trace, args.chunk_size, index, format);
             if chunks::existing_proof_is_valid(
                 params.kzg(),
                 &keys,
@@ -282,7 +282,7 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
     outln!(
         "{count} chunks: {proven} proven, {kept} already on disk, in {:.1} s; proofs in {}",
         started.elapsed().as_secs_f64(),
-        chunks::proof_path(&args.data_dir, &trace, 0, format)
+        chunks::proof_path(&args.data_dir, &trace, args.chunk_size, 0, format)
             .parent()
             .map(|p| p.display().to_string())
             .unwrap_or_default()

@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
 use zkroll_circuits::proof;
 use zkroll_engine::{ChainConfig, StateDb};
@@ -274,7 +275,8 @@ fn verify_aggregation(
     }
     let (_, contracts) = crate::l1::contracts(&params, &vk, kind.num_instances())?;
     crate::l1::print_sizes(&contracts);
-    let outcome = crate::l1::run(&contracts, &instances, &file.proof)?;
+    let outcome = crate::l1::run(&contracts, &instances, &file.pubdata, &file.proof)
+        .with_context(|| format!("{name}: cannot submit it to the EVM"))?;
     crate::l1::print_gas("verifier", &outcome.verify);
     crate::l1::print_gas("Rollup.submitBatch", &outcome.submit);
     if !outcome.verify.success || !outcome.submit.success {

@@ -261,3 +261,32 @@ fn first_rejection(rejected: &[crate::executor::Rejection]) -> String {
         }
     }
 }
+
+/// Why a batch's pubdata (the bytes L1 receives) cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PubdataError {
+    /// A record starts with a byte that is no transaction type with pubdata.
+    #[error("pubdata byte {offset}: unknown transaction type {byte}")]
+    UnknownType {
+        /// Where the record starts.
+        offset: usize,
+        /// The byte found.
+        byte: u8,
+    },
+    /// The bytes end inside a record.
+    #[error("pubdata byte {offset}: a record of {need} bytes, {left} left")]
+    Truncated {
+        /// Where the record starts.
+        offset: usize,
+        /// The record's length.
+        need: usize,
+        /// Bytes left from `offset`.
+        left: usize,
+    },
+    /// A deposit's packed key is no point of the curve.
+    #[error("pubdata byte {offset}: the deposit's packed key is no curve point")]
+    BadKey {
+        /// Where the record starts.
+        offset: usize,
+    },
+}

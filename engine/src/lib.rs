@@ -18,13 +18,14 @@ pub mod error;
 pub mod executor;
 pub mod field;
 pub mod poseidon;
+pub mod pubdata;
 pub mod rules;
 pub mod smt;
 pub mod store;
 pub mod trace;
 pub mod tx;
 
-pub use error::{EngineError, TraceError, TxError};
+pub use error::{EngineError, PubdataError, TraceError, TxError};
 pub use executor::{execute_batch, BatchOutcome, Rejection};
 pub use field::Fr;
 pub use rules::ChainConfig;

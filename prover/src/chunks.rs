@@ -53,16 +53,25 @@ pub fn chunk_count(trace: &BatchTrace, chunk_size: usize) -> usize {
     trace.steps.len().div_ceil(chunk_size).max(1)
 }
 
-/// The proof file path of chunk `index` of `trace` under `data_dir`, in `format`.
+/// The directory of the proofs of the trace `trace_id` cut into chunks of `chunk_size`
+/// slots: `<data-dir>/proofs/<trace id>-chunk<size>`. The chunk size is in the name because
+/// proofs of one trace cut two ways are two different trees (their `chunk-1` differ).
+pub fn proofs_dir(data_dir: &Path, trace_id: &str, chunk_size: usize) -> PathBuf {
+    data_dir
+        .join("proofs")
+        .join(format!("{trace_id}-chunk{chunk_size}"))
+}
+
+/// The proof file path of chunk `index` of `trace` cut into chunks of `chunk_size` slots
+/// under `data_dir`, in `format`.
 pub fn proof_path(
     data_dir: &Path,
     trace: &BatchTrace,
+    chunk_size: usize,
     index: usize,
     format: ProofFormat,
 ) -> PathBuf {
-    data_dir
-        .join("proofs")
-        .join(trace_id(trace))
+    proofs_dir(data_dir, &trace_id(trace), chunk_size)
         .join(format!("chunk-{index}.{}", format.extension()))
 }
 
@@ -87,6 +96,15 @@ pub fn existing_proof_is_valid(
     file.chunk_instances() == Some(witness.public_inputs())
         && file.vk_hash == proof::vk_hash(keys.vk())
         && proof::verify(params, keys.vk(), &file.proof, &witness.public_inputs()).is_ok()
+}
+
+/// The pubdata of steps `start .. start + chunk_size` of `trace`.
+pub fn chunk_pubdata(trace: &BatchTrace, start: usize, chunk_size: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for step in trace.steps.iter().skip(start).take(chunk_size) {
+        step.tx.write_pubdata(&mut out);
+    }
+    out
 }
 
 /// Proves chunk `index` (commitments on `params`' MSM backend) and writes its proof file in `format`; returns the path.
@@ -116,9 +134,10 @@ pub fn prove_chunk(
         trace_id: trace_id(trace),
         subject: ProofSubject::Chunk { index, start },
         public_inputs: witness.public_inputs().to_vec(),
+        pubdata: chunk_pubdata(trace, start, chunk_size),
         proof: bytes,
     };
-    let path = proof_path(data_dir, trace, index, format);
+    let path = proof_path(data_dir, trace, chunk_size, index, format);
     crate::fs::write_atomic(&path, &format.encode(&file)).map_err(|source| {
         ChunkProofError::Write {
             path: path.display().to_string(),

@@ -23,7 +23,7 @@ use zkroll_circuits::proof::{self, ChunkKeys};
 use zkroll_engine::ChainConfig;
 
 /// Bumped whenever the chunk circuit changes on purpose (with the pinned vk hash).
-pub const CIRCUIT_VERSION: u32 = 8;
+pub const CIRCUIT_VERSION: u32 = 9;
 
 /// Why keys cannot be provided.
 #[derive(Debug, thiserror::Error)]

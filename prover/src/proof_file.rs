@@ -8,7 +8,7 @@ use zkroll_engine::field::serde_field_vec;
 use zkroll_engine::{ChainConfig, Fr};
 
 /// Version of the proof file format.
-pub const PROOF_FILE_VERSION: u32 = 2;
+pub const PROOF_FILE_VERSION: u32 = 3;
 
 /// Magic bytes of the binary encoding.
 pub const BINARY_MAGIC: &[u8; 4] = b"ZKRP";
@@ -17,8 +17,7 @@ pub const BINARY_MAGIC: &[u8; 4] = b"ZKRP";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProofSubject {
-    /// One chunk of a batch (chunk circuit; public inputs: old root, new root, transaction
-    /// commitment before and after).
+    /// One chunk of a batch (chunk circuit; public inputs: `zkroll_circuits::chunk::PUBLIC_INPUTS`).
     Chunk {
         /// Chunk number in the batch.
         index: usize,
@@ -26,8 +25,8 @@ pub enum ProofSubject {
         start: usize,
     },
     /// Consecutive chunks of a batch, aggregated (aggregation circuit; public inputs: the
-    /// 12 limbs of the KZG accumulator, then old root, new root, transaction commitment
-    /// before and after).
+    /// 12 limbs of the KZG accumulator, then the link of the span, see
+    /// `zkroll_aggregator::circuit`).
     Aggregation {
         /// Layer in the aggregation tree (1: aggregates chunk proofs).
         layer: u32,
@@ -70,6 +69,12 @@ pub struct ProofFile {
     /// Public inputs, in instance order (see [`ProofSubject`]).
     #[serde(with = "serde_field_vec")]
     pub public_inputs: Vec<Fr>,
+    /// Pubdata of the transactions the proof covers (docs/protocol.md, "Pubdata"): a chunk's
+    /// own, the concatenation of its chunks' for an aggregation proof. With a final proof,
+    /// what L1 receives (`Rollup.submitBatch`), bound to the proof by its last two public
+    /// inputs.
+    #[serde(with = "zkroll_engine::field::serde_hex_bytes")]
+    pub pubdata: Vec<u8>,
     /// The proof (SHPLONK; Poseidon transcript, Keccak for a final EVM proof).
     #[serde(with = "zkroll_engine::field::serde_hex_bytes")]
     pub proof: Vec<u8>,
@@ -227,6 +232,7 @@ mod tests {
                 Fr::from(3u64),
                 Fr::from(4u64),
             ],
+            pubdata: vec![2, 0, 0, 0, 1],
             proof: vec![9; 100],
         }
     }

@@ -494,10 +494,19 @@ async fn calldata(
             ),
         ));
     }
-    let data =
-        zkroll_verifier_contract::submit_batch_calldata(&file.circuit_instances(), &file.proof);
+    let data = zkroll_verifier_contract::submit_batch_calldata(
+        &file.circuit_instances(),
+        &file.pubdata,
+        &file.proof,
+    )
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("final proof's pubdata: {e}"),
+        )
+    })?;
     Ok(Json(serde_json::json!({
-        "function": "submitBatch(uint256[12],uint256,uint256,uint256,bytes)",
+        "function": zkroll_verifier_contract::SUBMIT_BATCH,
         "calldata": format!("0x{}", hex::encode(data)),
         "unsafe_dev_params": unsafe_params,
     })))

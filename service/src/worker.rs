@@ -409,7 +409,7 @@ fn run_job(shared: &Shared, id: u64, prepared: &mut Prepared) -> Result<Finish, 
             if let Some(finish) = stop() {
                 return Ok(Some(finish));
             }
-            let path = chunks::proof_path(data_dir, &trace, index, format);
+            let path = chunks::proof_path(data_dir, &trace, job.chunk_size, index, format);
             let kzg = params.kzg();
             if chunks::existing_proof_is_valid(
                 kzg,
@@ -461,7 +461,7 @@ fn run_job(shared: &Shared, id: u64, prepared: &mut Prepared) -> Result<Finish, 
 
     // Aggregation.
     let aggregation_started = Instant::now();
-    let proofs_dir = data_dir.join("proofs").join(&job.trace_id);
+    let proofs_dir = chunks::proofs_dir(data_dir, &job.trace_id, job.chunk_size);
     let on = |event: Event| {
         let change: Box<dyn FnOnce(&mut Job)> = match event {
             Event::ChunksVerified {

@@ -24,11 +24,20 @@ use snark_verifier_sdk::evm::gen_evm_verifier_sol_code;
 use snark_verifier_sdk::halo2::aggregation::AggregationCircuit;
 use snark_verifier_sdk::SHPLONK;
 
+use zkroll_aggregator::circuit::ACCUMULATOR_LIMBS;
+use zkroll_circuits::field::to_circuit;
+use zkroll_engine::pubdata;
+use zkroll_engine::PubdataError;
+
 use crate::evm::{Chain, EvmError, Receipt};
 use crate::solc::{Compiled, Solc, SolcError};
 
 /// Source of `contracts/Rollup.sol`.
 pub const ROLLUP_SOL: &str = include_str!("../contracts/Rollup.sol");
+
+/// Source of `contracts/PubdataBinding.sol`: L1's side of the pubdata binding
+/// (`zkroll_engine::pubdata`).
+pub const PUBDATA_BINDING_SOL: &str = include_str!("../contracts/PubdataBinding.sol");
 
 /// EIP-170: the largest runtime code mainnet accepts.
 pub const MAX_RUNTIME_BYTES: usize = 24_576;
@@ -52,6 +61,14 @@ pub struct Contracts {
     pub rollup: Compiled,
 }
 
+/// Rollup.sol and the library it imports, as solc sources.
+pub fn rollup_sources() -> [(&'static str, &'static str); 2] {
+    [
+        ("Rollup.sol", ROLLUP_SOL),
+        ("PubdataBinding.sol", PUBDATA_BINDING_SOL),
+    ]
+}
+
 /// Compiles the verifier source and Rollup.sol.
 pub fn compile(solc: &Solc, verifier_source: &str) -> Result<Contracts, SolcError> {
     let verifier = solc.compile(
@@ -60,7 +77,7 @@ pub fn compile(solc: &Solc, verifier_source: &str) -> Result<Contracts, SolcErro
         "Verifier.sol",
         "Halo2Verifier",
     )?;
-    let rollup = solc.compile(&[("Rollup.sol", ROLLUP_SOL)], true, "Rollup.sol", "Rollup")?;
+    let rollup = solc.compile(&rollup_sources(), true, "Rollup.sol", "Rollup")?;
     Ok(Contracts { verifier, rollup })
 }
 
@@ -78,19 +95,79 @@ pub fn verifier_calldata(instances: &[Fr], proof: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `Rollup.submitBatch(uint256[12],uint256,uint256,uint256,bytes)` calldata for a final
-/// proof with public inputs `instances` (accumulator, old root, new root, commitment).
-pub fn submit_batch_calldata(instances: &[Fr], proof: &[u8]) -> Vec<u8> {
-    let selector = keccak256(b"submitBatch(uint256[12],uint256,uint256,uint256,bytes)");
-    let mut out = selector[..4].to_vec();
-    for x in instances.iter().take(15) {
+/// The 4-byte selector of a function or custom error (`"InvalidProof()"`): what a call
+/// starts with, and what a revert with that error returns first.
+pub fn selector(signature: &str) -> [u8; 4] {
+    let hash = keccak256(signature.as_bytes());
+    [hash[0], hash[1], hash[2], hash[3]]
+}
+
+/// The signature of `Rollup.submitBatch`.
+pub const SUBMIT_BATCH: &str =
+    "submitBatch(uint256[12],uint256,uint256,uint256,bytes,uint256[2][],bytes)";
+
+/// Each deposit's public key `(x, y)` in `pubdata`, in order (what `submitBatch` takes beside
+/// the packed keys of the records).
+pub fn deposit_keys(pubdata: &[u8]) -> Result<Vec<(Fr, Fr)>, PubdataError> {
+    let records = pubdata::parse(pubdata)?;
+    let words = pubdata::pubdata_words(pubdata)?;
+    Ok(records
+        .iter()
+        .zip(words)
+        .filter(|(record, _)| matches!(record, pubdata::Record::Deposit { .. }))
+        .map(|(_, w)| (to_circuit(&w[2]), to_circuit(&w[3])))
+        .collect())
+}
+
+/// `Rollup.submitBatch` calldata for a final proof with public inputs `instances`
+/// (accumulator, old root, new root, commitment; the binding's point and value that follow
+/// are L1's to compute), the batch's `pubdata` and the deposits' keys taken from it.
+pub fn submit_batch_calldata(
+    instances: &[Fr],
+    pubdata: &[u8],
+    proof: &[u8],
+) -> Result<Vec<u8>, PubdataError> {
+    Ok(submit_batch_calldata_with_keys(
+        instances,
+        pubdata,
+        &deposit_keys(pubdata)?,
+        proof,
+    ))
+}
+
+/// As [`submit_batch_calldata`], with the deposit keys given (tests give wrong ones).
+pub fn submit_batch_calldata_with_keys(
+    instances: &[Fr],
+    pubdata: &[u8],
+    keys: &[(Fr, Fr)],
+    proof: &[u8],
+) -> Vec<u8> {
+    let mut out = selector(SUBMIT_BATCH).to_vec();
+    for x in instances.iter().take(ACCUMULATOR_LIMBS + 3) {
         out.extend_from_slice(&word(x));
     }
-    // Head: 12 + 3 static words and the offset of `proof`; then its length and padded bytes.
-    out.extend_from_slice(&uint(16 * 32));
-    out.extend_from_slice(&uint(proof.len() as u64));
-    out.extend_from_slice(proof);
-    out.resize(out.len() + (32 - proof.len() % 32) % 32, 0);
+    // Head: 12 + 3 static words and the offsets of `pubdata`, `depositKeys` and `proof`;
+    // then each one's length and contents (bytes padded to words).
+    let padded = |n: usize| n.div_ceil(32) * 32;
+    let head = (ACCUMULATOR_LIMBS + 3 + 3) * 32;
+    let pubdata_at = head;
+    let keys_at = pubdata_at + 32 + padded(pubdata.len());
+    let proof_at = keys_at + 32 + 64 * keys.len();
+    for offset in [pubdata_at, keys_at, proof_at] {
+        out.extend_from_slice(&uint(offset as u64));
+    }
+    let bytes = |data: &[u8], out: &mut Vec<u8>| {
+        out.extend_from_slice(&uint(data.len() as u64));
+        out.extend_from_slice(data);
+        out.resize(out.len() + padded(data.len()) - data.len(), 0);
+    };
+    bytes(pubdata, &mut out);
+    out.extend_from_slice(&uint(keys.len() as u64));
+    for (x, y) in keys {
+        out.extend_from_slice(&word(x));
+        out.extend_from_slice(&word(y));
+    }
+    bytes(proof, &mut out);
     out
 }
 
@@ -106,6 +183,9 @@ pub enum L1Error {
     /// Invalid transaction.
     #[error(transparent)]
     Evm(#[from] EvmError),
+    /// The batch's pubdata cannot be read.
+    #[error("pubdata: {0}")]
+    Pubdata(#[from] PubdataError),
     /// A deployment failed.
     #[error("deploying {contract}: {reason}")]
     Deploy {
@@ -165,11 +245,16 @@ impl L1 {
             .call(self.verifier, verifier_calldata(instances, proof))?)
     }
 
-    /// Submits a batch to the rollup contract.
-    pub fn submit_batch(&mut self, instances: &[Fr], proof: &[u8]) -> Result<Receipt, L1Error> {
-        Ok(self
-            .chain
-            .call(self.rollup, submit_batch_calldata(instances, proof))?)
+    /// Submits a batch (its final proof's public inputs, its pubdata, the proof) to the
+    /// rollup contract.
+    pub fn submit_batch(
+        &mut self,
+        instances: &[Fr],
+        pubdata: &[u8],
+        proof: &[u8],
+    ) -> Result<Receipt, L1Error> {
+        let data = submit_batch_calldata(instances, pubdata, proof)?;
+        Ok(self.chain.call(self.rollup, data)?)
     }
 
     /// Reads a `uint256` getter of the rollup contract (`stateRoot()`, `batchNumber()`).

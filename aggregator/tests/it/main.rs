@@ -113,6 +113,9 @@ fn links_are_checked_natively() {
         commitment_after: f(10),
         pending_before: f(0),
         pending_after: f(7),
+        point: f(50),
+        evaluation_before: f(1),
+        evaluation_after: f(20),
     };
     let b = Link {
         old_root: f(2),
@@ -121,9 +124,15 @@ fn links_are_checked_natively() {
         commitment_after: f(11),
         pending_before: f(7),
         pending_after: f(0),
+        point: f(50),
+        evaluation_before: f(20),
+        evaluation_after: f(21),
     };
     let joined = Link::join(&[a, b]).expect("linked");
-    assert_eq!(joined.to_instances(), [f(1), f(3), f(0), f(11), f(0), f(0)]);
+    assert_eq!(
+        joined.to_instances(),
+        [f(1), f(3), f(0), f(11), f(0), f(0), f(50), f(1), f(21)]
+    );
     assert!(matches!(
         Link::join(&[b, a]),
         Err(AggregationError::Unlinked { index: 1, .. })
@@ -144,6 +153,19 @@ fn links_are_checked_natively() {
         Link::join(&[a, d]),
         Err(AggregationError::Unlinked { index: 1, what }) if what.contains("fees pending")
     ));
+    let e = Link { point: f(51), ..b };
+    assert!(matches!(
+        Link::join(&[a, e]),
+        Err(AggregationError::Unlinked { index: 1, what }) if what.contains("point")
+    ));
+    let g = Link {
+        evaluation_before: f(19),
+        ..b
+    };
+    assert!(matches!(
+        Link::join(&[a, g]),
+        Err(AggregationError::Unlinked { index: 1, what }) if what.contains("evaluation")
+    ));
     let last = NodeKind {
         inner: Inner::Chunks,
         fan_in: 2,
@@ -151,8 +173,17 @@ fn links_are_checked_natively() {
     };
     assert_eq!(
         node_link(&[a, b], last).expect("final"),
-        vec![f(1), f(3), f(11)]
+        vec![f(1), f(3), f(11), f(50), f(21)]
     );
+    // A batch whose pubdata evaluation does not start at 1.
+    let late = Link {
+        evaluation_before: f(2),
+        ..a
+    };
+    assert!(matches!(
+        node_link(&[late, b], last),
+        Err(AggregationError::EvaluationStart)
+    ));
     assert!(matches!(
         node_link(&[b], last),
         Err(AggregationError::CommitmentStart)
@@ -225,20 +256,22 @@ fn node_circuit_constrains_the_links() {
         let mut unsettled = build(vec![snarks[0].clone(), snarks[1].clone()], true);
         assert_eq!(
             unsettled.builder.assigned_instances[0].len(),
-            circuit::ACCUMULATOR_LIMBS + 3
+            circuit::ACCUMULATOR_LIMBS + circuit::FINAL_LINK_LEN
         );
         assert_eq!(violated(&mut unsettled), 1, "fees pending after must be 0");
     }
     {
         // A final node over chunks 1-2: linked, but the batch starts neither its commitment
-        // chain nor its fees at 0, and (if the chunks leave fees pending) does not end
-        // settled.
+        // chain nor its fees at 0 nor its pubdata evaluation at 1, and (if the chunks leave
+        // fees pending) does not end settled.
         let mut late_start = build(vec![snarks[1].clone(), snarks[2].clone()], true);
+        let one = zkroll_engine::Fr::from(1u64);
         let expected = [inputs(1)[2], inputs(1)[4], inputs(2)[5]]
             .iter()
             .filter(|v| **v != zero)
-            .count();
-        assert!(expected >= 2);
+            .count()
+            + usize::from(inputs(1)[7] != one);
+        assert!(expected >= 3);
         assert_eq!(violated(&mut late_start), expected);
     }
 }

@@ -12,7 +12,8 @@
 //! the tree. Fees are not paid per slot: a transfer's or withdrawal's fee adds to the
 //! pending fees carried from slot to slot (and from chunk to chunk, as public inputs), and a
 //! fee settlement credits exactly the pending fees to the operator and resets them to 0.
-//! Finally the slot's words enter the transaction commitment.
+//! Finally the slot's words enter the transaction commitment, and the pubdata evaluation at
+//! the batch's point (docs/protocol.md, "Pubdata binding").
 
 use halo2_base::gates::{GateChip, GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
@@ -186,6 +187,8 @@ impl SlotChips<'_> {
             root,
             commitment,
             pending,
+            point,
+            evaluation,
         } = state;
         let mut mark = |ctx: &Context<Fr>, rule: &'static str| marks.push((ctx.advice.len(), rule));
         mark(ctx, "transaction type and field widths");
@@ -361,16 +364,25 @@ impl SlotChips<'_> {
             .poseidon
             .hash(ctx, &[commitment, word, recipient, key_in.x, key_in.y]);
         let commitment = g.select(ctx, next, commitment, active);
+
+        // Pubdata binding: the evaluation at the batch's point continues over the same words.
+        mark(ctx, "pubdata evaluation");
+        let continued = [word, recipient, key_in.x, key_in.y]
+            .into_iter()
+            .fold(evaluation, |acc, w| g.mul_add(ctx, acc, point, w));
+        let evaluation = g.select(ctx, continued, evaluation, active);
         SlotState {
             root,
             commitment,
             pending,
+            point,
+            evaluation,
         }
     }
 }
 
-/// What one slot hands the next: the state root, the transaction commitment and the fees
-/// collected but not settled.
+/// What one slot hands the next: the state root, the transaction commitment, the fees
+/// collected but not settled, and the pubdata binding's point and evaluation so far.
 #[derive(Clone, Copy)]
 pub(super) struct SlotState {
     /// State root.
@@ -379,4 +391,8 @@ pub(super) struct SlotState {
     pub commitment: AssignedValue<Fr>,
     /// Pending fees.
     pub pending: AssignedValue<Fr>,
+    /// The pubdata binding point (the same in every slot).
+    pub point: AssignedValue<Fr>,
+    /// The pubdata evaluation at `point`.
+    pub evaluation: AssignedValue<Fr>,
 }

@@ -28,8 +28,8 @@ use crate::poseidon::PoseidonChip;
 use crate::Fr;
 use constraints::{SlotChips, SlotState};
 pub use witness::{
-    batch_commitment, chain_commitment, ChunkError, ChunkWitness, SlotWitness, UpdateWitness,
-    CHUNK_PUBLIC_INPUTS,
+    batch_binding, batch_commitment, chain_commitment, chain_evaluation, ChunkError, ChunkWitness,
+    SlotWitness, UpdateWitness, CHUNK_PUBLIC_INPUTS,
 };
 
 /// Bits of the range-check lookup table.
@@ -72,10 +72,14 @@ pub fn synthesize(circuit: &mut ChunkCircuit, witness: &ChunkWitness) -> Vec<Sec
     let old_root = ctx.load_witness(to_circuit(&witness.old_root));
     let commitment_in = ctx.load_witness(to_circuit(&witness.commitment_in));
     let pending_in = ctx.load_witness(Fr::from(witness.pending_in));
+    let point = ctx.load_witness(to_circuit(&witness.point));
+    let evaluation_in = ctx.load_witness(to_circuit(&witness.evaluation_in));
     let mut state = SlotState {
         root: old_root,
         commitment: commitment_in,
         pending: pending_in,
+        point,
+        evaluation: evaluation_in,
     };
     let mut sections = Vec::new();
     for (i, slot) in witness.slots.iter().enumerate() {
@@ -99,6 +103,9 @@ pub fn synthesize(circuit: &mut ChunkCircuit, witness: &ChunkWitness) -> Vec<Sec
         state.commitment,
         pending_in,
         state.pending,
+        point,
+        evaluation_in,
+        state.evaluation,
     ]];
     sections
 }
@@ -121,6 +128,9 @@ pub const PUBLIC_INPUTS: [&str; CHUNK_PUBLIC_INPUTS] = [
     "transaction commitment after",
     "fees pending before",
     "fees pending after",
+    "pubdata binding point",
+    "pubdata evaluation before",
+    "pubdata evaluation after",
 ];
 
 /// Runs halo2's `MockProver` on the chunk with its public inputs as the verifier computes

@@ -236,8 +236,8 @@ fn nonce_not_incremented() {
         w.new_root,
         "the replay helper agrees with the engine"
     );
-    let [old, _, c0, c, p0, p] = w.public_inputs();
-    rejected_with(&w, [old, after(0), c0, c, p0, p]);
+    let [old, _, c0, c, p0, p, z, e0, e] = w.public_inputs();
+    rejected_with(&w, [old, after(0), c0, c, p0, p, z, e0, e]);
 }
 
 #[test]
@@ -343,22 +343,61 @@ fn wrong_index() {
 #[test]
 fn wrong_old_root() {
     let (_f, w) = transfer_slot();
-    let [old, new, c0, c, p0, p] = w.public_inputs();
-    rejected_with(&w, [old + zkroll_engine::Fr::from(1u64), new, c0, c, p0, p]);
+    let [old, new, c0, c, p0, p, z, e0, e] = w.public_inputs();
+    rejected_with(
+        &w,
+        [
+            old + zkroll_engine::Fr::from(1u64),
+            new,
+            c0,
+            c,
+            p0,
+            p,
+            z,
+            e0,
+            e,
+        ],
+    );
 }
 
 #[test]
 fn wrong_new_root() {
     let (_f, w) = transfer_slot();
-    let [old, new, c0, c, p0, p] = w.public_inputs();
-    rejected_with(&w, [old, new + zkroll_engine::Fr::from(1u64), c0, c, p0, p]);
+    let [old, new, c0, c, p0, p, z, e0, e] = w.public_inputs();
+    rejected_with(
+        &w,
+        [
+            old,
+            new + zkroll_engine::Fr::from(1u64),
+            c0,
+            c,
+            p0,
+            p,
+            z,
+            e0,
+            e,
+        ],
+    );
 }
 
 #[test]
 fn tampered_commitment() {
     let (_f, w) = transfer_slot();
-    let [old, new, c0, c, p0, p] = w.public_inputs();
-    rejected_with(&w, [old, new, c0, c + zkroll_engine::Fr::from(1u64), p0, p]);
+    let [old, new, c0, c, p0, p, z, e0, e] = w.public_inputs();
+    rejected_with(
+        &w,
+        [
+            old,
+            new,
+            c0,
+            c + zkroll_engine::Fr::from(1u64),
+            p0,
+            p,
+            z,
+            e0,
+            e,
+        ],
+    );
 }
 
 #[test]
@@ -366,8 +405,21 @@ fn tampered_commitment_before() {
     // The chunk continues the batch's chain from its public input: another starting value
     // (a reordered or dropped earlier chunk) changes the result it must match.
     let (_f, w) = transfer_slot();
-    let [old, new, c0, c, p0, p] = w.public_inputs();
-    rejected_with(&w, [old, new, c0 + zkroll_engine::Fr::from(1u64), c, p0, p]);
+    let [old, new, c0, c, p0, p, z, e0, e] = w.public_inputs();
+    rejected_with(
+        &w,
+        [
+            old,
+            new,
+            c0 + zkroll_engine::Fr::from(1u64),
+            c,
+            p0,
+            p,
+            z,
+            e0,
+            e,
+        ],
+    );
     let mut other = w.clone();
     other.commitment_in += zkroll_engine::Fr::from(1u64);
     assert!(mock_prove(K, &other, None).is_ok(), "any start chains");
@@ -380,11 +432,24 @@ fn fee_not_collected() {
     // (a fee the operator never receives, or one credited elsewhere) does not verify, nor one
     // claiming more.
     let (_f, w) = transfer_slot();
-    let [old, new, c0, c, p0, p] = w.public_inputs();
+    let [old, new, c0, c, p0, p, z, e0, e] = w.public_inputs();
     assert_eq!(p, zkroll_engine::Fr::from(3u64));
     let zero = zkroll_engine::Fr::from(0u64);
-    rejected_with(&w, [old, new, c0, c, p0, zero]);
-    rejected_with(&w, [old, new, c0, c, p0, p + zkroll_engine::Fr::from(1u64)]);
+    rejected_with(&w, [old, new, c0, c, p0, zero, z, e0, e]);
+    rejected_with(
+        &w,
+        [
+            old,
+            new,
+            c0,
+            c,
+            p0,
+            p + zkroll_engine::Fr::from(1u64),
+            z,
+            e0,
+            e,
+        ],
+    );
 }
 
 #[test]
@@ -392,12 +457,46 @@ fn pending_fees_chain_from_the_public_input() {
     // Fees pending before the chunk come from its public input: another start gives another
     // end (a dropped or reordered earlier chunk cannot keep the chain).
     let (_f, w) = transfer_slot();
-    let [old, new, c0, c, p0, p] = w.public_inputs();
-    rejected_with(&w, [old, new, c0, c, p0 + zkroll_engine::Fr::from(1u64), p]);
+    let [old, new, c0, c, p0, p, z, e0, e] = w.public_inputs();
+    rejected_with(
+        &w,
+        [
+            old,
+            new,
+            c0,
+            c,
+            p0 + zkroll_engine::Fr::from(1u64),
+            p,
+            z,
+            e0,
+            e,
+        ],
+    );
     let mut other = w.clone();
     other.pending_in = 10;
     mock_prove(K, &other, None).expect("any start chains");
     assert_eq!(other.public_inputs()[5], zkroll_engine::Fr::from(13u64));
+}
+
+#[test]
+fn pubdata_evaluation_is_constrained() {
+    // The evaluation after the chunk continues the one before at the point over the slot's
+    // commitment words: another end, another start or another point does not verify.
+    let (_f, w) = transfer_slot();
+    let [old, new, c0, c, p0, p, z, e0, e] = w.public_inputs();
+    let one = zkroll_engine::Fr::from(1u64);
+    rejected_with(&w, [old, new, c0, c, p0, p, z, e0, e + one]);
+    rejected_with(&w, [old, new, c0, c, p0, p, z, e0 + one, e]);
+    rejected_with(&w, [old, new, c0, c, p0, p, z + one, e0, e]);
+    // The value the engine computes for the batch's words is the one proven.
+    assert_eq!(
+        e,
+        zkroll_engine::pubdata::continue_evaluation(e0, z, &[w.slots[0].commitment_words()])
+    );
+    // The start comes from the public input (chunks chain through it).
+    let mut other = w.clone();
+    other.evaluation_in = e0 + one;
+    mock_prove(K, &other, None).expect("any start chains");
 }
 
 /// The batch of a transfer (fee 3) and a withdrawal (fee 1) in one chunk of 3: the third slot
@@ -559,6 +658,27 @@ fn deposit_creating_with_a_small_order_key() {
 }
 
 #[test]
+fn slot_words_are_the_engines_pubdata_words() {
+    // The circuit's commitment words (and so the evaluation it proves) are the words the
+    // engine, and L1 from the pubdata bytes, derive for each transaction.
+    let f = mixed();
+    let depth = f.trace.header.config.depth;
+    let mut from_slots = Vec::new();
+    for (i, step) in f.trace.steps.iter().enumerate() {
+        let slot = SlotWitness::from_step(step, depth, i).expect("slot");
+        let words = zkroll_engine::pubdata::tx_words(&step.tx);
+        if let Some(words) = words {
+            assert_eq!(slot.commitment_words(), words, "step {i}");
+            from_slots.push(words);
+        }
+    }
+    assert_eq!(
+        zkroll_engine::pubdata::pubdata_words(&f.trace.header.pubdata).expect("pubdata"),
+        from_slots
+    );
+}
+
+#[test]
 fn chunk_size_and_start_from_the_trace() {
     let f = mixed();
     // Steps: transfer (fee 3), deposit, withdraw (fee 1), deposit, settlement of 4.
@@ -570,8 +690,15 @@ fn chunk_size_and_start_from_the_trace() {
         assert_eq!(before[1], after[0], "roots chain");
         assert_eq!(before[3], after[2], "commitments chain");
         assert_eq!(before[5], after[4], "pending fees chain");
+        assert_eq!(before[6], after[6], "one pubdata binding point");
+        assert_eq!(before[8], after[7], "pubdata evaluations chain");
     }
+    // The last chunk ends with the batch's binding, as the engine computes it from the words.
     let fr = zkroll_engine::Fr::from;
+    let binding = batch_binding(&f.trace).expect("binding");
+    assert_eq!(chunks[2].public_inputs()[6], binding.point);
+    assert_eq!(chunks[2].public_inputs()[8], binding.value);
+    assert_eq!(chunks[0].evaluation_in, fr(1));
     let pending: Vec<_> = chunks.iter().map(|c| c.public_inputs()[5]).collect();
     assert_eq!(pending, [fr(3), fr(4), fr(0)]);
     assert_eq!(chunks[0].commitment_in, fr(0));
@@ -587,11 +714,16 @@ fn chunk_size_and_start_from_the_trace() {
         f.trace.steps.len(),
         chunks[2].new_root,
         chunks[2].tx_commitment(),
+        binding,
     );
     mock_prove(K, &idle, None).expect("idle chunk");
     let idle_inputs = idle.public_inputs();
     assert_eq!(idle_inputs[2], idle_inputs[3]);
     assert_eq!([idle_inputs[4], idle_inputs[5]], [fr(0), fr(0)]);
+    assert_eq!(
+        [idle_inputs[6], idle_inputs[7], idle_inputs[8]],
+        [binding.point, binding.value, binding.value]
+    );
 }
 
 proptest::proptest! {

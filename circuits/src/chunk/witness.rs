@@ -3,6 +3,7 @@
 
 use zkroll_engine::account::Account;
 use zkroll_engine::babyjubjub::Point;
+use zkroll_engine::pubdata::{self, Binding};
 use zkroll_engine::rules::pending_after;
 use zkroll_engine::trace::{BatchTrace, LeafUpdate, TxStep};
 use zkroll_engine::tx::{
@@ -208,6 +209,12 @@ pub struct ChunkWitness {
     pub commitment_in: Fr,
     /// Fees the batch collected before the chunk and has not settled yet.
     pub pending_in: u64,
+    /// The batch's pubdata binding point `z` (`zkroll_engine::pubdata`): the same public
+    /// input in every chunk of the batch.
+    pub point: Fr,
+    /// The evaluation at `point` of the batch's commitment words before the chunk (1 before
+    /// the first): chunks continue one evaluation, as they continue the commitment.
+    pub evaluation_in: Fr,
     /// Exactly `chunk_size` slots, padded with no-ops.
     pub slots: Vec<SlotWitness>,
 }
@@ -227,19 +234,23 @@ impl ChunkWitness {
             new_root: Fr::from(0u64),
             commitment_in: Fr::from(0u64),
             pending_in: 0,
+            point: Fr::from(0u64),
+            evaluation_in: Fr::from(1u64),
             slots: vec![SlotWitness::noop(config.depth); chunk_size],
         }
     }
 
-    /// A chunk of padding slots that leaves `root` and the transaction commitment
-    /// `commitment` unchanged: aggregation pads a batch's chunk count with these after its
-    /// last chunk (`start` is the batch's step count; its fees are settled, none pending).
+    /// A chunk of padding slots that leaves `root`, the transaction commitment `commitment`
+    /// and the pubdata evaluation `binding` (point, value so far) unchanged: aggregation pads
+    /// a batch's chunk count with these after its last chunk (`start` is the batch's step
+    /// count; its fees are settled, none pending).
     pub fn idle(
         config: ChainConfig,
         chunk_size: usize,
         start: usize,
         root: Fr,
         commitment: Fr,
+        binding: Binding,
     ) -> Self {
         Self {
             config,
@@ -248,6 +259,8 @@ impl ChunkWitness {
             new_root: root,
             commitment_in: commitment,
             pending_in: 0,
+            point: binding.point,
+            evaluation_in: binding.value,
             slots: vec![SlotWitness::noop(config.depth); chunk_size],
         }
     }
@@ -282,6 +295,13 @@ impl ChunkWitness {
                 .collect()
         };
         let commitment_in = chain_commitment(Fr::from(0u64), &slots_of(0..start)?);
+        let binding = batch_binding(trace)?;
+        let words_before: Vec<[Fr; 4]> = trace.steps[..start]
+            .iter()
+            .filter_map(|step| pubdata::tx_words(&step.tx))
+            .collect();
+        let evaluation_in =
+            pubdata::continue_evaluation(Fr::from(1u64), binding.point, &words_before);
         let pending_in = trace.steps[..start]
             .iter()
             .fold(0, |pending, step| pending_after(pending, &step.tx));
@@ -294,6 +314,8 @@ impl ChunkWitness {
             new_root,
             commitment_in,
             pending_in,
+            point: binding.point,
+            evaluation_in,
             slots,
         })
     }
@@ -316,8 +338,15 @@ impl ChunkWitness {
             })
     }
 
+    /// The pubdata evaluation after the chunk: continued at `point` over the words of each
+    /// slot that enters the commitment.
+    pub fn evaluation_out(&self) -> Fr {
+        chain_evaluation(self.evaluation_in, self.point, &self.slots)
+    }
+
     /// Public inputs, in instance order ([`super::PUBLIC_INPUTS`]): old root, new root,
-    /// transaction commitment before and after the chunk, fees pending before and after it.
+    /// transaction commitment before and after the chunk, fees pending before and after it,
+    /// the pubdata binding point, the evaluation before and after the chunk.
     pub fn public_inputs(&self) -> [Fr; CHUNK_PUBLIC_INPUTS] {
         [
             self.old_root,
@@ -326,23 +355,47 @@ impl ChunkWitness {
             self.tx_commitment(),
             Fr::from(self.pending_in),
             Fr::from(self.pending_out()),
+            self.point,
+            self.evaluation_in,
+            self.evaluation_out(),
         ]
     }
 }
 
 /// Number of public inputs of a chunk proof.
-pub const CHUNK_PUBLIC_INPUTS: usize = 6;
+pub const CHUNK_PUBLIC_INPUTS: usize = 9;
 
 /// Continues the transaction commitment `c` over `slots` (padding slots and fee settlements,
 /// which have no pubdata, leave it unchanged).
 pub fn chain_commitment(c: Fr, slots: &[SlotWitness]) -> Fr {
+    committed(slots).fold(c, |c, s| {
+        let [w0, w1, w2, w3] = s.commitment_words();
+        poseidon::hash(&[c, w0, w1, w2, w3])
+    })
+}
+
+fn committed(slots: &[SlotWitness]) -> impl Iterator<Item = &SlotWitness> {
     slots
         .iter()
         .filter(|s| s.tx_type != TX_TYPE_NOOP && s.tx_type != TX_TYPE_SETTLE_FEES)
-        .fold(c, |c, s| {
-            let [w0, w1, w2, w3] = s.commitment_words();
-            poseidon::hash(&[c, w0, w1, w2, w3])
-        })
+}
+
+/// Continues the pubdata evaluation `acc` at `point` over the words of `slots` (those that
+/// enter the commitment).
+pub fn chain_evaluation(acc: Fr, point: Fr, slots: &[SlotWitness]) -> Fr {
+    let words: Vec<[Fr; 4]> = committed(slots).map(|s| s.commitment_words()).collect();
+    pubdata::continue_evaluation(acc, point, &words)
+}
+
+/// The pubdata binding of a whole batch (`zkroll_engine::pubdata::binding` over its
+/// transaction commitment and words): the final proof's point and value.
+pub fn batch_binding(trace: &BatchTrace) -> Result<Binding, ChunkError> {
+    let words: Vec<[Fr; 4]> = trace
+        .steps
+        .iter()
+        .filter_map(|step| pubdata::tx_words(&step.tx))
+        .collect();
+    Ok(pubdata::binding(batch_commitment(trace)?, &words))
 }
 
 /// The transaction commitment of a whole batch: what the last chunk's public input

@@ -897,11 +897,15 @@ fn whole_pipeline_to_the_evm() {
     let source = std::fs::read_to_string(dir.path().join("contracts/Verifier.sol")).expect("sol");
     let contracts = compile(&Solc::default(), &source).expect("compile");
     let mut l1 = L1::deploy(&contracts, &instances[12]).expect("deploy");
-    let good = l1.submit_batch(&instances, &file.proof).expect("call");
+    let good = l1
+        .submit_batch(&instances, &file.pubdata, &file.proof)
+        .expect("call");
     assert!(good.success, "{:?}", good.failure);
     let root = l1.read("stateRoot()").expect("root");
     assert_eq!(root, zkroll_verifier_contract::word(&instances[13]));
-    let replay = l1.submit_batch(&instances, &file.proof).expect("call");
+    let replay = l1
+        .submit_batch(&instances, &file.pubdata, &file.proof)
+        .expect("call");
     assert!(!replay.success, "replayed batch accepted");
 
     let mut fresh = L1::deploy(&contracts, &instances[12]).expect("deploy");
@@ -909,7 +913,7 @@ fn whole_pipeline_to_the_evm() {
     flipped[200] ^= 1;
     assert!(
         !fresh
-            .submit_batch(&instances, &flipped)
+            .submit_batch(&instances, &file.pubdata, &flipped)
             .expect("call")
             .success
     );
@@ -917,23 +921,41 @@ fn whole_pipeline_to_the_evm() {
     wrong_new_root[13] += halo2_base::halo2_proofs::halo2curves::bn256::Fr::one();
     assert!(
         !fresh
-            .submit_batch(&wrong_new_root, &file.proof)
+            .submit_batch(&wrong_new_root, &file.pubdata, &file.proof)
             .expect("call")
             .success
+    );
+    // L1 computes the pubdata binding from calldata: pubdata one byte away from the proven
+    // one (the last byte: an amount or a fee, so it still parses) is refused.
+    let mut pubdata = file.pubdata.clone();
+    let last = pubdata.len() - 1;
+    pubdata[last] ^= 1;
+    let changed = fresh
+        .submit_batch(&instances, &pubdata, &file.proof)
+        .expect("call");
+    assert!(
+        !changed.success,
+        "pubdata differing from the proven one accepted"
+    );
+    assert_eq!(
+        changed.output[..4],
+        zkroll_verifier_contract::selector("InvalidProof()"),
+        "{:?}",
+        changed.failure
     );
     let mut wrong_acc = instances.clone();
     wrong_acc[0] += halo2_base::halo2_proofs::halo2curves::bn256::Fr::one();
     assert!(!fresh.verify(&wrong_acc, &file.proof).expect("call").success);
     assert!(
         fresh
-            .submit_batch(&instances, &file.proof)
+            .submit_batch(&instances, &file.pubdata, &file.proof)
             .expect("call")
             .success
     );
     let elsewhere = L1::deploy(&contracts, &instances[13]).expect("deploy");
     let mut elsewhere = elsewhere;
     let wrong_old = elsewhere
-        .submit_batch(&instances, &file.proof)
+        .submit_batch(&instances, &file.pubdata, &file.proof)
         .expect("call");
     assert!(!wrong_old.success, "batch accepted on another root");
     eprintln!(

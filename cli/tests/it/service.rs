@@ -619,9 +619,11 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
         "first aggregation proof after {:.0} s: {layer1}",
         started.elapsed().as_secs_f64()
     );
-    let proofs = data
-        .join("proofs")
-        .join(job["trace_id"].as_str().expect("trace id"));
+    let proofs = zkroll_prover::chunks::proofs_dir(
+        &data,
+        job["trace_id"].as_str().expect("trace id"),
+        job["chunk_size"].as_u64().expect("chunk size") as usize,
+    );
     let mtime = |name: &str| {
         std::fs::metadata(proofs.join(name))
             .and_then(|m| m.modified())
@@ -706,8 +708,12 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
     assert_eq!(status, 200, "{calldata}");
     assert_eq!(calldata["unsafe_dev_params"], true, "{calldata}");
     let file = zkroll_prover::proof_file::ProofFile::decode(bytes.as_bytes()).expect("decode");
-    let expected =
-        zkroll_verifier_contract::submit_batch_calldata(&file.circuit_instances(), &file.proof);
+    let expected = zkroll_verifier_contract::submit_batch_calldata(
+        &file.circuit_instances(),
+        &file.pubdata,
+        &file.proof,
+    )
+    .expect("pubdata");
     assert_eq!(
         calldata["calldata"].as_str(),
         Some(format!("0x{}", hex::encode(expected)).as_str())

@@ -2,11 +2,19 @@
 //! rejecting everything), so they are tested without an aggregation proof; the real verifier
 //! and proof are exercised by the CLI's end-to-end test.
 
+mod pubdata;
+
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use revm::primitives::keccak256;
 use zkroll_verifier_contract::evm::{Chain, Receipt};
 use zkroll_verifier_contract::solc::{Compiled, Solc};
-use zkroll_verifier_contract::{submit_batch_calldata, word, Contracts, L1Error, L1, ROLLUP_SOL};
+use zkroll_verifier_contract::{
+    rollup_sources, submit_batch_calldata, submit_batch_calldata_with_keys, word, Contracts,
+    L1Error, L1, ROLLUP_SOL,
+};
+
+/// The pubdata of one transfer (account 1 to 2, amount 5, fee 1).
+const TRANSFER: [u8; 20] = [2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 1];
 
 /// Creation code returning `runtime` (at most 255 bytes).
 fn creation_of(runtime: &[u8]) -> Vec<u8> {
@@ -29,7 +37,7 @@ fn creation_of(runtime: &[u8]) -> Vec<u8> {
 
 fn rollup() -> Compiled {
     Solc::default()
-        .compile(&[("Rollup.sol", ROLLUP_SOL)], true, "Rollup.sol", "Rollup")
+        .compile(&rollup_sources(), true, "Rollup.sol", "Rollup")
         .expect("solc")
 }
 
@@ -71,21 +79,35 @@ fn rollup_rules() {
     assert_eq!(l1.read("stateRoot()").expect("read"), word(&f(5)));
     // A batch from the current root is accepted: root, number and commitment stored.
     let ok = l1
-        .submit_batch(&instances(5, 6, 77), &[1, 2, 3])
+        .submit_batch(&instances(5, 6, 77), &TRANSFER, &[1, 2, 3])
         .expect("call");
     assert!(ok.success, "{:?}", ok.failure);
     assert_eq!(l1.read("stateRoot()").expect("read"), word(&f(6)));
     assert_eq!(l1.read("batchNumber()").expect("read"), word(&f(1)));
     // Replay: its old root is no longer the state root.
     let replay = l1
-        .submit_batch(&instances(5, 6, 77), &[1, 2, 3])
+        .submit_batch(&instances(5, 6, 77), &TRANSFER, &[1, 2, 3])
         .expect("call");
     assert!(reverted_with(&replay, "WrongOldRoot(uint256,uint256)"));
     // An empty batch (commitment 0) is refused even from the right root.
-    let empty = l1.submit_batch(&instances(6, 6, 0), &[]).expect("call");
+    let empty = l1
+        .submit_batch(&instances(6, 6, 0), &[], &[])
+        .expect("call");
     assert!(reverted_with(&empty, "EmptyBatch()"));
+    let no_pubdata = l1
+        .submit_batch(&instances(6, 7, 1), &[], &[])
+        .expect("call");
+    assert!(reverted_with(&no_pubdata, "EmptyBatch()"));
+    // Pubdata is read: an unknown record type, and more deposit keys than deposits.
+    let unknown = submit_batch_calldata_with_keys(&instances(6, 7, 1), &[9; 20], &[], &[]);
+    let unknown = l1.chain.call(l1.rollup, unknown).expect("call");
+    assert!(reverted_with(&unknown, "UnknownRecord(uint256,uint256)"));
+    let extra =
+        submit_batch_calldata_with_keys(&instances(6, 7, 1), &TRANSFER, &[(f(1), f(2))], &[]);
+    let extra = l1.chain.call(l1.rollup, extra).expect("call");
+    assert!(reverted_with(&extra, "ExtraDepositKeys(uint256,uint256)"));
     // A new root that is not a field element.
-    let mut calldata = submit_batch_calldata(&instances(6, 7, 1), &[]);
+    let mut calldata = submit_batch_calldata(&instances(6, 7, 1), &TRANSFER, &[]).expect("pubdata");
     let new_root_at = 4 + 13 * 32;
     calldata[new_root_at..new_root_at + 32].copy_from_slice(&[0xff; 32]);
     let wide = l1.chain.call(l1.rollup, calldata).expect("call");
@@ -95,7 +117,7 @@ fn rollup_rules() {
     // A verifier that rejects: InvalidProof, nothing stored.
     let mut l1 = L1::deploy(&contracts(false), &f(5)).expect("deploy");
     let bad = l1
-        .submit_batch(&instances(5, 6, 77), &[1, 2, 3])
+        .submit_batch(&instances(5, 6, 77), &TRANSFER, &[1, 2, 3])
         .expect("call");
     assert!(reverted_with(&bad, "InvalidProof()"));
     assert_eq!(l1.read("stateRoot()").expect("read"), word(&f(5)));
@@ -199,7 +221,8 @@ fn non_canonical_public_inputs_are_refused() {
     let mut l1 = L1::deploy(&contracts(true), &f(5)).expect("deploy");
     for (position, name) in names.iter().enumerate() {
         for (label, value) in values {
-            let mut calldata = submit_batch_calldata(&instances(5, 6, 77), &[1, 2, 3]);
+            let mut calldata = submit_batch_calldata(&instances(5, 6, 77), &TRANSFER, &[1, 2, 3])
+                .expect("pubdata");
             let at = 4 + 32 * position;
             calldata[at..at + 32].copy_from_slice(&value.to_be_bytes::<32>());
             let receipt = l1.chain.call(l1.rollup, calldata).expect("call");
@@ -240,7 +263,7 @@ fn non_canonical_public_inputs_are_refused() {
 fn a_batch_that_keeps_the_root_is_refused() {
     let mut l1 = L1::deploy(&contracts(true), &f(5)).expect("deploy");
     let same = l1
-        .submit_batch(&instances(5, 5, 77), &[1, 2, 3])
+        .submit_batch(&instances(5, 5, 77), &TRANSFER, &[1, 2, 3])
         .expect("call");
     assert!(reverted_with(&same, "UnchangedRoot()"), "{same:?}");
     assert_eq!(l1.read("batchNumber()").expect("read"), word(&f(0)));
