@@ -33,8 +33,10 @@ echo "==> checking the stored state"
 echo "==> chunk circuit that will prove such batches (8 slots, tree depth 24)"
 "$ZK" info --chunk-size 8
 SMALL="$WORK/proving"
-echo "==> proving pipeline on a small batch: 8 transactions, chunks of 4 slots, tree depth 24 ($SMALL)"
-"$ZK" gen-txs --out "$SMALL" --accounts 4 --count 8 --seed 11
+# 7 transactions and the fee settlement the engine appends: 8 steps, 2 chunks of 4 (the
+# aggregation tree's capacity).
+echo "==> proving pipeline on a small batch: 7 transactions and the fee settlement, chunks of 4 slots, tree depth 24 ($SMALL)"
+"$ZK" gen-txs --out "$SMALL" --accounts 4 --count 7 --seed 11
 "$ZK" state init --data-dir "$SMALL/state" --genesis "$SMALL/genesis.json"
 "$ZK" execute --data-dir "$SMALL/state" --txs "$SMALL/txs.json" --trace "$SMALL/batch-0.json"
 K=$("$ZK" info --chunk-size 4 --json | sed -n 's/^  "k": \([0-9]*\),$/\1/p')

@@ -9,7 +9,8 @@
 # - Cached keys (ZKROLL_CACHE, default ~/.cache/zkroll-params/keys): every change of a
 #   circuit version or of the chunk verifying key leaves the old keys behind (an
 #   aggregation node's are 1.6-4 GB). Per family (the directory name without its version,
-#   inner-key hash and k) only the newest is kept: the tests use one key per family.
+#   inner-key hash and k) the newest two are kept: the tests use one key per family, the
+#   demo (another chunk circuit below the same node kinds) a second.
 #
 # Usage: scripts/prune-caches.sh   (uses CARGO_TARGET_DIR and ZKROLL_CACHE)
 set -euo pipefail
@@ -41,11 +42,10 @@ if [ -d "$cache/keys" ]; then
   declare -A families=()
   while IFS= read -r name; do
     family=$(sed -E 's/-v[0-9]+(-inner[0-9a-f]+)?-k[0-9]+-/-/' <<<"$name")
-    if [ -n "${families[$family]:-}" ]; then
+    families[$family]=$((${families[$family]:-0} + 1))
+    if [ "${families[$family]}" -gt 2 ]; then
       rm -rf -- "${cache:?}/keys/$name"
       freed=$((freed + 1))
-    else
-      families[$family]=$name
     fi
   done < <(newest_first "$cache/keys" -type d)
 fi
