@@ -61,7 +61,8 @@ impl Default for Solc {
             .chain([PathBuf::from("verifier-contract")]);
         for dir in candidates {
             if dir.join("compile.js").is_file() {
-                return Self::new(&dir);
+                // Absolute: the compiler runs `node <dir>/compile.js` from inside `dir`.
+                return Self::new(&dir.canonicalize().unwrap_or(dir));
             }
         }
         Self::new(Path::new(env!("CARGO_MANIFEST_DIR")))
