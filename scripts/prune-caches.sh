@@ -50,8 +50,28 @@ if [ -d "$cache/keys" ]; then
   done < <(newest_first "$cache/keys" -type d)
 fi
 
-free_kb=$(df -k --output=avail "$HOME" | tail -1 | tr -d ' ')
-echo "pruned $freed stale executables and key directories; $((free_kb / 1048576)) GiB free"
-if [ "$free_kb" -lt $((20 * 1048576)) ]; then
-  echo "warning: under 20 GiB free; a build after a change plus new aggregation keys can need that much" >&2
+# Free space on the file system holding `$1` (or its nearest existing parent), in KiB.
+free_kib() {
+  local d=$1
+  while [ ! -d "$d" ]; do d=$(dirname "$d"); done
+  df -k --output=avail "$d" | tail -1 | tr -d ' '
+}
+
+# A build after a change, its test executables and new aggregation keys can take ~20 GiB.
+# When less is free after the pruning above, the caches go as a whole, keys first (they are
+# regenerated in minutes), then the target directory (a cold build is ~15 minutes): a slow
+# run beats a linker killed by a full disk.
+need_kb=$((20 * 1048576))
+echo "pruned $freed stale executables and key directories; $(($(free_kib "$target") / 1048576)) GiB free"
+if [ "$(free_kib "$cache")" -lt "$need_kb" ] && [ -d "$cache/keys" ]; then
+  echo "under 20 GiB free: removing every cached key ($cache/keys)" >&2
+  rm -rf -- "${cache:?}/keys"
+fi
+if [ "$(free_kib "$target")" -lt "$need_kb" ] && [ -d "$target" ]; then
+  echo "under 20 GiB free: removing the target directory $target (cold build follows)" >&2
+  rm -rf -- "${target:?}"
+fi
+free=$(free_kib "$target")
+if [ "$free" -lt "$need_kb" ]; then
+  echo "warning: only $((free / 1048576)) GiB free after emptying zkroll's caches; the build may run out of disk" >&2
 fi
