@@ -20,12 +20,14 @@ cargo build --release --locked -p zkroll
 ZK="$CARGO_TARGET_DIR/release/zkroll"
 
 rm -rf "$WORK"
-echo "==> generating $TXS signed transactions for 32 accounts (+5 invalid ones) in $WORK"
+echo "==> generating $TXS signed transactions for 32 accounts (+5 invalid ones) in $WORK: the deposits"
+echo "    become entries of the L1 deposit queue (l1-deposits.json), the rest goes to the operator (txs.json)"
 "$ZK" gen-txs --out "$WORK" --accounts 32 --count "$TXS" --invalid 5 --seed 7
 echo "==> initialising the state (RocksDB in $WORK/state)"
 "$ZK" state init --data-dir "$WORK/state" --genesis "$WORK/genesis.json"
 echo "==> executing the batch"
-"$ZK" execute --data-dir "$WORK/state" --txs "$WORK/txs.json" --trace "$WORK/batch-0.json"
+"$ZK" execute --data-dir "$WORK/state" --txs "$WORK/txs.json" --l1-deposits "$WORK/l1-deposits.json" \
+  --trace "$WORK/batch-0.json"
 echo "==> re-checking the trace without the database"
 "$ZK" trace check "$WORK/batch-0.json"
 echo "==> checking the stored state"
@@ -38,7 +40,8 @@ SMALL="$WORK/proving"
 echo "==> proving pipeline on a small batch: 7 transactions and the fee settlement, chunks of 4 slots, tree depth 24 ($SMALL)"
 "$ZK" gen-txs --out "$SMALL" --accounts 4 --count 7 --seed 11
 "$ZK" state init --data-dir "$SMALL/state" --genesis "$SMALL/genesis.json"
-"$ZK" execute --data-dir "$SMALL/state" --txs "$SMALL/txs.json" --trace "$SMALL/batch-0.json"
+"$ZK" execute --data-dir "$SMALL/state" --txs "$SMALL/txs.json" --l1-deposits "$SMALL/l1-deposits.json" \
+  --trace "$SMALL/batch-0.json"
 K=$("$ZK" info --chunk-size 4 --json | sed -n 's/^  "k": \([0-9]*\),$/\1/p')
 PARAMS=${ZKROLL_PARAMS_DIR:-$HOME/.cache/zkroll-params}
 mkdir -p "$PARAMS/params" "$PARAMS/keys"

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 use zkroll_engine::field::to_hex;
-use zkroll_engine::{execute_batch, EngineError, Tx};
+use zkroll_engine::{execute_batch_with_l1, EngineError, L1Deposit, Tx};
 
 use crate::files::{read_json, write_atomic};
 use crate::output::outln;
@@ -20,6 +20,15 @@ use crate::state::open;
 pub struct BatchFile {
     /// Transactions in order.
     pub transactions: Vec<Tx>,
+}
+
+/// L1's deposit queue as exported from the rollup contract: `{"deposits": [...]}`, each
+/// entry `{"index", "account", "public_key", "amount"}` in queue order.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L1DepositsFile {
+    /// Queue entries in order (the whole queue, or from any entry not yet consumed).
+    pub deposits: Vec<L1Deposit>,
 }
 
 /// Trace encodings.
@@ -36,9 +45,14 @@ pub struct ExecuteArgs {
     /// Data directory holding the state.
     #[arg(long)]
     data_dir: PathBuf,
-    /// Batch file: {"transactions": [...]}.
+    /// Batch file: {"transactions": [...]}, L2 transactions only (no deposit).
     #[arg(long)]
     txs: PathBuf,
+    /// L1's deposit queue (`{"deposits": [...]}`): the batch starts with every entry the
+    /// state has not consumed yet. Deposits come only from here: L1 refuses a batch whose
+    /// deposits are not its queue's next entries.
+    #[arg(long)]
+    l1_deposits: Option<PathBuf>,
     /// Where to write the trace (default: <data-dir>/traces/batch-<n>.<json|bin>).
     #[arg(long)]
     trace: Option<PathBuf>,
@@ -52,9 +66,13 @@ pub struct ExecuteArgs {
 
 pub fn run(args: ExecuteArgs) -> Result<ExitCode> {
     let batch: BatchFile = read_json(&args.txs)?;
+    let queue = match &args.l1_deposits {
+        Some(path) => read_json::<L1DepositsFile>(path)?.deposits,
+        None => Vec::new(),
+    };
     let mut db = open(&args.data_dir)?;
     let started = Instant::now();
-    let outcome = match execute_batch(&mut db, &batch.transactions) {
+    let outcome = match execute_batch_with_l1(&mut db, &queue, &batch.transactions) {
         Ok(outcome) => outcome,
         // Nothing is recorded: the rejections on stdout as for any batch, then the error.
         Err(EngineError::NothingAccepted {
@@ -79,6 +97,13 @@ pub fn run(args: ExecuteArgs) -> Result<ExitCode> {
             };
             return Err(anyhow::Error::new(error).context(format!("{}", args.txs.display())));
         }
+        Err(error @ EngineError::DepositNotFromL1 { .. }) => {
+            return Err(anyhow::Error::new(error).context(format!("{}", args.txs.display())))
+        }
+        Err(error @ EngineError::L1QueueGap { .. }) => {
+            let file = args.l1_deposits.as_deref().unwrap_or(args.txs.as_path());
+            return Err(anyhow::Error::new(error).context(format!("{}", file.display())));
+        }
         Err(error) => {
             return Err(error).with_context(|| format!("--data-dir {}", args.data_dir.display()))
         }
@@ -101,6 +126,7 @@ pub fn run(args: ExecuteArgs) -> Result<ExitCode> {
         let report = serde_json::json!({
             "batch": outcome.batch_number,
             "accepted": outcome.accepted.len(),
+            "l1_deposits": outcome.l1_deposits,
             "rejected": outcome.rejected,
             "old_root": to_hex(&header.old_root),
             "new_root": to_hex(&header.new_root),
@@ -112,12 +138,14 @@ pub fn run(args: ExecuteArgs) -> Result<ExitCode> {
         outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         outln!(
-            "batch {}: {} accepted, {} rejected in {:.3} s ({:.0} tx/s)",
+            "batch {}: {} accepted ({} of them L1 deposits), {} rejected in {:.3} s ({:.0} tx/s)",
             outcome.batch_number,
             outcome.accepted.len(),
+            outcome.l1_deposits,
             outcome.rejected.len(),
             elapsed.as_secs_f64(),
-            batch.transactions.len() as f64 / elapsed.as_secs_f64().max(1e-9)
+            (outcome.accepted.len() + outcome.rejected.len()) as f64
+                / elapsed.as_secs_f64().max(1e-9)
         );
         for r in &outcome.rejected {
             outln!("  rejected tx {} ({}): {}", r.index, r.kind, r.error);

@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Args;
 use zkroll_engine::workload::Workload;
 
-use crate::execute::BatchFile;
+use crate::execute::{BatchFile, L1DepositsFile};
 use crate::files::write_json;
 use crate::output::outln;
 use crate::wallet::WalletFile;
@@ -56,10 +56,18 @@ pub fn run(args: GenTxsArgs) -> Result<ExitCode> {
             &WalletFile::new(&w.key),
         )?;
     }
+    // Deposits are queued on L1 by their users (`l1-deposits.json`, as `zkroll l1 sync`
+    // exports the contract's queue); the rest goes to the operator (`txs.json`).
+    let (deposits, txs) = zkroll_engine::workload::split_l1_deposits(txs, 0);
+    let (queued, sent) = (deposits.len(), txs.len());
+    write_json(
+        &args.out.join("l1-deposits.json"),
+        &L1DepositsFile { deposits },
+    )?;
     write_json(&args.out.join("txs.json"), &BatchFile { transactions: txs })?;
     outln!(
-        "wrote {} transactions ({} invalid) for {} accounts to {}",
-        args.count + args.invalid,
+        "wrote {queued} L1 deposits (l1-deposits.json) and {sent} L2 transactions ({} invalid; \
+         txs.json) for {} accounts to {}",
         args.invalid,
         args.accounts,
         args.out.display()

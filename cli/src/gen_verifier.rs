@@ -176,9 +176,18 @@ pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
                 );
             }
             let instances = file.circuit_instances();
-            let outcome = crate::l1::run(&contracts, &instances, &file.pubdata, &file.proof)?;
+            let outcome = crate::l1::run(
+                &contracts,
+                config.depth,
+                &instances,
+                &file.pubdata,
+                &file.proof,
+            )?;
+            crate::l1::print_deposits(&outcome.deposits);
+            crate::l1::print_deposits(&outcome.deposits);
             crate::l1::print_gas("verifier", &outcome.verify);
             crate::l1::print_gas("Rollup.submitBatch", &outcome.submit);
+            crate::l1::print_claims(&outcome.claims);
         }
     }
     outln!(

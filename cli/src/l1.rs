@@ -7,9 +7,11 @@ use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use zkroll_aggregator::circuit::ACCUMULATOR_LIMBS;
-use zkroll_verifier_contract::evm::Receipt;
+use zkroll_verifier_contract::evm::{Address, Receipt, U256};
 use zkroll_verifier_contract::solc::Solc;
-use zkroll_verifier_contract::{compile, verifier_solidity, Contracts, L1, MAX_RUNTIME_BYTES};
+use zkroll_verifier_contract::{
+    compile, verifier_solidity, Contracts, RollupDeployment, L1, MAX_RUNTIME_BYTES,
+};
 
 /// The verifier's Solidity and both contracts compiled.
 pub fn contracts(
@@ -43,6 +45,8 @@ pub fn print_sizes(contracts: &Contracts) {
 
 /// What the EVM did with a final proof.
 pub struct EvmOutcome {
+    /// `Rollup.deposit` of each of the batch's deposits, queued before it.
+    pub deposits: Vec<Receipt>,
     /// The verifier called directly.
     pub verify: Receipt,
     /// `Rollup.submitBatch`.
@@ -51,12 +55,17 @@ pub struct EvmOutcome {
     pub root_after: [u8; 32],
     /// `Rollup.batchNumber()` after the submission.
     pub batch_number: [u8; 32],
+    /// Each withdrawal recipient of the batch claiming on L1 after it (`Rollup.withdraw`):
+    /// address, wei received, receipt.
+    pub claims: Vec<(Address, U256, Receipt)>,
 }
 
-/// Deploys both contracts (the rollup at the proof's old root), calls the verifier, then
-/// submits the batch (its `pubdata` and the proof) to the rollup.
+/// Deploys both contracts (the rollup at the proof's old root, in a tree of `depth`), queues
+/// the batch's deposits on L1 as its users would (L1 accepts a batch's deposits only from
+/// its queue), calls the verifier, then submits the batch (its `pubdata` and the proof).
 pub fn run(
     contracts: &Contracts,
+    depth: u8,
     instances: &[Fr],
     pubdata: &[u8],
     proof: &[u8],
@@ -64,12 +73,25 @@ pub fn run(
     let old_root = instances
         .get(ACCUMULATOR_LIMBS)
         .context("the proof has no old root among its public inputs")?;
-    let mut l1 = L1::deploy(contracts, old_root)?;
+    let mut l1 = L1::deploy(contracts, &RollupDeployment::at(*old_root, depth))?;
+    let depositor = revm_address(0xd0);
+    let deposits = l1.queue_deposits(depositor, pubdata)?;
     let verify = l1.verify(instances, proof)?;
     let submit = l1.submit_batch(instances, pubdata, proof)?;
     let root_after = l1.read("stateRoot()")?;
     let batch_number = l1.read("batchNumber()")?;
+    let mut claims = Vec::new();
+    if submit.success {
+        for recipient in withdrawal_recipients(pubdata)? {
+            let before = l1.chain.balance(recipient)?;
+            let receipt = l1.withdraw(recipient)?;
+            let received = l1.chain.balance(recipient)?.saturating_sub(before);
+            claims.push((recipient, received, receipt));
+        }
+    }
     Ok(EvmOutcome {
+        claims,
+        deposits,
         verify,
         submit,
         root_after,
@@ -95,5 +117,51 @@ pub fn print_gas(what: &str, r: &Receipt) {
         p.ec_mul.calls,
         p.ec_add.gas,
         p.ec_add.calls,
+    );
+}
+
+/// A test address `0x00..00<b>`.
+fn revm_address(b: u8) -> Address {
+    Address::with_last_byte(b)
+}
+
+/// The distinct L1 recipients of the withdrawals in `pubdata`, in first-seen order.
+fn withdrawal_recipients(pubdata: &[u8]) -> Result<Vec<Address>> {
+    let mut out: Vec<Address> = Vec::new();
+    for record in zkroll_engine::pubdata::parse(pubdata).context("the proof's pubdata")? {
+        if let zkroll_engine::pubdata::Record::Withdraw { recipient, .. } = record {
+            let address = Address::from(recipient);
+            if !out.contains(&address) {
+                out.push(address);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One line per withdrawal claimed after the batch.
+pub fn print_claims(claims: &[(Address, U256, Receipt)]) {
+    for (recipient, wei, receipt) in claims {
+        let gwei = *wei / U256::from(zkroll_verifier_contract::GWEI);
+        match &receipt.failure {
+            None => eprintln!(
+                "Rollup.withdraw: {recipient} claimed {gwei} gwei ({} gas)",
+                receipt.gas_used
+            ),
+            Some(why) => eprintln!("Rollup.withdraw: {recipient} could not claim: {why}"),
+        }
+    }
+}
+
+/// One line for the deposits queued before the batch: count and gas of each.
+pub fn print_deposits(deposits: &[Receipt]) {
+    if deposits.is_empty() {
+        return;
+    }
+    let gas: Vec<String> = deposits.iter().map(|r| r.gas_used.to_string()).collect();
+    eprintln!(
+        "Rollup.deposit: {} deposits of the batch queued on L1 first ({} gas)",
+        deposits.len(),
+        gas.join(", ")
     );
 }

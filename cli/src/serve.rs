@@ -63,6 +63,11 @@ pub struct ServeArgs {
     /// public secret, a verifier made from them accepts forged proofs). Tests and demos only.
     #[arg(long)]
     allow_unsafe_dev_params: bool,
+    /// L1's deposit queue export (`{"deposits": [...]}`, as `zkroll execute --l1-deposits`),
+    /// read at each submission of transactions: each batch starts with the entries not
+    /// consumed yet.
+    #[arg(long)]
+    l1_deposits: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
@@ -104,6 +109,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         chain,
         allow_unsafe_dev_params: args.allow_unsafe_dev_params,
+        l1_deposits: args.l1_deposits,
     };
     zkroll_service::serve(config)?;
     Ok(ExitCode::SUCCESS)

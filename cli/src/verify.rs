@@ -275,10 +275,18 @@ fn verify_aggregation(
     }
     let (_, contracts) = crate::l1::contracts(&params, &vk, kind.num_instances())?;
     crate::l1::print_sizes(&contracts);
-    let outcome = crate::l1::run(&contracts, &instances, &file.pubdata, &file.proof)
-        .with_context(|| format!("{name}: cannot submit it to the EVM"))?;
+    let outcome = crate::l1::run(
+        &contracts,
+        config.depth,
+        &instances,
+        &file.pubdata,
+        &file.proof,
+    )
+    .with_context(|| format!("{name}: cannot submit it to the EVM"))?;
+    crate::l1::print_deposits(&outcome.deposits);
     crate::l1::print_gas("verifier", &outcome.verify);
     crate::l1::print_gas("Rollup.submitBatch", &outcome.submit);
+    crate::l1::print_claims(&outcome.claims);
     if !outcome.verify.success || !outcome.submit.success {
         let why = outcome
             .submit

@@ -242,6 +242,34 @@ pub enum EngineError {
         /// Why each was rejected, in order.
         rejected: Vec<crate::executor::Rejection>,
     },
+    /// An L2 transaction list holds a deposit: deposits come only from L1's queue.
+    #[error(
+        "transaction {index} is a deposit: deposits come only from the L1 queue (Rollup.deposit), \
+         L1 refuses a batch with any other"
+    )]
+    DepositNotFromL1 {
+        /// Its position in the list.
+        index: usize,
+    },
+    /// The L1 queue export skips an entry: entries must follow the last one consumed.
+    #[error(
+        "L1 deposit queue: entry {found} where entry {expected} was expected (missing entries)"
+    )]
+    L1QueueGap {
+        /// The next entry the state has not consumed.
+        expected: u64,
+        /// The entry found in its place.
+        found: u64,
+    },
+    /// A deposit L1 queued is refused by the rules: L1 should have refused it (its checks
+    /// mirror the rules), so the state and the contract disagree; nothing recorded.
+    #[error("L1 deposit {queue_index} is refused by the rules ({error}): the contract should not have queued it, nothing recorded")]
+    L1DepositRejected {
+        /// The entry's index in L1's queue.
+        queue_index: u64,
+        /// Why the rules refuse it.
+        error: TxError,
+    },
 }
 
 /// `"; tx 0 (transfer): bad nonce ... (and 2 more)"` for the one-line message.

@@ -20,7 +20,7 @@ use crate::rules::{self, SignatureCheck};
 use crate::smt;
 use crate::store::{StateChanges, StateDb, WithdrawalRecord};
 use crate::trace::{BatchHeader, BatchTrace, LeafUpdate, TxStep, TRACE_VERSION};
-use crate::tx::{FeeSettlement, Tx};
+use crate::tx::{FeeSettlement, L1Deposit, Tx};
 
 /// A rejected transaction: its position in the submitted batch and the rule it broke.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,8 +41,11 @@ pub struct BatchOutcome {
     /// The execution trace.
     pub trace: BatchTrace,
     /// Positions (in the submitted list) of the accepted transactions, one per trace step
-    /// (the trace's last step, the fee settlement, if the batch paid fees, has none).
+    /// (the trace's last step, the fee settlement, if the batch paid fees, has none). With
+    /// [`execute_batch_with_l1`], the list is the L1 deposits followed by the transactions.
     pub accepted: Vec<usize>,
+    /// L1 queue entries the batch consumed (its first steps), with [`execute_batch_with_l1`].
+    pub l1_deposits: usize,
     /// Rejected transactions.
     pub rejected: Vec<Rejection>,
     /// Withdrawals recorded for L1.
@@ -126,7 +129,62 @@ fn expected_signers(db: &StateDb, txs: &[Tx]) -> Result<Vec<Option<PublicKey>>, 
 ///
 /// Fails with [`EngineError::NothingAccepted`], committing nothing, when no transaction is
 /// accepted (none given, or every one rejected).
+///
+/// Deposits are taken from `txs` as given: for tests and benchmarks of the rules. A rollup
+/// whose batches L1 accepts takes its deposits from L1's queue: [`execute_batch_with_l1`].
 pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, EngineError> {
+    execute(db, txs, None)
+}
+
+/// Executes a batch whose deposits come from L1's deposit queue: first every entry of `queue`
+/// the state has not consumed yet, in queue order (entries already consumed are skipped, so
+/// `queue` may be the whole exported queue), then the L2 transactions `txs`, which must hold
+/// no deposit. L1 accepts a batch only if its deposits are the queue's next entries, so the
+/// operator cannot credit what was not locked on L1.
+///
+/// Fails, committing nothing, with [`EngineError::DepositNotFromL1`] for a deposit in `txs`,
+/// [`EngineError::L1QueueGap`] when `queue` skips an entry, [`EngineError::L1DepositRejected`]
+/// when the rules refuse a queued deposit (L1's checks mirror the rules, so it would be a
+/// disagreement between them), and as [`execute_batch`] otherwise. The outcome's rejections
+/// are positions in `txs`.
+pub fn execute_batch_with_l1(
+    db: &mut StateDb,
+    queue: &[L1Deposit],
+    txs: &[Tx],
+) -> Result<BatchOutcome, EngineError> {
+    if let Some(index) = txs.iter().position(|tx| matches!(tx, Tx::Deposit(_))) {
+        return Err(EngineError::DepositNotFromL1 { index });
+    }
+    let consumed = db.l1_deposits();
+    let mut all = Vec::with_capacity(queue.len() + txs.len());
+    for d in queue.iter().filter(|d| d.index >= consumed) {
+        let expected = consumed + all.len() as u64;
+        if d.index != expected {
+            return Err(EngineError::L1QueueGap {
+                expected,
+                found: d.index,
+            });
+        }
+        all.push(d.to_tx());
+    }
+    let count = all.len();
+    all.extend_from_slice(txs);
+    let mut outcome = execute(db, &all, Some((consumed, count)))?;
+    // The queued deposits are never rejected (checked above): rejections are in `txs`.
+    for r in &mut outcome.rejected {
+        r.index -= count;
+    }
+    Ok(outcome)
+}
+
+/// `l1`: the queue entries consumed before the batch and how many of `txs`' first
+/// transactions are L1 deposits (each must be accepted).
+fn execute(
+    db: &mut StateDb,
+    txs: &[Tx],
+    l1: Option<(u64, usize)>,
+) -> Result<BatchOutcome, EngineError> {
+    let (consumed, l1_count) = l1.unwrap_or((0, 0));
     let (outcome, changes) = {
         let config = db.config();
         let signers = expected_signers(db, txs)?;
@@ -206,6 +264,12 @@ pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, Engin
             }
         }
 
+        if let Some(r) = rejected.iter().find(|r| r.index < l1_count) {
+            return Err(EngineError::L1DepositRejected {
+                queue_index: consumed + r.index as u64,
+                error: r.error.clone(),
+            });
+        }
         if accepted.is_empty() {
             return Err(EngineError::NothingAccepted {
                 submitted: txs.len(),
@@ -279,6 +343,7 @@ pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, Engin
             root: new_root,
             trace: trace.to_binary(),
             withdrawals: withdrawals.clone(),
+            l1_deposits: l1.map(|_| consumed + l1_count as u64),
         };
         (
             BatchOutcome {
@@ -287,6 +352,7 @@ pub fn execute_batch(db: &mut StateDb, txs: &[Tx]) -> Result<BatchOutcome, Engin
                 accepted,
                 rejected,
                 withdrawals,
+                l1_deposits: l1_count,
             },
             changes,
         )

@@ -26,10 +26,10 @@ pub mod trace;
 pub mod tx;
 
 pub use error::{EngineError, PubdataError, TraceError, TxError};
-pub use executor::{execute_batch, BatchOutcome, Rejection};
+pub use executor::{execute_batch, execute_batch_with_l1, BatchOutcome, Rejection};
 pub use field::Fr;
 pub use rules::ChainConfig;
 pub use store::{Genesis, StateDb};
 pub use trace::BatchTrace;
-pub use tx::Tx;
+pub use tx::{L1Deposit, Tx};
 pub mod workload;

@@ -4,7 +4,8 @@
 //! Every batch is committed with one synced `WriteBatch`, so a crash at any moment leaves the
 //! state of the last committed batch: never a half-applied one.
 //!
-//! Keys: `m/config`, `m/root`, `m/batches` (metadata); `a/<index u32 BE>` (accounts);
+//! Keys: `m/config`, `m/root`, `m/batches`, `m/l1_deposits` (metadata; the last, L1 queue
+//! entries consumed, absent until a batch consumes one); `a/<index u32 BE>` (accounts);
 //! `n/<level u8><node index u32 BE>` (tree nodes that differ from the empty subtree);
 //! `t/<batch u64 BE>` (binary trace); `w/<batch u64 BE><seq u32 BE>` (withdrawals).
 
@@ -25,6 +26,7 @@ use crate::tx::L1Address;
 const KEY_CONFIG: &[u8] = b"m/config";
 const KEY_ROOT: &[u8] = b"m/root";
 const KEY_BATCHES: &[u8] = b"m/batches";
+const KEY_L1_DEPOSITS: &[u8] = b"m/l1_deposits";
 
 fn account_key(index: u32) -> [u8; 6] {
     let mut k = [b'a', b'/', 0, 0, 0, 0];
@@ -101,6 +103,8 @@ pub struct StateChanges {
     pub trace: Vec<u8>,
     /// The batch's withdrawals.
     pub withdrawals: Vec<WithdrawalRecord>,
+    /// L1 queue entries consumed after the batch, when it takes its deposits from L1.
+    pub l1_deposits: Option<u64>,
 }
 
 /// The state database in a data directory.
@@ -110,6 +114,7 @@ pub struct StateDb {
     config: ChainConfig,
     root: Fr,
     batches: u64,
+    l1_deposits: u64,
 }
 
 impl std::fmt::Debug for StateDb {
@@ -153,6 +158,7 @@ impl StateDb {
             config,
             root: smt::empty_hashes()[config.depth as usize],
             batches: 0,
+            l1_deposits: 0,
         })
     }
 
@@ -244,6 +250,14 @@ impl StateDb {
         state.root = field::from_bytes_le(&root)
             .ok_or_else(|| state.corrupt(KEY_ROOT, "not a field element"))?;
         state.batches = u64::from_be_bytes(state.get_fixed::<8>(KEY_BATCHES)?);
+        if state
+            .db
+            .get(KEY_L1_DEPOSITS)
+            .map_err(|e| state.db_err(e))?
+            .is_some()
+        {
+            state.l1_deposits = u64::from_be_bytes(state.get_fixed::<8>(KEY_L1_DEPOSITS)?);
+        }
         Ok(state)
     }
 
@@ -295,6 +309,12 @@ impl StateDb {
     /// Current state root.
     pub fn root(&self) -> Fr {
         self.root
+    }
+
+    /// L1 deposit queue entries consumed by the committed batches (the next batch's first
+    /// L1 deposit must be this entry).
+    pub fn l1_deposits(&self) -> u64 {
+        self.l1_deposits
     }
 
     /// Number of committed batches (the next batch gets this number).
@@ -391,9 +411,15 @@ impl StateDb {
             batch.put(key, bytes);
         }
         batch.put(KEY_BATCHES, (number + 1).to_be_bytes());
+        if let Some(consumed) = changes.l1_deposits {
+            batch.put(KEY_L1_DEPOSITS, consumed.to_be_bytes());
+        }
         self.write(batch)?;
         self.root = changes.root;
         self.batches = number + 1;
+        if let Some(consumed) = changes.l1_deposits {
+            self.l1_deposits = consumed;
+        }
         Ok(number)
     }
 

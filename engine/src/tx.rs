@@ -105,6 +105,32 @@ pub struct Deposit {
     pub amount: u64,
 }
 
+/// An entry of L1's deposit queue (`Rollup.deposit`, event `DepositQueued`): the only
+/// source of deposits of a batch executed with [`crate::execute_batch_with_l1`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L1Deposit {
+    /// Position in L1's queue (from 0).
+    pub index: u64,
+    /// Account index credited.
+    pub account: u32,
+    /// Key of the account.
+    pub public_key: PublicKey,
+    /// Amount credited, in gwei.
+    pub amount: u64,
+}
+
+impl L1Deposit {
+    /// The deposit transaction it becomes in a batch.
+    pub fn to_tx(&self) -> Tx {
+        Tx::Deposit(Deposit {
+            account: self.account,
+            public_key: self.public_key,
+            amount: self.amount,
+        })
+    }
+}
+
 /// A signed transfer between two existing accounts; the fee goes to the operator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

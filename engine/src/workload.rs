@@ -9,7 +9,7 @@ use crate::account::Account;
 use crate::eddsa::{PrivateKey, PublicKey};
 use crate::rules::ChainConfig;
 use crate::store::{Genesis, GenesisAccount};
-use crate::tx::{Deposit, L1Address, Transfer, Tx, Withdraw};
+use crate::tx::{Deposit, L1Address, L1Deposit, Transfer, Tx, Withdraw};
 
 /// A key pair and what the workload knows of its account.
 #[derive(Debug, Clone)]
@@ -254,4 +254,25 @@ impl Workload {
         self.operator.balance = snapshot.1;
         tx
     }
+}
+
+/// Splits `txs` into what its users queue on L1 (the deposits, as queue entries numbered from
+/// `first_index`, in order) and what they send the operator (the rest, in order). Executed
+/// with [`crate::execute_batch_with_l1`], the deposits come first: moving a deposit earlier
+/// only credits an account sooner, so every transaction valid in `txs` stays valid.
+pub fn split_l1_deposits(txs: Vec<Tx>, first_index: u64) -> (Vec<L1Deposit>, Vec<Tx>) {
+    let mut queue = Vec::new();
+    let mut rest = Vec::with_capacity(txs.len());
+    for tx in txs {
+        match tx {
+            Tx::Deposit(d) => queue.push(L1Deposit {
+                index: first_index + queue.len() as u64,
+                account: d.account,
+                public_key: d.public_key,
+                amount: d.amount,
+            }),
+            other => rest.push(other),
+        }
+    }
+    (queue, rest)
 }

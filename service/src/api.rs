@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use zkroll_engine::{execute_batch, BatchTrace, Tx};
+use zkroll_engine::{execute_batch_with_l1, BatchTrace, L1Deposit, Tx};
 
 use crate::store::{Job, JobSource, JobState};
 use crate::worker::{new_job, Shared};
@@ -165,6 +165,27 @@ struct Submission {
     chunk_size: Option<usize>,
 }
 
+/// L1's deposit queue from the configured export file (none without one).
+fn read_l1_deposits(config: &crate::Config) -> ApiResult<Vec<L1Deposit>> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Queue {
+        deposits: Vec<L1Deposit>,
+    }
+    let Some(path) = &config.l1_deposits else {
+        return Ok(Vec::new());
+    };
+    let unusable = |e: String| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("L1 deposit queue {}: {e}", path.display()),
+        )
+    };
+    let bytes = std::fs::read(path).map_err(|e| unusable(e.to_string()))?;
+    let queue: Queue = serde_json::from_slice(&bytes).map_err(|e| unusable(e.to_string()))?;
+    Ok(queue.deposits)
+}
+
 fn parse_submission(body: &[u8]) -> ApiResult<Submission> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let submission: Submission = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -296,7 +317,8 @@ fn enqueue(shared: &Shared, submission: Submission, chunk_size: usize) -> ApiRes
             new_job(id, JobSource::Trace, &trace, chunk_size)
         })?,
         (None, Some(txs)) => {
-            if txs.is_empty() {
+            let queue = read_l1_deposits(&shared.config)?;
+            if txs.is_empty() && queue.is_empty() {
                 return Err(ApiError::field(
                     StatusCode::BAD_REQUEST,
                     "transactions",
@@ -313,7 +335,7 @@ fn enqueue(shared: &Shared, submission: Submission, chunk_size: usize) -> ApiRes
             let mut db = state.lock().map_err(|_| {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "state lock poisoned")
             })?;
-            let outcome = execute_batch(&mut db, &txs).map_err(|e| {
+            let outcome = execute_batch_with_l1(&mut db, &queue, &txs).map_err(|e| {
                 ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "transactions", e)
             })?;
             let source = JobSource::Transactions {

@@ -56,6 +56,10 @@ pub struct Config {
     /// Serve calldata of proofs made with the development parameters (public secret: a
     /// verifier made from them accepts forged proofs). For tests and demos only.
     pub allow_unsafe_dev_params: bool,
+    /// L1's deposit queue as exported from the rollup contract (`{"deposits": [...]}`),
+    /// read at each submission of transactions: the batch starts with the entries the state
+    /// has not consumed. `None`: batches without deposits (deposits come only from L1).
+    pub l1_deposits: Option<PathBuf>,
 }
 
 /// Why the service cannot start or a store operation failed.

@@ -50,6 +50,9 @@ library PubdataBinding {
         uint256 transactions;
         /// Deposits among them (keys consumed).
         uint256 deposits;
+        /// The commitment, then each record's four words (`words[1 + 4i ..]`), the deposits'
+        /// packed keys cleared: what L1 reads the deposits and withdrawals from.
+        uint256[] words;
     }
 
     /// The binding of `pubdata` for a batch with transaction commitment `commitment`.
@@ -81,6 +84,7 @@ library PubdataBinding {
         }
         s.z = _point(words);
         s.value = _evaluate(words, s.z);
+        s.words = words;
     }
 
     /// `keccak256` of every word (the commitment first), reduced mod r.

@@ -3,13 +3,21 @@ pragma solidity 0.8.19;
 
 import "PubdataBinding.sol";
 
-/// @title zkroll rollup contract
-/// @notice Holds the rollup's state root and accepts a batch when its aggregated proof
-/// verifies: the proof says that applying the batch's transactions to `oldRoot` under the
-/// protocol rules gives `newRoot`, that `commitment` is the Poseidon chain over those
-/// transactions, and that the pubdata in calldata is theirs (the pubdata binding: L1
-/// computes its point and value from calldata and hands them to the verifier;
-/// docs/protocol.md).
+/// @title zkroll rollup contract: state root, L1 -> L2 deposit queue, L2 -> L1 withdrawals
+/// @notice Accepts a batch when its aggregated proof verifies: the proof says that applying
+/// the batch's transactions to `oldRoot` under the protocol rules gives `newRoot`, that
+/// `commitment` is the Poseidon chain over those transactions, and that the pubdata in
+/// calldata is theirs (the pubdata binding: L1 computes its point and value from calldata
+/// and hands them to the verifier; docs/protocol.md). From that pubdata L1 then takes what
+/// crosses the bridge:
+/// - Deposits: money enters only through `deposit`, which locks the ETH and queues the
+///   deposit. A batch's deposits must be the queue's next entries, in order, with the same
+///   account, key and amount; otherwise the batch is refused. So the operator cannot mint.
+/// - Withdrawals: each one is credited to its L1 recipient, who claims it with `withdraw`.
+/// - Escape hatch: when the oldest queued deposit has waited more than `exodusDelay` blocks,
+///   anyone can switch the contract to exodus mode: no more batches, queued deposits are
+///   refunded to their depositors.
+/// Amounts cross the bridge in gwei (L2 amounts are 56-bit integers of gwei).
 /// @dev The verifier is the contract snark-verifier generates for the final aggregation
 /// circuit. Its calldata is the final proof's public inputs, 32 bytes each, big-endian:
 /// the 12 limbs of the KZG accumulator, old root, new root, commitment, pubdata binding
@@ -21,16 +29,53 @@ contract Rollup {
     /// (a test compares this copy with halo2curves' `Fr::MODULUS`).
     uint256 internal constant FIELD =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// Baby Jubjub's twisted Edwards coefficients.
+    uint256 internal constant CURVE_A = 168700;
+    uint256 internal constant CURVE_D = 168696;
+    /// The bridge's unit: L2 amounts are gwei.
+    uint256 internal constant GWEI = 1 gwei;
+    /// L2 amounts are below 2^56.
+    uint256 internal constant AMOUNT_MASK = (1 << 56) - 1;
+    /// L2 balances are below 2^64. All the gwei ever brought to L2 (genesis and deposits)
+    /// stay below it, so no balance can overflow and every queued deposit is one the rules
+    /// accept.
+    uint256 internal constant SUPPLY_LIMIT = 1 << 64;
+    uint256 internal constant DEPOSIT = 1;
+    uint256 internal constant WITHDRAW = 3;
 
     /// The proof verifier.
     address public immutable verifier;
+    /// The L2 state tree's depth: accounts are `0 .. 2^treeDepth - 1`.
+    uint256 public immutable treeDepth;
+    /// Blocks a queued deposit may wait for a batch before exodus mode can be activated.
+    uint256 public immutable exodusDelay;
+
     /// Current state root of the rollup.
     uint256 public stateRoot;
     /// Number of batches accepted so far.
     uint256 public batchNumber;
-    /// Transaction commitment of each accepted batch (batch numbers start at 1). Withdrawals
-    /// in the batch are recorded here for the bridge, which will prove them against it.
+    /// Transaction commitment of each accepted batch (batch numbers start at 1).
     mapping(uint256 => uint256) public batchCommitment;
+
+    /// Deposits queued so far; the next deposit gets this index.
+    uint256 public depositTail;
+    /// The first queued deposit no accepted batch has consumed yet.
+    uint256 public depositHead;
+    /// Each queued deposit's `keccak256(abi.encode(account, x, y, amount))`.
+    mapping(uint256 => bytes32) public depositHash;
+    /// Each queued deposit's `depositor | amount << 160 | block number << 216`; 0 once
+    /// refunded.
+    mapping(uint256 => uint256) public depositInfo;
+    /// `keccak256(abi.encode(x, y))` of each account's key, as L1 knows it (genesis accounts
+    /// and accounts created by a deposit): a deposit to an account under another key would
+    /// be refused on L2, so L1 refuses it first.
+    mapping(uint256 => bytes32) public accountKey;
+    /// Gwei ever brought to L2 (genesis supply and deposits); below 2^64.
+    uint256 public totalSupply;
+    /// Wei each L1 address can claim with `withdraw` (withdrawals and refunds).
+    mapping(address => uint256) public pendingWithdrawal;
+    /// Whether exodus mode is on (no more batches).
+    bool public exodus;
 
     /// A batch was accepted (its pubdata is in the transaction's calldata).
     event BatchSubmitted(
@@ -40,6 +85,21 @@ contract Rollup {
         uint256 commitment,
         uint256 transactions
     );
+    /// A deposit was queued for L2.
+    event DepositQueued(
+        uint256 indexed index,
+        uint256 indexed account,
+        uint256 x,
+        uint256 y,
+        uint256 amount,
+        address depositor
+    );
+    /// Exodus mode was activated: deposit `overdue` waited since block `queuedAt`.
+    event ExodusActivated(uint256 overdue, uint256 queuedAt);
+    /// A queued deposit was refunded to its depositor (credited for `withdraw`).
+    event DepositRefunded(uint256 indexed index, address depositor, uint256 amount);
+    /// `amount` wei were paid to `recipient`.
+    event Withdrawn(address indexed recipient, uint256 amount);
 
     /// The batch does not start from the current state root (stale or replayed batch).
     error WrongOldRoot(uint256 expected, uint256 found);
@@ -57,12 +117,100 @@ contract Rollup {
     error NoVerifier(address verifier);
     /// More deposit keys were given than the pubdata has deposits.
     error ExtraDepositKeys(uint256 given, uint256 deposits);
+    /// The batch's deposit (record index) would be queue entry `index`, which is not queued.
+    error DepositNotQueued(uint256 record, uint256 index);
+    /// The batch's deposit (record index) differs from queue entry `index` (another account,
+    /// key or amount, or out of order).
+    error DepositMismatch(uint256 record, uint256 index);
+    /// After the batch, queued deposit `index` would still wait, past its deadline.
+    error DepositOverdue(uint256 index, uint256 deadline);
+    /// A tree depth outside 1..32.
+    error BadTreeDepth(uint256 depth);
+    /// The ETH sent is not a whole number of gwei.
+    error NotWholeGwei(uint256 value);
+    /// A deposit of 0, or of 2^56 gwei or more.
+    error BadDepositAmount(uint256 amount);
+    /// The account is outside the tree.
+    error AccountOutOfRange(uint256 account);
+    /// The key is not a point of Baby Jubjub outside its small subgroup (coordinates < r).
+    error UnusableKey(uint256 x, uint256 y);
+    /// The account exists under another key.
+    error AccountKeyMismatch(uint256 account);
+    /// The gwei brought to L2 would reach 2^64.
+    error SupplyLimit(uint256 supply);
+    /// The genesis supply is not what was sent with the deployment.
+    error GenesisSupplyUnbacked(uint256 supplyGwei, uint256 sentWei);
+    /// The contract is in exodus mode.
+    error ExodusMode();
+    /// Exodus mode is not on.
+    error NotExodusMode();
+    /// No queued deposit is past its deadline.
+    error NoOverdueDeposit();
+    /// The deposit is not pending (consumed by a batch, not queued, or refunded).
+    error NotRefundable(uint256 index);
+    /// Nothing to withdraw for this address.
+    error NothingToWithdraw(address recipient);
+    /// The payment to the recipient failed (its balance stays claimable).
+    error PaymentFailed(address recipient, uint256 amount);
 
-    constructor(address verifier_, uint256 genesisRoot) {
+    /// @param verifier_ The final aggregation circuit's verifier.
+    /// @param genesisRoot The state root at genesis.
+    /// @param depth The state tree's depth.
+    /// @param exodusDelay_ Blocks a deposit may wait before exodus mode can be activated.
+    /// @param genesisSupply Gwei held by the genesis accounts: sent with the deployment (the
+    /// ETH that backs them).
+    /// @param genesisKeys `(account, x, y)` of each genesis account (the operator's included).
+    constructor(
+        address verifier_,
+        uint256 genesisRoot,
+        uint256 depth,
+        uint256 exodusDelay_,
+        uint256 genesisSupply,
+        uint256[3][] memory genesisKeys
+    ) payable {
         if (verifier_.code.length == 0) revert NoVerifier(verifier_);
         if (genesisRoot >= FIELD) revert NotAFieldElement(genesisRoot);
+        if (depth == 0 || depth > 32) revert BadTreeDepth(depth);
+        if (genesisSupply >= SUPPLY_LIMIT) revert SupplyLimit(genesisSupply);
+        if (msg.value != genesisSupply * GWEI) revert GenesisSupplyUnbacked(genesisSupply, msg.value);
         verifier = verifier_;
+        treeDepth = depth;
+        exodusDelay = exodusDelay_;
         stateRoot = genesisRoot;
+        totalSupply = genesisSupply;
+        for (uint256 i = 0; i < genesisKeys.length; i++) {
+            uint256 account = genesisKeys[i][0];
+            if (account >> depth != 0) revert AccountOutOfRange(account);
+            accountKey[account] = keccak256(abi.encode(genesisKeys[i][1], genesisKeys[i][2]));
+        }
+    }
+
+    /// @notice Locks `msg.value` (a whole number of gwei, below 2^56 gwei) and queues its
+    /// deposit to L2 account `account` under key `(x, y)` (creating the account there if it
+    /// does not exist). Refused when L2 would refuse it: account outside the tree, unusable
+    /// key, an existing account under another key.
+    function deposit(uint256 x, uint256 y, uint256 account) external payable {
+        if (exodus) revert ExodusMode();
+        if (msg.value % GWEI != 0) revert NotWholeGwei(msg.value);
+        uint256 amount = msg.value / GWEI;
+        if (amount == 0 || amount > AMOUNT_MASK) revert BadDepositAmount(amount);
+        if (account >> treeDepth != 0) revert AccountOutOfRange(account);
+        if (!isUsableKey(x, y)) revert UnusableKey(x, y);
+        bytes32 key = keccak256(abi.encode(x, y));
+        bytes32 known = accountKey[account];
+        if (known == 0) {
+            accountKey[account] = key;
+        } else if (known != key) {
+            revert AccountKeyMismatch(account);
+        }
+        uint256 supply = totalSupply + amount;
+        if (supply >= SUPPLY_LIMIT) revert SupplyLimit(supply);
+        totalSupply = supply;
+        uint256 index = depositTail;
+        depositHash[index] = keccak256(abi.encode(account, x, y, amount));
+        depositInfo[index] = uint256(uint160(msg.sender)) | amount << 160 | block.number << 216;
+        depositTail = index + 1;
+        emit DepositQueued(index, account, x, y, amount, msg.sender);
     }
 
     /// @notice Submits a batch with its pubdata and its final aggregated proof.
@@ -83,6 +231,7 @@ contract Rollup {
         uint256[2][] calldata depositKeys,
         bytes calldata proof
     ) external {
+        if (exodus) revert ExodusMode();
         if (oldRoot != stateRoot) revert WrongOldRoot(stateRoot, oldRoot);
         for (uint256 i = 0; i < 12; i++) {
             if (accumulator[i] >= FIELD) revert NotAFieldElement(accumulator[i]);
@@ -99,10 +248,113 @@ contract Rollup {
             abi.encodePacked(accumulator, oldRoot, newRoot, commitment, s.z, s.value, proof)
         );
         if (!ok) revert InvalidProof();
+        _settle(s.words);
         stateRoot = newRoot;
         uint256 number = batchNumber + 1;
         batchNumber = number;
         batchCommitment[number] = commitment;
         emit BatchSubmitted(number, oldRoot, newRoot, commitment, s.transactions);
+    }
+
+    /// Consumes the batch's deposits from the queue (each must be the next entry) and credits
+    /// its withdrawals; refuses a batch after which a queued deposit is overdue.
+    function _settle(uint256[] memory words) private {
+        uint256 head = depositHead;
+        uint256 tail = depositTail;
+        uint256 next = head;
+        uint256 end = words.length;
+        for (uint256 base = 1; base < end; base += 4) {
+            uint256 w0 = words[base];
+            uint256 kind = w0 & 0xff;
+            if (kind == DEPOSIT) {
+                uint256 record = (base - 1) / 4;
+                if (next >= tail) revert DepositNotQueued(record, next);
+                bytes32 h = keccak256(
+                    abi.encode(
+                        (w0 >> 8) & 0xffffffff,
+                        words[base + 2],
+                        words[base + 3],
+                        (w0 >> 104) & AMOUNT_MASK
+                    )
+                );
+                if (h != depositHash[next]) revert DepositMismatch(record, next);
+                next++;
+            } else if (kind == WITHDRAW) {
+                address recipient = address(uint160(words[base + 1]));
+                pendingWithdrawal[recipient] += ((w0 >> 104) & AMOUNT_MASK) * GWEI;
+            }
+        }
+        if (next != head) depositHead = next;
+        if (next < tail) {
+            uint256 deadline = (depositInfo[next] >> 216) + exodusDelay;
+            if (block.number > deadline) revert DepositOverdue(next, deadline);
+        }
+    }
+
+    /// @notice Switches to exodus mode when the oldest queued deposit has waited more than
+    /// `exodusDelay` blocks: no batch is accepted after it and queued deposits are refunded.
+    function activateExodus() external {
+        if (exodus) revert ExodusMode();
+        uint256 head = depositHead;
+        if (head >= depositTail) revert NoOverdueDeposit();
+        uint256 queuedAt = depositInfo[head] >> 216;
+        if (block.number <= queuedAt + exodusDelay) revert NoOverdueDeposit();
+        exodus = true;
+        emit ExodusActivated(head, queuedAt);
+    }
+
+    /// @notice In exodus mode, credits queued deposit `index` (not consumed by a batch) back
+    /// to its depositor, once; the depositor claims it with `withdraw`.
+    function refundDeposit(uint256 index) external {
+        if (!exodus) revert NotExodusMode();
+        if (index < depositHead || index >= depositTail) revert NotRefundable(index);
+        uint256 info = depositInfo[index];
+        if (info == 0) revert NotRefundable(index);
+        depositInfo[index] = 0;
+        address depositor = address(uint160(info));
+        uint256 amount = (info >> 160) & AMOUNT_MASK;
+        pendingWithdrawal[depositor] += amount * GWEI;
+        emit DepositRefunded(index, depositor, amount);
+    }
+
+    /// @notice Pays the caller what it can claim (withdrawals in accepted batches, refunds).
+    /// @dev Checks, effects, interactions: the claim is zeroed before the call, so a
+    /// recipient that calls back finds nothing to withdraw.
+    function withdraw() external {
+        uint256 amount = pendingWithdrawal[msg.sender];
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        pendingWithdrawal[msg.sender] = 0;
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert PaymentFailed(msg.sender, amount);
+        emit Withdrawn(msg.sender, amount);
+    }
+
+    /// @notice Whether `(x, y)` is a key L2 accepts for a new account: canonical coordinates
+    /// of a point of Baby Jubjub whose multiple by the cofactor 8 is not the identity (the
+    /// engine's `is_usable_key`).
+    function isUsableKey(uint256 x, uint256 y) public pure returns (bool) {
+        if (x >= FIELD || y >= FIELD) return false;
+        uint256 x2 = mulmod(x, x, FIELD);
+        uint256 y2 = mulmod(y, y, FIELD);
+        uint256 lhs = addmod(mulmod(CURVE_A, x2, FIELD), y2, FIELD);
+        if (lhs != addmod(1, mulmod(CURVE_D, mulmod(x2, y2, FIELD), FIELD), FIELD)) return false;
+        // Three doublings in projective coordinates (X : Y : Z), formulas dbl-2008-bbjlp; the
+        // curve is complete (a square, d not), so Z stays nonzero.
+        uint256 X = x;
+        uint256 Y = y;
+        uint256 Z = 1;
+        for (uint256 i = 0; i < 3; i++) {
+            uint256 b = mulmod(addmod(X, Y, FIELD), addmod(X, Y, FIELD), FIELD);
+            uint256 c = mulmod(X, X, FIELD);
+            uint256 d = mulmod(Y, Y, FIELD);
+            uint256 e = mulmod(CURVE_A, c, FIELD);
+            uint256 f = addmod(e, d, FIELD);
+            uint256 j = addmod(f, FIELD - mulmod(2, mulmod(Z, Z, FIELD), FIELD), FIELD);
+            X = mulmod(addmod(b, FIELD - addmod(c, d, FIELD), FIELD), j, FIELD);
+            Y = mulmod(f, addmod(e, FIELD - d, FIELD), FIELD);
+            Z = mulmod(f, j, FIELD);
+        }
+        // The identity is (0 : Z : Z).
+        return !(X == 0 && Y == Z);
     }
 }

@@ -3,11 +3,14 @@
 //! precompiles (ecAdd 0x06, ecMul 0x07, ecPairing 0x08) counted by an inspector.
 
 use revm::context::result::{ExecutionResult, Output};
-use revm::context::TxEnv;
+use revm::context::{ContextTr, TxEnv};
 use revm::database::InMemoryDB;
+use revm::database_interface::Database;
 use revm::handler::MainnetContext;
 use revm::interpreter::{CallInputs, CallOutcome};
-use revm::primitives::{Address, TxKind};
+use revm::primitives::TxKind;
+pub use revm::primitives::{Address, U256};
+use revm::state::AccountInfo;
 use revm::{Context, InspectCommitEvm, Inspector, MainBuilder, MainContext, MainnetEvm};
 
 /// Gas and calls of one precompile.
@@ -81,10 +84,12 @@ pub fn calldata_gas(data: &[u8]) -> u64 {
     data.iter().map(|b| if *b == 0 { 4 } else { 16 }).sum()
 }
 
-/// A fresh chain with one funded-enough sender (gas price 0).
+/// A fresh chain (gas price 0). Transactions come from [`Chain::DEFAULT_SENDER`] unless
+/// another sender is named; senders need a balance only for the value they send
+/// ([`Chain::fund`]). The block number starts at 1 and moves only with
+/// [`Chain::advance_blocks`].
 pub struct Chain {
     evm: MainnetEvm<MainnetContext<InMemoryDB>, GasProfile>,
-    nonce: u64,
 }
 
 impl Chain {
@@ -95,28 +100,74 @@ impl Chain {
         if !limit_code_size {
             context.cfg.limit_contract_code_size = Some(usize::MAX);
         }
+        context.block.number = U256::from(1);
         Self {
             evm: context.build_mainnet_with_inspector(GasProfile::default()),
-            nonce: 0,
         }
     }
 
-    fn transact(&mut self, kind: TxKind, data: Vec<u8>) -> Result<Receipt, EvmError> {
+    /// The sender of [`Chain::deploy`] and [`Chain::call`].
+    pub const DEFAULT_SENDER: Address = Address::ZERO;
+
+    fn account(&mut self, address: Address) -> Result<AccountInfo, EvmError> {
+        Ok(self
+            .evm
+            .ctx
+            .db_mut()
+            .basic(address)
+            .map_err(|e| EvmError(format!("{e:?}")))?
+            .unwrap_or_default())
+    }
+
+    /// Sets `address`'s balance to `wei`.
+    pub fn fund(&mut self, address: Address, wei: U256) -> Result<(), EvmError> {
+        let info = AccountInfo {
+            balance: wei,
+            ..self.account(address)?
+        };
+        self.evm.ctx.db_mut().insert_account_info(address, info);
+        Ok(())
+    }
+
+    /// `address`'s balance in wei.
+    pub fn balance(&mut self, address: Address) -> Result<U256, EvmError> {
+        Ok(self.account(address)?.balance)
+    }
+
+    /// The current block number.
+    pub fn block_number(&self) -> u64 {
+        self.evm.ctx.block.number.saturating_to()
+    }
+
+    /// Moves the chain `blocks` blocks on (deadlines counted in blocks).
+    pub fn advance_blocks(&mut self, blocks: u64) {
+        self.evm.ctx.block.number += U256::from(blocks);
+    }
+
+    fn transact(
+        &mut self,
+        caller: Address,
+        kind: TxKind,
+        value: U256,
+        data: Vec<u8>,
+    ) -> Result<Receipt, EvmError> {
         self.evm.inspector = GasProfile::default();
         let calldata_bytes = data.len();
         let calldata = calldata_gas(&data);
+        let nonce = self.account(caller)?.nonce;
         let tx = TxEnv {
+            caller,
             gas_limit: 30_000_000,
             kind,
+            value,
             data: data.into(),
-            nonce: self.nonce,
+            nonce,
             ..Default::default()
         };
         let result = self
             .evm
             .inspect_tx_commit(tx)
             .map_err(|e| EvmError(format!("{e:?}")))?;
-        self.nonce += 1;
         let profile = self.evm.inspector;
         let mut receipt = Receipt {
             success: false,
@@ -153,11 +204,32 @@ impl Chain {
     /// Deploys `creation` code (constructor arguments appended); the receipt's `created`
     /// is the address on success.
     pub fn deploy(&mut self, creation: Vec<u8>) -> Result<Receipt, EvmError> {
-        self.transact(TxKind::Create, creation)
+        self.deploy_from(Self::DEFAULT_SENDER, U256::ZERO, creation)
+    }
+
+    /// Deploys `creation` code from `caller`, sending `value` wei to the constructor.
+    pub fn deploy_from(
+        &mut self,
+        caller: Address,
+        value: U256,
+        creation: Vec<u8>,
+    ) -> Result<Receipt, EvmError> {
+        self.transact(caller, TxKind::Create, value, creation)
     }
 
     /// Calls `to` with `data`.
     pub fn call(&mut self, to: Address, data: Vec<u8>) -> Result<Receipt, EvmError> {
-        self.transact(TxKind::Call(to), data)
+        self.call_from(Self::DEFAULT_SENDER, to, U256::ZERO, data)
+    }
+
+    /// Calls `to` with `data` from `caller`, sending `value` wei.
+    pub fn call_from(
+        &mut self,
+        caller: Address,
+        to: Address,
+        value: U256,
+        data: Vec<u8>,
+    ) -> Result<Receipt, EvmError> {
+        self.transact(caller, TxKind::Call(to), value, data)
     }
 }

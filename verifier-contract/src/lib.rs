@@ -7,7 +7,7 @@
 //!   aggregation circuit's verifying key (it checks the proof and the KZG accumulator's
 //!   pairing).
 //! - `contracts/Rollup.sol`: the rollup contract ([`ROLLUP_SOL`]): state root, batch number,
-//!   `submitBatch` through the verifier.
+//!   `submitBatch` through the verifier, the L1 -> L2 deposit queue, withdrawals, exodus mode.
 //! - [`solc`]: compilation with solcjs from npm (pinned, offline).
 //! - [`evm`]: an in-process EVM (revm) to deploy and call them and measure gas.
 //! - [`L1`]: both contracts deployed on such a chain, with the calls encoded.
@@ -19,7 +19,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use revm::primitives::{keccak256, Address};
+use revm::primitives::{keccak256, Address, U256};
 use snark_verifier_sdk::evm::gen_evm_verifier_sol_code;
 use snark_verifier_sdk::halo2::aggregation::AggregationCircuit;
 use snark_verifier_sdk::SHPLONK;
@@ -186,6 +186,14 @@ pub enum L1Error {
     /// The batch's pubdata cannot be read.
     #[error("pubdata: {0}")]
     Pubdata(#[from] PubdataError),
+    /// A call the caller needed was refused.
+    #[error("{what}: {reason}")]
+    Refused {
+        /// What was refused.
+        what: String,
+        /// The revert, in words.
+        reason: String,
+    },
     /// A deployment failed.
     #[error("deploying {contract}: {reason}")]
     Deploy {
@@ -194,6 +202,125 @@ pub enum L1Error {
         /// Why.
         reason: String,
     },
+}
+
+/// Wei per L2 unit: L2 amounts are gwei.
+pub const GWEI: u64 = 1_000_000_000;
+
+/// `Rollup.deposit`.
+pub const DEPOSIT: &str = "deposit(uint256,uint256,uint256)";
+/// `Rollup.withdraw`.
+pub const WITHDRAW: &str = "withdraw()";
+/// `Rollup.activateExodus`.
+pub const ACTIVATE_EXODUS: &str = "activateExodus()";
+/// `Rollup.refundDeposit`.
+pub const REFUND_DEPOSIT: &str = "refundDeposit(uint256)";
+
+/// The default `exodusDelay`: about a day of 12-second blocks.
+pub const DEFAULT_EXODUS_DELAY: u64 = 7_200;
+
+/// The rollup contract's constructor arguments.
+#[derive(Debug, Clone)]
+pub struct RollupDeployment {
+    /// The state root to start from.
+    pub genesis_root: Fr,
+    /// The state tree's depth.
+    pub depth: u8,
+    /// Blocks a queued deposit may wait before exodus mode can be activated.
+    pub exodus_delay: u64,
+    /// Gwei held by the genesis accounts (sent with the deployment).
+    pub genesis_supply: u64,
+    /// `(account, x, y)` of each genesis account's key.
+    pub genesis_keys: Vec<(u32, Fr, Fr)>,
+}
+
+impl RollupDeployment {
+    /// A rollup starting at `root` in a tree of `depth`, with no genesis account known to L1
+    /// and no genesis supply (what `zkroll verify --evm` deploys to check one batch).
+    pub fn at(root: Fr, depth: u8) -> Self {
+        Self {
+            genesis_root: root,
+            depth,
+            exodus_delay: DEFAULT_EXODUS_DELAY,
+            genesis_supply: 0,
+            genesis_keys: Vec::new(),
+        }
+    }
+
+    /// The ABI-encoded constructor arguments for a verifier at `verifier`.
+    pub fn constructor_args(&self, verifier: Address) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&address_word(verifier));
+        out.extend_from_slice(&word(&self.genesis_root));
+        out.extend_from_slice(&uint(self.depth.into()));
+        out.extend_from_slice(&uint(self.exodus_delay));
+        out.extend_from_slice(&uint(self.genesis_supply));
+        // The dynamic array `genesisKeys`: its offset after the six head words.
+        out.extend_from_slice(&uint(6 * 32));
+        out.extend_from_slice(&uint(self.genesis_keys.len() as u64));
+        for (account, x, y) in &self.genesis_keys {
+            out.extend_from_slice(&uint((*account).into()));
+            out.extend_from_slice(&word(x));
+            out.extend_from_slice(&word(y));
+        }
+        out
+    }
+}
+
+/// An address as an ABI word.
+pub fn address_word(address: Address) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out[12..].copy_from_slice(address.as_slice());
+    out
+}
+
+/// Calldata of `signature` with static arguments `args` (one word each).
+pub fn call_data(signature: &str, args: &[[u8; 32]]) -> Vec<u8> {
+    let mut out = selector(signature).to_vec();
+    for a in args {
+        out.extend_from_slice(a);
+    }
+    out
+}
+
+/// `Rollup.deposit` calldata: `gwei` (sent as value) to `account` under key `(x, y)`.
+pub fn deposit_calldata(account: u32, x: &Fr, y: &Fr) -> Vec<u8> {
+    call_data(DEPOSIT, &[word(x), word(y), uint(account.into())])
+}
+
+/// A deposit of `pubdata`: account, key and amount (gwei).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueuedDeposit {
+    /// L2 account.
+    pub account: u32,
+    /// Key x.
+    pub x: Fr,
+    /// Key y.
+    pub y: Fr,
+    /// Gwei.
+    pub amount: u64,
+}
+
+/// The deposits of `pubdata`, in order: what must be queued on L1 before the batch.
+pub fn batch_deposits(pubdata: &[u8]) -> Result<Vec<QueuedDeposit>, PubdataError> {
+    let records = pubdata::parse(pubdata)?;
+    let keys = deposit_keys(pubdata)?;
+    Ok(records
+        .iter()
+        .filter_map(|record| match record {
+            pubdata::Record::Deposit {
+                account, amount, ..
+            } => Some((*account, *amount)),
+            _ => None,
+        })
+        .zip(keys)
+        .map(|((account, amount), (x, y))| QueuedDeposit {
+            account,
+            x,
+            y,
+            amount,
+        })
+        .collect())
 }
 
 /// The verifier and the rollup contract deployed on an in-process chain.
@@ -210,8 +337,8 @@ pub struct L1 {
 
 impl L1 {
     /// Deploys both contracts on a fresh chain with mainnet limits (EIP-170 included), the
-    /// rollup starting at `genesis_root`.
-    pub fn deploy(contracts: &Contracts, genesis_root: &Fr) -> Result<Self, L1Error> {
+    /// rollup with `deployment`'s arguments (its genesis supply sent by the deployer).
+    pub fn deploy(contracts: &Contracts, deployment: &RollupDeployment) -> Result<Self, L1Error> {
         let mut chain = Chain::new(true);
         let deployed = |receipt: Receipt, contract: &'static str| match receipt.created {
             Some(address) if receipt.success => Ok((address, receipt)),
@@ -225,11 +352,13 @@ impl L1 {
             "verifier",
         )?;
         let mut creation = contracts.rollup.creation.clone();
-        let mut address_word = [0u8; 32];
-        address_word[12..].copy_from_slice(verifier.as_slice());
-        creation.extend_from_slice(&address_word);
-        creation.extend_from_slice(&word(genesis_root));
-        let (rollup, rollup_receipt) = deployed(chain.deploy(creation)?, "Rollup")?;
+        creation.extend_from_slice(&deployment.constructor_args(verifier));
+        let value = U256::from(deployment.genesis_supply) * U256::from(GWEI);
+        chain.fund(Chain::DEFAULT_SENDER, value)?;
+        let (rollup, rollup_receipt) = deployed(
+            chain.deploy_from(Chain::DEFAULT_SENDER, value, creation)?,
+            "Rollup",
+        )?;
         Ok(Self {
             chain,
             verifier,
@@ -257,14 +386,70 @@ impl L1 {
         Ok(self.chain.call(self.rollup, data)?)
     }
 
+    /// `from` deposits `gwei` to `account` under key `(x, y)` (`from` is given the ETH first).
+    pub fn deposit(
+        &mut self,
+        from: Address,
+        account: u32,
+        x: &Fr,
+        y: &Fr,
+        gwei: u64,
+    ) -> Result<Receipt, L1Error> {
+        let value = U256::from(gwei) * U256::from(GWEI);
+        let balance = self.chain.balance(from)?;
+        self.chain.fund(from, balance + value)?;
+        Ok(self
+            .chain
+            .call_from(from, self.rollup, value, deposit_calldata(account, x, y))?)
+    }
+
+    /// Queues on L1, from `from`, the deposits of `pubdata` in order (what an operator's
+    /// users do before the batch that consumes them); the receipts, each checked.
+    pub fn queue_deposits(
+        &mut self,
+        from: Address,
+        pubdata: &[u8],
+    ) -> Result<Vec<Receipt>, L1Error> {
+        let mut receipts = Vec::new();
+        for (i, d) in batch_deposits(pubdata)?.iter().enumerate() {
+            let receipt = self.deposit(from, d.account, &d.x, &d.y, d.amount)?;
+            if !receipt.success {
+                return Err(L1Error::Refused {
+                    what: format!("deposit {i} of the batch (account {})", d.account),
+                    reason: receipt.failure.unwrap_or_default(),
+                });
+            }
+            receipts.push(receipt);
+        }
+        Ok(receipts)
+    }
+
+    /// `from` claims what it can withdraw.
+    pub fn withdraw(&mut self, from: Address) -> Result<Receipt, L1Error> {
+        Ok(self
+            .chain
+            .call_from(from, self.rollup, U256::ZERO, call_data(WITHDRAW, &[]))?)
+    }
+
     /// Reads a `uint256` getter of the rollup contract (`stateRoot()`, `batchNumber()`).
     pub fn read(&mut self, getter: &str) -> Result<[u8; 32], L1Error> {
-        let selector = keccak256(getter.as_bytes());
-        let receipt = self.chain.call(self.rollup, selector[..4].to_vec())?;
+        self.read_with(getter, &[])
+    }
+
+    /// Reads a getter with static arguments (`pendingWithdrawal(address)`); zero when the
+    /// call fails.
+    pub fn read_with(&mut self, getter: &str, args: &[[u8; 32]]) -> Result<[u8; 32], L1Error> {
+        let receipt = self.chain.call(self.rollup, call_data(getter, args))?;
         let mut out = [0u8; 32];
         if receipt.success && receipt.output.len() == 32 {
             out.copy_from_slice(&receipt.output);
         }
         Ok(out)
+    }
+
+    /// What `recipient` can withdraw, in wei.
+    pub fn pending_withdrawal(&mut self, recipient: Address) -> Result<U256, L1Error> {
+        let w = self.read_with("pendingWithdrawal(address)", &[address_word(recipient)])?;
+        Ok(U256::from_be_bytes(w))
     }
 }

@@ -107,6 +107,8 @@ fn init_execute_check_flow() {
         &data,
         "--txs",
         &demo.path("txs.json"),
+        "--l1-deposits",
+        &demo.path("l1-deposits.json"),
         "--trace",
         &demo.path("t.json"),
         "--json",
@@ -165,15 +167,35 @@ fn wallet_keys_sign_transactions_the_engine_accepts() {
         "5",
     ]);
     let pk = &alice["public_key"];
+    // A deposit sent to the operator is refused (deposits come only from L1's queue), the
+    // state untouched; the same deposit queued on L1 is executed.
     let deposit = serde_json::json!({"transactions": [{"deposit": {"account": 7, "public_key": pk, "amount": 1000}}]});
     std::fs::write(p("dep.json"), deposit.to_string()).expect("write");
-    run_ok(&[
+    run_err(
+        &[
+            "execute",
+            "--data-dir",
+            &p("state"),
+            "--txs",
+            &p("dep.json"),
+        ],
+        &["dep.json", "transaction 0 is a deposit", "L1 queue"],
+    );
+    let queue = serde_json::json!({"deposits": [{"index": 0, "account": 7, "public_key": pk, "amount": 1000}]});
+    std::fs::write(p("queue.json"), queue.to_string()).expect("write");
+    std::fs::write(p("none.json"), r#"{"transactions": []}"#).expect("write");
+    let out = run_ok(&[
         "execute",
         "--data-dir",
         &p("state"),
         "--txs",
-        &p("dep.json"),
+        &p("none.json"),
+        "--l1-deposits",
+        &p("queue.json"),
+        "--json",
     ]);
+    let report: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(report["l1_deposits"], 1, "{out}");
     std::fs::write(
         p("unsigned.json"),
         r#"{"withdraw": {"from": 7, "amount": 300, "fee": 2, "nonce": 0, "recipient": "0x00000000000000000000000000000000000000aa"}}"#,
@@ -199,17 +221,36 @@ fn wallet_keys_sign_transactions_the_engine_accepts() {
         serde_json::json!({"transactions": [signed]}).to_string(),
     )
     .expect("write");
+    // The whole queue again: its entry 0 is consumed already, so skipped.
     let out = run_ok(&[
         "execute",
         "--data-dir",
         &p("state"),
         "--txs",
         &p("batch.json"),
+        "--l1-deposits",
+        &p("queue.json"),
         "--json",
     ]);
     let report: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(report["accepted"], 1, "{out}");
+    assert_eq!(report["l1_deposits"], 0, "{out}");
     assert_eq!(report["withdrawals"], 1);
+    // A queue export that skips an entry is refused, naming the file.
+    let gap = serde_json::json!({"deposits": [{"index": 2, "account": 7, "public_key": pk, "amount": 5}]});
+    std::fs::write(p("gap.json"), gap.to_string()).expect("write");
+    run_err(
+        &[
+            "execute",
+            "--data-dir",
+            &p("state"),
+            "--txs",
+            &p("none.json"),
+            "--l1-deposits",
+            &p("gap.json"),
+        ],
+        &["gap.json", "entry 2 where entry 1 was expected"],
+    );
 }
 
 #[test]
@@ -268,6 +309,8 @@ fn bad_inputs_are_one_line_errors_and_leave_the_state_alone() {
             &demo.path("nostate"),
             "--txs",
             &demo.path("txs.json"),
+            "--l1-deposits",
+            &demo.path("l1-deposits.json"),
         ],
         &["nostate", "state init"],
     );
@@ -377,6 +420,8 @@ fn a_closed_stdout_ends_the_output_quietly() {
         &data,
         "--txs",
         &txs,
+        "--l1-deposits",
+        &demo.path("l1-deposits.json"),
         "--trace",
         &demo.path("t.json"),
     ]);
@@ -409,6 +454,8 @@ fn killed_mid_batch_the_state_is_the_previous_or_the_next() {
         &reference,
         "--txs",
         &demo.path("txs.json"),
+        "--l1-deposits",
+        &demo.path("l1-deposits.json"),
     ]);
     let full = started.elapsed();
     let new_root = root_of(&reference);
@@ -425,6 +472,8 @@ fn killed_mid_batch_the_state_is_the_previous_or_the_next() {
                 &data,
                 "--txs",
                 &demo.path("txs.json"),
+                "--l1-deposits",
+                &demo.path("l1-deposits.json"),
             ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -444,6 +493,8 @@ fn killed_mid_batch_the_state_is_the_previous_or_the_next() {
                 &data,
                 "--txs",
                 &demo.path("txs.json"),
+                "--l1-deposits",
+                &demo.path("l1-deposits.json"),
             ]);
             assert_eq!(root_of(&data), new_root, "re-run after a kill diverged");
         } else {
@@ -551,6 +602,8 @@ fn prove_verify_resume_and_reject() {
         &p("d"),
         "--txs",
         &p("w/txs.json"),
+        "--l1-deposits",
+        &p("w/l1-deposits.json"),
         "--trace",
         &p("t.json"),
     ]);
@@ -765,7 +818,9 @@ fn cache_dir() -> PathBuf {
 fn whole_pipeline_to_the_evm() {
     use zkroll_circuits::field::to_circuit;
     use zkroll_prover::proof_file::ProofFile;
-    use zkroll_verifier_contract::{compile, solc::Solc, L1, MAX_RUNTIME_BYTES};
+    use zkroll_verifier_contract::{
+        batch_deposits, compile, solc::Solc, RollupDeployment, L1, MAX_RUNTIME_BYTES,
+    };
 
     let dir = tempfile::tempdir().expect("temp dir");
     let p = |n: &str| dir.path().join(n).display().to_string();
@@ -776,6 +831,8 @@ fn whole_pipeline_to_the_evm() {
         &p("d"),
         "--txs",
         &p("w/txs.json"),
+        "--l1-deposits",
+        &p("w/l1-deposits.json"),
         "--trace",
         &p("t.json"),
     ]);
@@ -896,11 +953,60 @@ fn whole_pipeline_to_the_evm() {
     let instances: Vec<_> = file.public_inputs.iter().map(to_circuit).collect();
     let source = std::fs::read_to_string(dir.path().join("contracts/Verifier.sol")).expect("sol");
     let contracts = compile(&Solc::default(), &source).expect("compile");
-    let mut l1 = L1::deploy(&contracts, &instances[12]).expect("deploy");
+    let at = |root| RollupDeployment::at(root, 6);
+    let mut l1 = L1::deploy(&contracts, &at(instances[12])).expect("deploy");
+    // The operator cannot mint: the batch's deposits were not queued on L1, so the batch is
+    // refused although its proof is valid; once its users have queued them, it is accepted.
+    let deposits = batch_deposits(&file.pubdata).expect("pubdata");
+    assert!(!deposits.is_empty(), "the batch has no deposit to check");
+    let minted = l1
+        .submit_batch(&instances, &file.pubdata, &file.proof)
+        .expect("call");
+    assert!(
+        !minted.success,
+        "a batch with unqueued deposits was accepted"
+    );
+    assert_eq!(
+        minted.output[..4],
+        zkroll_verifier_contract::selector("DepositNotQueued(uint256,uint256)"),
+        "{:?}",
+        minted.failure
+    );
+    let depositor = zkroll_verifier_contract::evm::Address::with_last_byte(0xd0);
+    // Queued with one gwei less: still refused.
+    let first = deposits[0];
+    assert!(
+        l1.deposit(
+            depositor,
+            first.account,
+            &first.x,
+            &first.y,
+            first.amount - 1
+        )
+        .expect("call")
+        .success
+    );
+    let short = l1
+        .submit_batch(&instances, &file.pubdata, &file.proof)
+        .expect("call");
+    assert_eq!(
+        short.output[..4],
+        zkroll_verifier_contract::selector("DepositMismatch(uint256,uint256)"),
+        "{:?}",
+        short.failure
+    );
+    let mut l1 = L1::deploy(&contracts, &at(instances[12])).expect("deploy");
+    l1.queue_deposits(depositor, &file.pubdata)
+        .expect("deposits");
     let good = l1
         .submit_batch(&instances, &file.pubdata, &file.proof)
         .expect("call");
     assert!(good.success, "{:?}", good.failure);
+    let head = l1.read("depositHead()").expect("read");
+    assert_eq!(
+        u64::from_be_bytes(head[24..].try_into().expect("8")),
+        deposits.len() as u64
+    );
     let root = l1.read("stateRoot()").expect("root");
     assert_eq!(root, zkroll_verifier_contract::word(&instances[13]));
     let replay = l1
@@ -908,7 +1014,10 @@ fn whole_pipeline_to_the_evm() {
         .expect("call");
     assert!(!replay.success, "replayed batch accepted");
 
-    let mut fresh = L1::deploy(&contracts, &instances[12]).expect("deploy");
+    let mut fresh = L1::deploy(&contracts, &at(instances[12])).expect("deploy");
+    fresh
+        .queue_deposits(depositor, &file.pubdata)
+        .expect("deposits");
     let mut flipped = file.proof.clone();
     flipped[200] ^= 1;
     assert!(
@@ -952,7 +1061,7 @@ fn whole_pipeline_to_the_evm() {
             .expect("call")
             .success
     );
-    let elsewhere = L1::deploy(&contracts, &instances[13]).expect("deploy");
+    let elsewhere = L1::deploy(&contracts, &at(instances[13])).expect("deploy");
     let mut elsewhere = elsewhere;
     let wrong_old = elsewhere
         .submit_batch(&instances, &file.pubdata, &file.proof)

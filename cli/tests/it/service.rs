@@ -309,6 +309,8 @@ fn service_auth_bad_requests_backpressure_cancel_and_restarts() {
         s(&data),
         "--txs",
         s(&dir.path().join("w/txs.json")),
+        "--l1-deposits",
+        s(&dir.path().join("w/l1-deposits.json")),
         "--trace",
         s(&trace_path),
     ]);
@@ -603,7 +605,16 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("w/txs.json")).expect("txs"))
             .expect("json");
     let submission = serde_json::json!({ "transactions": txs["transactions"] }).to_string();
-    let args = ["--chunk-size", "1", "--shutdown-grace", "5"];
+    // The deposits come from L1's queue (exported by gen-txs), the transfers over HTTP.
+    let queue = dir.path().join("w/l1-deposits.json");
+    let args = [
+        "--chunk-size",
+        "1",
+        "--shutdown-grace",
+        "5",
+        "--l1-deposits",
+        s(&queue),
+    ];
 
     let started = Instant::now();
     let server = Server::start(&data, &args);

@@ -2,6 +2,7 @@
 //! rejecting everything), so they are tested without an aggregation proof; the real verifier
 //! and proof are exercised by the CLI's end-to-end test.
 
+mod bridge;
 mod pubdata;
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
@@ -10,7 +11,7 @@ use zkroll_verifier_contract::evm::{Chain, Receipt};
 use zkroll_verifier_contract::solc::{Compiled, Solc};
 use zkroll_verifier_contract::{
     rollup_sources, submit_batch_calldata, submit_batch_calldata_with_keys, word, Contracts,
-    L1Error, L1, ROLLUP_SOL,
+    L1Error, RollupDeployment, L1, ROLLUP_SOL,
 };
 
 /// The pubdata of one transfer (account 1 to 2, amount 5, fee 1).
@@ -42,7 +43,7 @@ fn rollup() -> Compiled {
 }
 
 /// Both contracts with a stand-in verifier: STOP (accepts) or REVERT (rejects).
-fn contracts(accepting: bool) -> Contracts {
+pub(crate) fn contracts(accepting: bool) -> Contracts {
     let runtime: &[u8] = if accepting {
         &[0x00]
     } else {
@@ -61,21 +62,33 @@ fn f(x: u64) -> Fr {
     Fr::from(x)
 }
 
+/// A rollup at root `root` in a tree of depth 6 (no genesis keys or supply).
+fn at(root: u64) -> RollupDeployment {
+    RollupDeployment::at(f(root), 6)
+}
+
+/// Rollup's creation code with `deployment`'s arguments for a verifier at `verifier`.
+fn rollup_creation(deployment: &RollupDeployment, verifier: revm::primitives::Address) -> Vec<u8> {
+    let mut creation = rollup().creation;
+    creation.extend_from_slice(&deployment.constructor_args(verifier));
+    creation
+}
+
 /// Public inputs of a final proof: accumulator limbs (unused by the stand-ins), old root,
 /// new root, commitment.
-fn instances(old: u64, new: u64, commitment: u64) -> Vec<Fr> {
+pub(crate) fn instances(old: u64, new: u64, commitment: u64) -> Vec<Fr> {
     let mut v: Vec<Fr> = (1..=12).map(f).collect();
     v.extend([f(old), f(new), f(commitment)]);
     v
 }
 
-fn reverted_with(r: &Receipt, error: &str) -> bool {
+pub(crate) fn reverted_with(r: &Receipt, error: &str) -> bool {
     !r.success && r.output.get(..4) == Some(&keccak256(error.as_bytes())[..4])
 }
 
 #[test]
 fn rollup_rules() {
-    let mut l1 = L1::deploy(&contracts(true), &f(5)).expect("deploy");
+    let mut l1 = L1::deploy(&contracts(true), &at(5)).expect("deploy");
     assert_eq!(l1.read("stateRoot()").expect("read"), word(&f(5)));
     // A batch from the current root is accepted: root, number and commitment stored.
     let ok = l1
@@ -115,7 +128,7 @@ fn rollup_rules() {
     assert_eq!(l1.read("batchNumber()").expect("read"), word(&f(1)));
 
     // A verifier that rejects: InvalidProof, nothing stored.
-    let mut l1 = L1::deploy(&contracts(false), &f(5)).expect("deploy");
+    let mut l1 = L1::deploy(&contracts(false), &at(5)).expect("deploy");
     let bad = l1
         .submit_batch(&instances(5, 6, 77), &TRANSFER, &[1, 2, 3])
         .expect("call");
@@ -127,11 +140,7 @@ fn rollup_rules() {
 fn rollup_needs_a_verifier_with_code() {
     // Deploy Rollup with an address holding no code: the constructor reverts.
     let mut chain = Chain::new(true);
-    let mut creation = rollup().creation;
-    let mut address = [0u8; 32];
-    address[31] = 0x42;
-    creation.extend_from_slice(&address);
-    creation.extend_from_slice(&word(&f(1)));
+    let creation = rollup_creation(&at(1), revm::primitives::Address::with_last_byte(0x42));
     let receipt = chain.deploy(creation).expect("tx");
     assert!(reverted_with(&receipt, "NoVerifier(address)"));
 }
@@ -150,7 +159,7 @@ fn code_over_eip170_is_refused_unless_the_limit_is_lifted() {
     let mut too_big = contracts(true);
     too_big.verifier.creation = vec![0x61, hi, lo, 0x60, 0x00, 0xf3];
     assert!(matches!(
-        L1::deploy(&too_big, &f(1)),
+        L1::deploy(&too_big, &at(1)),
         Err(L1Error::Deploy {
             contract: "verifier",
             ..
@@ -218,7 +227,7 @@ fn non_canonical_public_inputs_are_refused() {
         .map(|i| format!("accumulator[{i}]"))
         .chain(["oldRoot", "newRoot", "commitment"].map(String::from))
         .collect();
-    let mut l1 = L1::deploy(&contracts(true), &f(5)).expect("deploy");
+    let mut l1 = L1::deploy(&contracts(true), &at(5)).expect("deploy");
     for (position, name) in names.iter().enumerate() {
         for (label, value) in values {
             let mut calldata = submit_batch_calldata(&instances(5, 6, 77), &TRANSFER, &[1, 2, 3])
@@ -243,11 +252,10 @@ fn non_canonical_public_inputs_are_refused() {
     for (label, value) in values {
         let mut chain = Chain::new(true);
         let verifier = chain.deploy(creation_of(&[0x00])).expect("tx");
-        let mut creation = rollup().creation;
-        let mut address = [0u8; 32];
-        address[12..].copy_from_slice(verifier.created.expect("verifier").as_slice());
-        creation.extend_from_slice(&address);
-        creation.extend_from_slice(&value.to_be_bytes::<32>());
+        let mut creation = rollup_creation(&at(1), verifier.created.expect("verifier"));
+        // The genesis root: the constructor's second word.
+        let at = creation.len() - 7 * 32 + 32;
+        creation[at..at + 32].copy_from_slice(&value.to_be_bytes::<32>());
         let receipt = chain.deploy(creation).expect("tx");
         assert!(
             reverted_with(&receipt, "NotAFieldElement(uint256)"),
@@ -261,7 +269,7 @@ fn non_canonical_public_inputs_are_refused() {
 /// real batch always moves the root).
 #[test]
 fn a_batch_that_keeps_the_root_is_refused() {
-    let mut l1 = L1::deploy(&contracts(true), &f(5)).expect("deploy");
+    let mut l1 = L1::deploy(&contracts(true), &at(5)).expect("deploy");
     let same = l1
         .submit_batch(&instances(5, 5, 77), &TRANSFER, &[1, 2, 3])
         .expect("call");
