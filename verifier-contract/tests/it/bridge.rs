@@ -468,3 +468,59 @@ fn encoded_signatures_are_declared() {
         assert!(ROLLUP_SOL.contains(name), "{name}");
     }
 }
+
+/// `submitBatch`'s gas by batch size and kind of transaction, behind the accepting stand-in
+/// verifier with a proof of the final proof's length (2,656 bytes): everything L1 pays but
+/// the verifier's own execution (constant: measured by the CLI's end-to-end test). Deposits
+/// are queued first, withdrawals go to distinct recipients.
+#[test]
+fn submit_batch_gas_by_batch_size() {
+    use zkroll_engine::workload::Workload;
+    const PROOF_BYTES: usize = 2_656;
+    let proof: Vec<u8> = (0..PROOF_BYTES).map(|i| (i % 251 + 1) as u8).collect();
+    let mut rows = Vec::new();
+    for (kind, n) in [
+        ("transfer", 8),
+        ("transfer", 64),
+        ("transfer", 256),
+        ("deposit", 256),
+        ("withdraw", 256),
+    ] {
+        let mut l1 = deploy(100, 1 << 40);
+        let w = Workload::new(3, 8, 1, 6);
+        let mut pubdata = Vec::new();
+        let mut keys = Vec::new();
+        for i in 0..n {
+            match kind {
+                "transfer" => pubdata.extend_from_slice(&TRANSFER),
+                "deposit" => {
+                    let user = &w.wallets[i % w.wallets.len()];
+                    let (account, k) = (user.index, user.public_key);
+                    assert!(deposit(&mut l1, account, &k, 1_000 + i as u64).success);
+                    pubdata.extend(deposit_record(account, k, 1_000 + i as u64));
+                    keys.push(k);
+                }
+                _ => {
+                    let mut to = [0u8; 20];
+                    to[..8].copy_from_slice(&(i as u64 + 1).to_be_bytes());
+                    pubdata.extend(withdraw_record(1, Address::from(to), 10, 1));
+                }
+            }
+        }
+        let keys: Vec<(Fr, Fr)> = keys.iter().map(xy).collect();
+        let data = submit_batch_calldata_with_keys(&instances(5, 6, 77), &pubdata, &keys, &proof);
+        let r = l1.chain.call(l1.rollup, data).expect("call");
+        assert!(r.success, "{kind} x {n}: {r:?}");
+        rows.push((kind, n, r.gas_used, r.calldata_gas));
+        eprintln!(
+            "submitBatch, {n} x {kind}, stand-in verifier: {} gas ({} per tx; calldata {} gas)",
+            r.gas_used,
+            r.gas_used / n as u64,
+            r.calldata_gas
+        );
+    }
+    // What one more transfer costs (calldata, binding, the settlement loop): measured 1,067.
+    let marginal = (rows[2].2 - rows[1].2) / (rows[2].1 - rows[1].1) as u64;
+    eprintln!("submitBatch: {marginal} gas per additional transfer (64 -> 256)");
+    assert!(marginal <= 1_200, "{marginal} gas per additional transfer");
+}
