@@ -5,7 +5,8 @@
 # print the statistics of the chunk circuit that proves such batches; then the whole proving
 # pipeline on a small batch: chunk proofs in parallel, aggregation into one final proof, and
 # that proof verified by the generated Solidity verifier and Rollup.sol in an in-process EVM
-# (revm), with the L1 gas. Parameters and keys are cached in ~/.cache/zkroll-params, so a
+# (revm), with the L1 gas: the batch's deposits queued on L1 first, its withdrawal claimed after.
+# Parameters and keys are cached in ~/.cache/zkroll-params, so a
 # second run skips the setup and key generation (the first run generates the aggregation
 # keys: several minutes).
 set -euo pipefail
@@ -38,7 +39,8 @@ SMALL="$WORK/proving"
 # 7 transactions and the fee settlement the engine appends: 8 steps, 2 chunks of 4 (the
 # aggregation tree's capacity).
 echo "==> proving pipeline on a small batch: 7 transactions and the fee settlement, chunks of 4 slots, tree depth 24 ($SMALL)"
-"$ZK" gen-txs --out "$SMALL" --accounts 4 --count 7 --seed 11
+# Seed 7: 3 deposits (queued on L1), 3 transfers and a withdrawal, claimed on L1 at the end.
+"$ZK" gen-txs --out "$SMALL" --accounts 4 --count 7 --seed 7
 "$ZK" state init --data-dir "$SMALL/state" --genesis "$SMALL/genesis.json"
 "$ZK" execute --data-dir "$SMALL/state" --txs "$SMALL/txs.json" --l1-deposits "$SMALL/l1-deposits.json" \
   --trace "$SMALL/batch-0.json"
@@ -69,7 +71,9 @@ echo "    first run their keys are generated before (~3 and ~1.5 min), then cach
 SECONDS=0
 "$ZK" aggregate --data-dir "$SMALL/state" --proofs "$PROOFS"
 AGG_S=$SECONDS
-echo "==> the final proof: native verifier, then the Solidity verifier and Rollup.sol in revm"
+echo "==> the final proof: native verifier, then on L1 in revm: the batch's deposits queued"
+echo "    (Rollup.deposit), the batch submitted (verifier + Rollup.submitBatch), its withdrawal"
+echo "    claimed (Rollup.withdraw)"
 "$ZK" verify "$PROOFS/final.json" --data-dir "$SMALL/state" --evm 2>&1 | tee "$SMALL/evm.txt"
 GAS=$(sed -n 's/.*accepted on the EVM.*(\([0-9]*\) gas)$/\1/p' "$SMALL/evm.txt")
 TRANSFERS=$(grep -c '"transfer"' "$SMALL/txs.json" || true)
@@ -77,7 +81,13 @@ echo "==> L1 contracts in $SMALL/contracts (from the development parameters this
 echo "    their secret is public, so --allow-unsafe-dev-params; a real deployment imports a ceremony's)"
 "$ZK" gen-verifier --data-dir "$SMALL/state" --out "$SMALL/contracts" --chunk-size 4 --report \
   --allow-unsafe-dev-params
-echo "==> done: chunk proofs ${PROVE_S} s, aggregation ${AGG_S} s; L1 gas per batch ${GAS:-?}"
+CLAIMED=$(grep -c 'Rollup.withdraw: .* claimed' "$SMALL/evm.txt" || true)
+if [ "${CLAIMED:-0}" -lt 1 ]; then
+  echo "error: no withdrawal of the batch was claimed on L1" >&2
+  exit 1
+fi
+echo "==> done: chunk proofs ${PROVE_S} s, aggregation ${AGG_S} s; L1 gas per batch ${GAS:-?};"
+echo "    $CLAIMED withdrawal(s) claimed on L1 after the batch"
 if [ -n "$GAS" ] && [ "${TRANSFERS:-0}" -gt 0 ]; then
   echo "    L1 gas per transfer: $((GAS / TRANSFERS)) ($TRANSFERS transfers in the batch)"
 fi
