@@ -52,10 +52,9 @@ contract Rollup {
 
     /// Current state root of the rollup.
     uint256 public stateRoot;
-    /// Number of batches accepted so far.
+    /// Number of batches accepted so far (each one's commitment is in its `BatchSubmitted`
+    /// event, not stored: withdrawals are credited when the batch is accepted).
     uint256 public batchNumber;
-    /// Transaction commitment of each accepted batch (batch numbers start at 1).
-    mapping(uint256 => uint256) public batchCommitment;
 
     /// Deposits queued so far; the next deposit gets this index.
     uint256 public depositTail;
@@ -252,7 +251,6 @@ contract Rollup {
         stateRoot = newRoot;
         uint256 number = batchNumber + 1;
         batchNumber = number;
-        batchCommitment[number] = commitment;
         emit BatchSubmitted(number, oldRoot, newRoot, commitment, s.transactions);
     }
 
