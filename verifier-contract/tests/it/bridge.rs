@@ -318,6 +318,7 @@ fn an_overdue_deposit_stops_batches_then_exodus_refunds_it() {
     // Anyone switches to exodus mode; then no batch, no deposit.
     let on = call(&mut l1, Address::with_last_byte(0xee), ACTIVATE_EXODUS, &[]);
     assert!(on.success, "{on:?}");
+    eprintln!("Rollup.activateExodus: {} gas", on.gas_used);
     let batch = submit(&mut l1, 7, &deposit_record(1, a, 40), &[a]);
     assert!(reverted_with(&batch, "ExodusMode()"), "{batch:?}");
     assert!(reverted_with(&deposit(&mut l1, 1, &a, 5), "ExodusMode()"));
@@ -340,6 +341,7 @@ fn an_overdue_deposit_stops_batches_then_exodus_refunds_it() {
         &[uint(1)],
     );
     assert!(refund.success, "{refund:?}");
+    eprintln!("Rollup.refundDeposit: {} gas", refund.gas_used);
     let twice = call(&mut l1, USER, REFUND_DEPOSIT, &[uint(1)]);
     assert!(reverted_with(&twice, "NotRefundable(uint256)"));
     assert_eq!(l1.pending_withdrawal(USER).expect("read"), gwei(40));
