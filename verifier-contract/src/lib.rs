@@ -10,9 +10,12 @@
 //!   `submitBatch` through the verifier, the L1 -> L2 deposit queue, withdrawals, exodus mode.
 //! - [`solc`]: compilation with solcjs from npm (pinned, offline).
 //! - [`evm`]: an in-process EVM (revm) to deploy and call them and measure gas.
+//! - [`poseidon`]: circomlib's Poseidon as a Solidity contract generated from the engine's
+//!   parameters (for checking state-tree paths on L1).
 //! - [`L1`]: both contracts deployed on such a chain, with the calls encoded.
 
 pub mod evm;
+pub mod poseidon;
 pub mod solc;
 
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};

@@ -3,6 +3,7 @@
 //! and proof are exercised by the CLI's end-to-end test.
 
 mod bridge;
+mod poseidon;
 mod pubdata;
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
