@@ -42,6 +42,10 @@ pub const ROLLUP_SOL: &str = include_str!("../contracts/Rollup.sol");
 /// (`zkroll_engine::pubdata`).
 pub const PUBDATA_BINDING_SOL: &str = include_str!("../contracts/PubdataBinding.sol");
 
+/// Source of `contracts/EddsaPoseidon.sol`: EdDSA-Poseidon verification on Baby Jubjub (the
+/// engine's `PublicKey::verify`), with the generated `PoseidonT6` ([`poseidon`]).
+pub const EDDSA_POSEIDON_SOL: &str = include_str!("../contracts/EddsaPoseidon.sol");
+
 /// EIP-170: the largest runtime code mainnet accepts.
 pub const MAX_RUNTIME_BYTES: usize = 24_576;
 
