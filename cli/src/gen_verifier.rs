@@ -183,11 +183,7 @@ pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
                 &file.pubdata,
                 &file.proof,
             )?;
-            crate::l1::print_deposits(&outcome.deposits);
-            crate::l1::print_deposits(&outcome.deposits);
-            crate::l1::print_gas("verifier", &outcome.verify);
-            crate::l1::print_gas("Rollup.submitBatch", &outcome.submit);
-            crate::l1::print_claims(&outcome.claims);
+            outcome.print();
         }
     }
     outln!(

@@ -60,6 +60,17 @@ pub struct EvmOutcome {
     pub claims: Vec<(Address, U256, Receipt)>,
 }
 
+impl EvmOutcome {
+    /// On stderr: the deposits queued, the gas of the verifier and of `submitBatch`, the
+    /// withdrawals claimed.
+    pub fn print(&self) {
+        print_deposits(&self.deposits);
+        print_gas("verifier", &self.verify);
+        print_gas("Rollup.submitBatch", &self.submit);
+        print_claims(&self.claims);
+    }
+}
+
 /// Deploys both contracts (the rollup at the proof's old root, in a tree of `depth`), queues
 /// the batch's deposits on L1 as its users would (L1 accepts a batch's deposits only from
 /// its queue), calls the verifier, then submits the batch (its `pubdata` and the proof).
@@ -140,7 +151,7 @@ fn withdrawal_recipients(pubdata: &[u8]) -> Result<Vec<Address>> {
 }
 
 /// One line per withdrawal claimed after the batch.
-pub fn print_claims(claims: &[(Address, U256, Receipt)]) {
+fn print_claims(claims: &[(Address, U256, Receipt)]) {
     for (recipient, wei, receipt) in claims {
         let gwei = *wei / U256::from(zkroll_verifier_contract::GWEI);
         match &receipt.failure {
@@ -154,7 +165,7 @@ pub fn print_claims(claims: &[(Address, U256, Receipt)]) {
 }
 
 /// One line for the deposits queued before the batch: count and gas of each.
-pub fn print_deposits(deposits: &[Receipt]) {
+fn print_deposits(deposits: &[Receipt]) {
     if deposits.is_empty() {
         return;
     }

@@ -283,10 +283,7 @@ fn verify_aggregation(
         &file.proof,
     )
     .with_context(|| format!("{name}: cannot submit it to the EVM"))?;
-    crate::l1::print_deposits(&outcome.deposits);
-    crate::l1::print_gas("verifier", &outcome.verify);
-    crate::l1::print_gas("Rollup.submitBatch", &outcome.submit);
-    crate::l1::print_claims(&outcome.claims);
+    outcome.print();
     if !outcome.verify.success || !outcome.submit.success {
         let why = outcome
             .submit
