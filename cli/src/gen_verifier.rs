@@ -12,7 +12,7 @@ use zkroll_circuits::proof::vk_hash;
 use zkroll_circuits::stats::chunk_stats;
 use zkroll_engine::ChainConfig;
 use zkroll_prover::proof_file::ProofFile;
-use zkroll_verifier_contract::rollup_sources;
+use zkroll_verifier_contract::{poseidon, rollup_sources, POSEIDON_WIDTHS};
 
 use crate::aggregate::TreeArgs;
 use crate::output::outln;
@@ -145,6 +145,17 @@ pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
         "Rollup.bin",
         hex::encode(&contracts.rollup.creation).as_bytes(),
     )?;
+    for (width, compiled) in POSEIDON_WIDTHS.iter().zip(&contracts.poseidon) {
+        let name = poseidon::contract_name(*width);
+        write(
+            &format!("{name}.sol"),
+            poseidon::solidity(*width).as_bytes(),
+        )?;
+        write(
+            &format!("{name}.bin"),
+            hex::encode(&compiled.creation).as_bytes(),
+        )?;
+    }
     let summary = serde_json::json!({
         "vk_hash": vk_hash(vk),
         "public_inputs": keys.kind.num_instances(),

@@ -10,7 +10,8 @@ use zkroll_aggregator::circuit::ACCUMULATOR_LIMBS;
 use zkroll_verifier_contract::evm::{Address, Receipt, U256};
 use zkroll_verifier_contract::solc::Solc;
 use zkroll_verifier_contract::{
-    compile, verifier_solidity, Contracts, RollupDeployment, L1, MAX_RUNTIME_BYTES,
+    compile, poseidon, verifier_solidity, Contracts, RollupDeployment, L1, MAX_RUNTIME_BYTES,
+    POSEIDON_WIDTHS,
 };
 
 /// The verifier's Solidity and both contracts compiled.
@@ -26,10 +27,14 @@ pub fn contracts(
 
 /// Sizes of both contracts, one line each, with the EIP-170 verdict.
 pub fn print_sizes(contracts: &Contracts) {
-    for (name, c) in [
+    let poseidon = POSEIDON_WIDTHS.map(poseidon::contract_name);
+    let named = [
         ("Verifier", &contracts.verifier),
         ("Rollup", &contracts.rollup),
-    ] {
+    ]
+    .into_iter()
+    .chain(poseidon.iter().map(String::as_str).zip(&contracts.poseidon));
+    for (name, c) in named {
         let verdict = if c.runtime.len() <= MAX_RUNTIME_BYTES {
             "deployable"
         } else {

@@ -242,6 +242,18 @@ pub enum EngineError {
         /// Why each was rejected, in order.
         rejected: Vec<crate::executor::Rejection>,
     },
+    /// An exit was asked for an account the state does not hold.
+    #[error("account {account} does not exist in the state: it has nothing to exit with")]
+    NoAccountToExit {
+        /// Index given.
+        account: u32,
+    },
+    /// The key given is not the account's: it cannot authorise the account's exit.
+    #[error("the key given is not account {account}'s key: it cannot authorise its exit")]
+    NotTheAccountKey {
+        /// Index given.
+        account: u32,
+    },
     /// An L2 transaction list holds a deposit: deposits come only from L1's queue.
     #[error(
         "transaction {index} is a deposit: deposits come only from the L1 queue (Rollup.deposit), \

@@ -16,6 +16,7 @@ pub mod blake512;
 pub mod eddsa;
 pub mod error;
 pub mod executor;
+pub mod exit;
 pub mod field;
 pub mod poseidon;
 pub mod pubdata;

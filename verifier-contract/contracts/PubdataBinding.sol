@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.19;
 
+import "BabyJubjub.sol";
+
 /// @title The pubdata binding, L1's side (docs/protocol.md, "Pubdata binding")
 /// @notice Reads a batch's pubdata from calldata, derives each transaction's four commitment
 /// words (`type | a << 8 | b << 40 | fee << 72 | amount << 104`, the withdrawal's recipient,
@@ -19,9 +21,6 @@ library PubdataBinding {
     /// (r - 1) / 2: circomlib's packed key sets its top bit when x is above it.
     uint256 internal constant HALF_FIELD =
         10944121435919637611123202872628637544274182200208017171849102093287904247808;
-    /// Baby Jubjub's twisted Edwards coefficients.
-    uint256 internal constant CURVE_A = 168700;
-    uint256 internal constant CURVE_D = 168696;
 
     uint256 internal constant ADDRESS_MASK = (1 << 160) - 1;
     uint256 internal constant DEPOSIT = 1;
@@ -177,11 +176,7 @@ library PubdataBinding {
         uint256 le = _reverseBytes(packed);
         if ((le & ((1 << 255) - 1)) != y) return false;
         if (((le >> 255) == 1) != (x > HALF_FIELD)) return false;
-        uint256 x2 = mulmod(x, x, FIELD);
-        uint256 y2 = mulmod(y, y, FIELD);
-        uint256 lhs = addmod(mulmod(CURVE_A, x2, FIELD), y2, FIELD);
-        uint256 rhs = addmod(1, mulmod(CURVE_D, mulmod(x2, y2, FIELD), FIELD), FIELD);
-        return lhs == rhs;
+        return BabyJubjub.onCurve(x, y);
     }
 
     function _reverseBytes(uint256 v) private pure returns (uint256) {

@@ -2,6 +2,18 @@
 pragma solidity 0.8.19;
 
 import "PubdataBinding.sol";
+import "EddsaPoseidon.sol";
+
+/// The Poseidon contract of width 3 (`zkroll_verifier_contract::poseidon::solidity(3)`): a
+/// node of the state tree.
+interface IPoseidonT3 {
+    function hash(uint256[2] calldata inputs) external pure returns (uint256);
+}
+
+/// The Poseidon contract of width 5: an account leaf.
+interface IPoseidonT5 {
+    function hash(uint256[4] calldata inputs) external pure returns (uint256);
+}
 
 /// @title zkroll rollup contract: state root, L1 -> L2 deposit queue, L2 -> L1 withdrawals
 /// @notice Accepts a batch when its aggregated proof verifies: the proof says that applying
@@ -16,7 +28,9 @@ import "PubdataBinding.sol";
 /// - Withdrawals: each one is credited to its L1 recipient, who claims it with `withdraw`.
 /// - Escape hatch: when the oldest queued deposit has waited more than `exodusDelay` blocks,
 ///   anyone can switch the contract to exodus mode: no more batches, queued deposits are
-///   refunded to their depositors.
+///   refunded to their depositors, and each account exits once with its balance in the last
+///   verified root (its leaf and Merkle path, checked with Poseidon on L1, and its key's
+///   EdDSA-Poseidon signature naming the L1 address to pay).
 /// Amounts cross the bridge in gwei (L2 amounts are 56-bit integers of gwei).
 /// @dev The verifier is the contract snark-verifier generates for the final aggregation
 /// circuit. Its calldata is the final proof's public inputs, 32 bytes each, big-endian:
@@ -29,9 +43,6 @@ contract Rollup {
     /// (a test compares this copy with halo2curves' `Fr::MODULUS`).
     uint256 internal constant FIELD =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
-    /// Baby Jubjub's twisted Edwards coefficients.
-    uint256 internal constant CURVE_A = 168700;
-    uint256 internal constant CURVE_D = 168696;
     /// The bridge's unit: L2 amounts are gwei.
     uint256 internal constant GWEI = 1 gwei;
     /// L2 amounts are below 2^56.
@@ -42,6 +53,8 @@ contract Rollup {
     uint256 internal constant SUPPLY_LIMIT = 1 << 64;
     uint256 internal constant DEPOSIT = 1;
     uint256 internal constant WITHDRAW = 3;
+    /// The first input of an exit message (`zkroll_engine::exit::EXIT_DOMAIN`, "exit").
+    uint256 internal constant EXIT_DOMAIN = 0x65786974;
 
     /// The proof verifier.
     address public immutable verifier;
@@ -49,6 +62,10 @@ contract Rollup {
     uint256 public immutable treeDepth;
     /// Blocks a queued deposit may wait for a batch before exodus mode can be activated.
     uint256 public immutable exodusDelay;
+    /// Poseidon of widths 3 (tree nodes), 5 (leaves) and 6 (EdDSA challenges, exit messages).
+    IPoseidonT3 public immutable poseidon3;
+    IPoseidonT5 public immutable poseidon5;
+    IPoseidonT6 public immutable poseidon6;
 
     /// Current state root of the rollup.
     uint256 public stateRoot;
@@ -75,6 +92,8 @@ contract Rollup {
     mapping(address => uint256) public pendingWithdrawal;
     /// Whether exodus mode is on (no more batches).
     bool public exodus;
+    /// Accounts that have exited in exodus mode.
+    mapping(uint256 => bool) public exited;
 
     /// A batch was accepted (its pubdata is in the transaction's calldata).
     event BatchSubmitted(
@@ -97,6 +116,8 @@ contract Rollup {
     event ExodusActivated(uint256 overdue, uint256 queuedAt);
     /// A queued deposit was refunded to its depositor (credited for `withdraw`).
     event DepositRefunded(uint256 indexed index, address depositor, uint256 amount);
+    /// Account `account` exited with `amount` gwei, credited to `recipient`.
+    event Exited(uint256 indexed account, address recipient, uint256 amount);
     /// `amount` wei were paid to `recipient`.
     event Withdrawn(address indexed recipient, uint256 amount);
 
@@ -114,6 +135,8 @@ contract Rollup {
     error InvalidProof();
     /// The verifier address holds no code (a call to it would succeed on anything).
     error NoVerifier(address verifier);
+    /// A Poseidon contract address holds no code.
+    error NoPoseidon(address poseidon);
     /// More deposit keys were given than the pubdata has deposits.
     error ExtraDepositKeys(uint256 given, uint256 deposits);
     /// The batch's deposit (record index) would be queue entry `index`, which is not queued.
@@ -147,6 +170,16 @@ contract Rollup {
     error NoOverdueDeposit();
     /// The deposit is not pending (consumed by a batch, not queued, or refunded).
     error NotRefundable(uint256 index);
+    /// The account has already exited.
+    error AlreadyExited(uint256 account);
+    /// A Merkle path of another length than the tree's depth.
+    error WrongPathLength(uint256 expected, uint256 found);
+    /// A leaf no account can have: balance >= 2^64 or nonce >= 2^32.
+    error NotAnAccountLeaf(uint256 account);
+    /// The leaf and its path do not hash to the state root.
+    error NotInStateRoot(uint256 account, uint256 root);
+    /// The signature does not authorise this exit under the leaf's key.
+    error BadExitSignature(uint256 account);
     /// Nothing to withdraw for this address.
     error NothingToWithdraw(address recipient);
     /// The payment to the recipient failed (its balance stays claimable).
@@ -159,15 +192,23 @@ contract Rollup {
     /// @param genesisSupply Gwei held by the genesis accounts: sent with the deployment (the
     /// ETH that backs them).
     /// @param genesisKeys `(account, x, y)` of each genesis account (the operator's included).
+    /// @param poseidon The Poseidon contracts of widths 3, 5 and 6.
     constructor(
         address verifier_,
         uint256 genesisRoot,
         uint256 depth,
         uint256 exodusDelay_,
         uint256 genesisSupply,
-        uint256[3][] memory genesisKeys
+        uint256[3][] memory genesisKeys,
+        address[3] memory poseidon
     ) payable {
         if (verifier_.code.length == 0) revert NoVerifier(verifier_);
+        for (uint256 i = 0; i < 3; i++) {
+            if (poseidon[i].code.length == 0) revert NoPoseidon(poseidon[i]);
+        }
+        poseidon3 = IPoseidonT3(poseidon[0]);
+        poseidon5 = IPoseidonT5(poseidon[1]);
+        poseidon6 = IPoseidonT6(poseidon[2]);
         if (genesisRoot >= FIELD) revert NotAFieldElement(genesisRoot);
         if (depth == 0 || depth > 32) revert BadTreeDepth(depth);
         if (genesisSupply >= SUPPLY_LIMIT) revert SupplyLimit(genesisSupply);
@@ -315,6 +356,48 @@ contract Rollup {
         emit DepositRefunded(index, depositor, amount);
     }
 
+    /// @notice In exodus mode, account `account` exits once with its balance in the last
+    /// verified state root, credited (gwei -> wei) to `recipient`, who claims it with
+    /// `withdraw`. Anyone may send the exit; the account's key authorises it by signing
+    /// `Poseidon(EXIT_DOMAIN, chain id, this contract, account, recipient)`.
+    /// @param leaf The account's leaf inputs: key x, key y, balance (gwei), nonce.
+    /// @param siblings The leaf's Merkle siblings, from the leaf level up (`treeDepth` of
+    /// them).
+    /// @param signature `(R8.x, R8.y, S)`: the key's EdDSA-Poseidon signature.
+    function exit(
+        uint256 account,
+        uint256[4] calldata leaf,
+        uint256[] calldata siblings,
+        address recipient,
+        uint256[3] calldata signature
+    ) external {
+        if (!exodus) revert NotExodusMode();
+        if (exited[account]) revert AlreadyExited(account);
+        uint256 depth = treeDepth;
+        if (account >> depth != 0) revert AccountOutOfRange(account);
+        if (siblings.length != depth) revert WrongPathLength(depth, siblings.length);
+        // The leaf's hash takes its inputs mod r: only canonical values stand for an account
+        // (the key is checked canonical with the signature).
+        if (leaf[2] >= SUPPLY_LIMIT || leaf[3] >> 32 != 0) revert NotAnAccountLeaf(account);
+        uint256 node = poseidon5.hash(leaf);
+        for (uint256 level = 0; level < depth; level++) {
+            node = (account >> level) & 1 == 0
+                ? poseidon3.hash([node, siblings[level]])
+                : poseidon3.hash([siblings[level], node]);
+        }
+        uint256 root = stateRoot;
+        if (node != root) revert NotInStateRoot(account, root);
+        uint256 message = poseidon6.hash(
+            [EXIT_DOMAIN, block.chainid, uint256(uint160(address(this))), account, uint256(uint160(recipient))]
+        );
+        if (!EddsaPoseidon.verify(poseidon6, leaf[0], leaf[1], signature[0], signature[1], signature[2], message)) {
+            revert BadExitSignature(account);
+        }
+        exited[account] = true;
+        pendingWithdrawal[recipient] += leaf[2] * GWEI;
+        emit Exited(account, recipient, leaf[2]);
+    }
+
     /// @notice Pays the caller what it can claim (withdrawals in accepted batches, refunds).
     /// @dev Checks, effects, interactions: the claim is zeroed before the call, so a
     /// recipient that calls back finds nothing to withdraw.
@@ -331,28 +414,6 @@ contract Rollup {
     /// of a point of Baby Jubjub whose multiple by the cofactor 8 is not the identity (the
     /// engine's `is_usable_key`).
     function isUsableKey(uint256 x, uint256 y) public pure returns (bool) {
-        if (x >= FIELD || y >= FIELD) return false;
-        uint256 x2 = mulmod(x, x, FIELD);
-        uint256 y2 = mulmod(y, y, FIELD);
-        uint256 lhs = addmod(mulmod(CURVE_A, x2, FIELD), y2, FIELD);
-        if (lhs != addmod(1, mulmod(CURVE_D, mulmod(x2, y2, FIELD), FIELD), FIELD)) return false;
-        // Three doublings in projective coordinates (X : Y : Z), formulas dbl-2008-bbjlp; the
-        // curve is complete (a square, d not), so Z stays nonzero.
-        uint256 X = x;
-        uint256 Y = y;
-        uint256 Z = 1;
-        for (uint256 i = 0; i < 3; i++) {
-            uint256 b = mulmod(addmod(X, Y, FIELD), addmod(X, Y, FIELD), FIELD);
-            uint256 c = mulmod(X, X, FIELD);
-            uint256 d = mulmod(Y, Y, FIELD);
-            uint256 e = mulmod(CURVE_A, c, FIELD);
-            uint256 f = addmod(e, d, FIELD);
-            uint256 j = addmod(f, FIELD - mulmod(2, mulmod(Z, Z, FIELD), FIELD), FIELD);
-            X = mulmod(addmod(b, FIELD - addmod(c, d, FIELD), FIELD), j, FIELD);
-            Y = mulmod(f, addmod(e, FIELD - d, FIELD), FIELD);
-            Z = mulmod(f, j, FIELD);
-        }
-        // The identity is (0 : Z : Z).
-        return !(X == 0 && Y == Z);
+        return BabyJubjub.isUsableKey(x, y);
     }
 }

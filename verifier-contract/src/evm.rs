@@ -134,6 +134,11 @@ impl Chain {
         Ok(self.account(address)?.balance)
     }
 
+    /// The chain id (`block.chainid`).
+    pub fn chain_id(&self) -> u64 {
+        self.evm.ctx.cfg.chain_id
+    }
+
     /// The current block number.
     pub fn block_number(&self) -> u64 {
         self.evm.ctx.block.number.saturating_to()

@@ -7,7 +7,9 @@
 //!   aggregation circuit's verifying key (it checks the proof and the KZG accumulator's
 //!   pairing).
 //! - `contracts/Rollup.sol`: the rollup contract ([`ROLLUP_SOL`]): state root, batch number,
-//!   `submitBatch` through the verifier, the L1 -> L2 deposit queue, withdrawals, exodus mode.
+//!   `submitBatch` through the verifier, the L1 -> L2 deposit queue, withdrawals, exodus mode
+//!   and exits (with `BabyJubjub.sol`, `EddsaPoseidon.sol` and the generated Poseidon
+//!   contracts).
 //! - [`solc`]: compilation with solcjs from npm (pinned, offline).
 //! - [`evm`]: an in-process EVM (revm) to deploy and call them and measure gas.
 //! - [`poseidon`]: circomlib's Poseidon as a Solidity contract generated from the engine's
@@ -29,6 +31,7 @@ use snark_verifier_sdk::SHPLONK;
 
 use zkroll_aggregator::circuit::ACCUMULATOR_LIMBS;
 use zkroll_circuits::field::to_circuit;
+use zkroll_engine::exit::ExitClaim;
 use zkroll_engine::pubdata;
 use zkroll_engine::PubdataError;
 
@@ -46,6 +49,10 @@ pub const PUBDATA_BINDING_SOL: &str = include_str!("../contracts/PubdataBinding.
 /// engine's `PublicKey::verify`), with the generated `PoseidonT6` ([`poseidon`]).
 pub const EDDSA_POSEIDON_SOL: &str = include_str!("../contracts/EddsaPoseidon.sol");
 
+/// Source of `contracts/BabyJubjub.sol`: the curve of keys and signatures on L1 (usable keys,
+/// point arithmetic).
+pub const BABY_JUBJUB_SOL: &str = include_str!("../contracts/BabyJubjub.sol");
+
 /// EIP-170: the largest runtime code mainnet accepts.
 pub const MAX_RUNTIME_BYTES: usize = 24_576;
 
@@ -59,24 +66,47 @@ pub fn verifier_solidity(
     gen_evm_verifier_sol_code::<AggregationCircuit, SHPLONK>(params, vk, vec![num_instances])
 }
 
-/// Both contracts compiled.
+/// The widths of the Poseidon contracts the rollup calls: 3 (tree nodes), 5 (leaves),
+/// 6 (EdDSA challenges and exit messages), in the constructor's order.
+pub const POSEIDON_WIDTHS: [usize; 3] = [3, 5, 6];
+
+/// The L1 contracts compiled.
 #[derive(Debug, Clone)]
 pub struct Contracts {
     /// The generated verifier.
     pub verifier: Compiled,
     /// Rollup.sol.
     pub rollup: Compiled,
+    /// `PoseidonT3`, `PoseidonT5`, `PoseidonT6` ([`POSEIDON_WIDTHS`]).
+    pub poseidon: [Compiled; 3],
 }
 
-/// Rollup.sol and the library it imports, as solc sources.
-pub fn rollup_sources() -> [(&'static str, &'static str); 2] {
+/// Rollup.sol and the libraries it imports, as solc sources.
+pub fn rollup_sources() -> [(&'static str, &'static str); 4] {
     [
         ("Rollup.sol", ROLLUP_SOL),
         ("PubdataBinding.sol", PUBDATA_BINDING_SOL),
+        ("EddsaPoseidon.sol", EDDSA_POSEIDON_SOL),
+        ("BabyJubjub.sol", BABY_JUBJUB_SOL),
     ]
 }
 
-/// Compiles the verifier source and Rollup.sol.
+/// Compiles Rollup.sol.
+pub fn compile_rollup(solc: &Solc) -> Result<Compiled, SolcError> {
+    solc.compile(&rollup_sources(), true, "Rollup.sol", "Rollup")
+}
+
+/// Compiles the Poseidon contracts of [`POSEIDON_WIDTHS`].
+pub fn compile_poseidon(solc: &Solc) -> Result<[Compiled; 3], SolcError> {
+    let compile = |width: usize| {
+        let name = poseidon::contract_name(width);
+        let file = format!("{name}.sol");
+        solc.compile(&[(&file, &poseidon::solidity(width))], true, &file, &name)
+    };
+    Ok([compile(3)?, compile(5)?, compile(6)?])
+}
+
+/// Compiles the verifier source, Rollup.sol and the Poseidon contracts.
 pub fn compile(solc: &Solc, verifier_source: &str) -> Result<Contracts, SolcError> {
     let verifier = solc.compile(
         &[("Verifier.sol", verifier_source)],
@@ -84,8 +114,11 @@ pub fn compile(solc: &Solc, verifier_source: &str) -> Result<Contracts, SolcErro
         "Verifier.sol",
         "Halo2Verifier",
     )?;
-    let rollup = solc.compile(&rollup_sources(), true, "Rollup.sol", "Rollup")?;
-    Ok(Contracts { verifier, rollup })
+    Ok(Contracts {
+        verifier,
+        rollup: compile_rollup(solc)?,
+        poseidon: compile_poseidon(solc)?,
+    })
 }
 
 /// A field element as a 32-byte big-endian EVM word.
@@ -254,16 +287,21 @@ impl RollupDeployment {
         }
     }
 
-    /// The ABI-encoded constructor arguments for a verifier at `verifier`.
-    pub fn constructor_args(&self, verifier: Address) -> Vec<u8> {
+    /// The ABI-encoded constructor arguments for a verifier at `verifier` and the Poseidon
+    /// contracts at `poseidon` ([`POSEIDON_WIDTHS`]).
+    pub fn constructor_args(&self, verifier: Address, poseidon: [Address; 3]) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(&address_word(verifier));
         out.extend_from_slice(&word(&self.genesis_root));
         out.extend_from_slice(&uint(self.depth.into()));
         out.extend_from_slice(&uint(self.exodus_delay));
         out.extend_from_slice(&uint(self.genesis_supply));
-        // The dynamic array `genesisKeys`: its offset after the six head words.
-        out.extend_from_slice(&uint(6 * 32));
+        // The dynamic array `genesisKeys`: its offset after the nine head words (the static
+        // `address[3]` sits in the head).
+        out.extend_from_slice(&uint(9 * 32));
+        for address in poseidon {
+            out.extend_from_slice(&address_word(address));
+        }
         out.extend_from_slice(&uint(self.genesis_keys.len() as u64));
         for (account, x, y) in &self.genesis_keys {
             out.extend_from_slice(&uint((*account).into()));
@@ -293,6 +331,39 @@ pub fn call_data(signature: &str, args: &[[u8; 32]]) -> Vec<u8> {
 /// `Rollup.deposit` calldata: `gwei` (sent as value) to `account` under key `(x, y)`.
 pub fn deposit_calldata(account: u32, x: &Fr, y: &Fr) -> Vec<u8> {
     call_data(DEPOSIT, &[word(x), word(y), uint(account.into())])
+}
+
+/// `Rollup.exit`.
+pub const EXIT: &str = "exit(uint256,uint256[4],uint256[],address,uint256[3])";
+
+/// `Rollup.exit` calldata for `claim`.
+pub fn exit_calldata(claim: &ExitClaim) -> Vec<u8> {
+    let leaf = &claim.leaf;
+    let mut out = selector(EXIT).to_vec();
+    out.extend_from_slice(&uint(claim.account.into()));
+    out.extend_from_slice(&word(&to_circuit(&leaf.public_key.0.x)));
+    out.extend_from_slice(&word(&to_circuit(&leaf.public_key.0.y)));
+    out.extend_from_slice(&uint(leaf.balance));
+    out.extend_from_slice(&uint(leaf.nonce.into()));
+    // `siblings` is dynamic: its offset after the ten head words.
+    out.extend_from_slice(&uint(10 * 32));
+    out.extend_from_slice(&address_word(Address::from(claim.recipient.0)));
+    let signature = &claim.signature;
+    out.extend_from_slice(&word(&to_circuit(&signature.r8.x)));
+    out.extend_from_slice(&word(&to_circuit(&signature.r8.y)));
+    out.extend_from_slice(&scalar_word(&signature.s));
+    out.extend_from_slice(&uint(claim.siblings.len() as u64));
+    for sibling in &claim.siblings {
+        out.extend_from_slice(&word(&to_circuit(sibling)));
+    }
+    out
+}
+
+/// A Baby Jubjub scalar as a 32-byte big-endian word.
+fn scalar_word(s: &zkroll_engine::babyjubjub::Scalar) -> [u8; 32] {
+    let mut out = zkroll_engine::field::to_bytes_le(s);
+    out.reverse();
+    out
 }
 
 /// A deposit of `pubdata`: account, key and amount (gwei).
@@ -338,6 +409,8 @@ pub struct L1 {
     pub verifier: Address,
     /// Rollup address.
     pub rollup: Address,
+    /// The Poseidon contracts' addresses ([`POSEIDON_WIDTHS`]).
+    pub poseidon: [Address; 3],
     /// Deployment receipts: verifier, rollup.
     pub deployments: [Receipt; 2],
 }
@@ -358,8 +431,12 @@ impl L1 {
             chain.deploy(contracts.verifier.creation.clone())?,
             "verifier",
         )?;
+        let mut poseidon = [Address::ZERO; 3];
+        for (address, compiled) in poseidon.iter_mut().zip(&contracts.poseidon) {
+            *address = deployed(chain.deploy(compiled.creation.clone())?, "Poseidon")?.0;
+        }
         let mut creation = contracts.rollup.creation.clone();
-        creation.extend_from_slice(&deployment.constructor_args(verifier));
+        creation.extend_from_slice(&deployment.constructor_args(verifier, poseidon));
         let value = U256::from(deployment.genesis_supply) * U256::from(GWEI);
         chain.fund(Chain::DEFAULT_SENDER, value)?;
         let (rollup, rollup_receipt) = deployed(
@@ -370,6 +447,7 @@ impl L1 {
             chain,
             verifier,
             rollup,
+            poseidon,
             deployments: [verifier_receipt, rollup_receipt],
         })
     }
@@ -429,6 +507,13 @@ impl L1 {
             receipts.push(receipt);
         }
         Ok(receipts)
+    }
+
+    /// `from` sends `claim`'s exit (exodus mode).
+    pub fn exit(&mut self, from: Address, claim: &ExitClaim) -> Result<Receipt, L1Error> {
+        Ok(self
+            .chain
+            .call_from(from, self.rollup, U256::ZERO, exit_calldata(claim))?)
     }
 
     /// `from` claims what it can withdraw.

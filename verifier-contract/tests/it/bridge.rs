@@ -5,15 +5,20 @@
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use revm::primitives::{Address, U256};
 use zkroll_circuits::field::to_circuit;
+use zkroll_engine::account::Account;
 use zkroll_engine::babyjubjub::{subgroup_order, Point};
 use zkroll_engine::eddsa::{PrivateKey, PublicKey};
+use zkroll_engine::exit::{exit_message, ExitClaim};
 use zkroll_engine::rules::is_usable_key;
+use zkroll_engine::store::{Genesis, GenesisAccount, StateDb};
+use zkroll_engine::tx::L1Address;
 use zkroll_engine::tx::{Deposit, Tx};
+use zkroll_engine::ChainConfig;
 use zkroll_verifier_contract::evm::Receipt;
 use zkroll_verifier_contract::solc::Solc;
 use zkroll_verifier_contract::{
-    address_word, call_data, submit_batch_calldata_with_keys, word, RollupDeployment,
-    ACTIVATE_EXODUS, GWEI, L1, REFUND_DEPOSIT, ROLLUP_SOL,
+    address_word, call_data, exit_calldata, submit_batch_calldata_with_keys, word,
+    RollupDeployment, ACTIVATE_EXODUS, GWEI, L1, REFUND_DEPOSIT, ROLLUP_SOL,
 };
 
 use crate::{contracts, instances, reverted_with};
@@ -176,8 +181,7 @@ fn deposits_are_checked_when_queued() {
         .expect("tx")
         .created
         .expect("verifier");
-    let mut creation = contracts(true).rollup.creation;
-    creation.extend_from_slice(&unbacked.constructor_args(verifier));
+    let creation = crate::rollup_creation(&unbacked, verifier);
     let receipt = chain.deploy(creation).expect("tx");
     assert!(reverted_with(
         &receipt,
@@ -348,8 +352,210 @@ fn an_overdue_deposit_stops_batches_then_exodus_refunds_it() {
     let before = l1.chain.balance(USER).expect("balance");
     assert!(l1.withdraw(USER).expect("call").success);
     assert_eq!(l1.chain.balance(USER).expect("balance"), before + gwei(40));
-    // The consumed deposit's ETH stays locked for L2 (exits, not built yet).
+    // The consumed deposit's ETH stays locked for L2, for its account's exit.
     assert_eq!(l1.chain.balance(l1.rollup).expect("balance"), gwei(100));
+}
+
+/// A rollup whose genesis state is `accounts` (index, key seed, balance, nonce) in a tree of
+/// `depth`, deployed with the real Poseidon contracts; the state database beside it.
+fn deploy_state(
+    dir: &std::path::Path,
+    depth: u8,
+    accounts: &[(u32, u8, u64, u32)],
+) -> (L1, StateDb) {
+    let genesis = Genesis {
+        config: ChainConfig {
+            chain_id: 1,
+            depth,
+            operator: 0,
+        },
+        operator_key: key(OPERATOR_SEED),
+        accounts: accounts
+            .iter()
+            .map(|&(index, seed, balance, nonce)| GenesisAccount {
+                index,
+                account: Account {
+                    public_key: key(seed),
+                    balance,
+                    nonce,
+                },
+            })
+            .collect(),
+    };
+    let db = StateDb::init(dir, &genesis).expect("state");
+    let mut genesis_keys = vec![(0, xy(&key(OPERATOR_SEED)).0, xy(&key(OPERATOR_SEED)).1)];
+    for &(index, seed, _, _) in accounts {
+        let (x, y) = xy(&key(seed));
+        genesis_keys.push((index, x, y));
+    }
+    let deployment = RollupDeployment {
+        exodus_delay: 10,
+        genesis_supply: accounts.iter().map(|a| a.2).sum(),
+        genesis_keys,
+        ..RollupDeployment::at(to_circuit(&db.root()), depth)
+    };
+    let l1 = L1::deploy(&contracts(true), &deployment).expect("deploy");
+    (l1, db)
+}
+
+/// Queues a deposit and lets it wait past the delay, then switches to exodus mode.
+fn start_exodus(l1: &mut L1) {
+    assert!(deposit(l1, 9, &key(9), 25).success);
+    l1.chain.advance_blocks(11);
+    let on = call(l1, USER, ACTIVATE_EXODUS, &[]);
+    assert!(on.success, "{on:?}");
+}
+
+fn exit_claim(l1: &L1, db: &StateDb, account: u32, seed: u8, to: Address) -> ExitClaim {
+    let rollup = L1Address(l1.rollup.into_array());
+    let secret = PrivateKey::from_bytes([seed; 32]);
+    ExitClaim::prepare(
+        db,
+        account,
+        &secret,
+        L1Address(to.into_array()),
+        l1.chain.chain_id(),
+        &rollup,
+    )
+    .expect("claim")
+}
+
+/// Exodus exits: each account takes its balance in the last verified root out once, to the
+/// address its key signed for; every altered claim is refused with its reason; and once all
+/// accounts have exited and the queued deposit is refunded, the contract holds nothing.
+#[test]
+fn exits_pay_each_account_once_from_the_verified_root() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (alice, bob) = (1u32, 37u32);
+    let (mut l1, db) = deploy_state(dir.path(), 6, &[(alice, 1, 1000, 3), (bob, 2, 250, 0)]);
+    let (ra, rb) = (Address::with_last_byte(0xc1), Address::with_last_byte(0xc2));
+    let claim = exit_claim(&l1, &db, alice, 1, ra);
+    let exit = |l1: &mut L1, claim: &ExitClaim| l1.exit(USER, claim).expect("call");
+
+    let early = exit(&mut l1, &claim);
+    assert!(reverted_with(&early, "NotExodusMode()"), "{early:?}");
+    start_exodus(&mut l1);
+
+    let refused =
+        |what: &str, claim: ExitClaim, error: &str| (what.to_string(), claim, error.to_string());
+    let mut richer = claim.clone();
+    richer.leaf.balance += 1;
+    let mut older = claim.clone();
+    older.leaf.nonce -= 1;
+    let mut moved = claim.clone();
+    moved.siblings[3] += zkroll_engine::Fr::from(1u64);
+    let mut short = claim.clone();
+    short.siblings.pop();
+    let mut redirected = claim.clone();
+    redirected.recipient = L1Address(rb.into_array());
+    // Bob's key signs Alice's exit.
+    let mut forged = claim.clone();
+    forged.signature = PrivateKey::from_bytes([2; 32]).sign(exit_message(
+        l1.chain.chain_id(),
+        &L1Address(l1.rollup.into_array()),
+        alice,
+        &claim.recipient,
+    ));
+    // Alice's key, for another rollup contract.
+    let mut replayed = claim.clone();
+    replayed.signature = PrivateKey::from_bytes([1; 32]).sign(exit_message(
+        l1.chain.chain_id(),
+        &L1Address([0x77; 20]),
+        alice,
+        &claim.recipient,
+    ));
+    let mut elsewhere = claim.clone();
+    elsewhere.account = alice + 64;
+    for (what, bad, error) in [
+        refused("a wrong balance", richer, "NotInStateRoot(uint256,uint256)"),
+        refused("a wrong nonce", older, "NotInStateRoot(uint256,uint256)"),
+        refused(
+            "a sibling changed",
+            moved,
+            "NotInStateRoot(uint256,uint256)",
+        ),
+        refused("a short path", short, "WrongPathLength(uint256,uint256)"),
+        refused("another recipient", redirected, "BadExitSignature(uint256)"),
+        refused(
+            "another key's signature",
+            forged,
+            "BadExitSignature(uint256)",
+        ),
+        refused(
+            "another contract's signature",
+            replayed,
+            "BadExitSignature(uint256)",
+        ),
+        refused(
+            "an account outside the tree",
+            elsewhere,
+            "AccountOutOfRange(uint256)",
+        ),
+    ] {
+        let r = exit(&mut l1, &bad);
+        assert!(reverted_with(&r, &error), "{what}: {r:?}");
+    }
+    // The balance plus r: the same leaf hash (Poseidon takes its inputs mod r), so only the
+    // range check stands between it and a payout of r gwei.
+    let mut aliased = exit_calldata(&claim);
+    let at = 4 + 3 * 32;
+    let balance = U256::from_be_slice(&aliased[at..at + 32]) + super::modulus();
+    aliased[at..at + 32].copy_from_slice(&balance.to_be_bytes::<32>());
+    let r = l1
+        .chain
+        .call_from(USER, l1.rollup, U256::ZERO, aliased)
+        .expect("call");
+    assert!(reverted_with(&r, "NotAnAccountLeaf(uint256)"), "{r:?}");
+    assert_eq!(l1.pending_withdrawal(ra).expect("read"), U256::ZERO);
+
+    let done = exit(&mut l1, &claim);
+    assert!(done.success, "{done:?}");
+    eprintln!(
+        "Rollup.exit at depth 6: {} gas ({} calldata bytes)",
+        done.gas_used, done.calldata_bytes
+    );
+    assert_eq!(l1.pending_withdrawal(ra).expect("read"), gwei(1000));
+    let again = exit(&mut l1, &claim);
+    assert!(reverted_with(&again, "AlreadyExited(uint256)"), "{again:?}");
+    let to_bob = exit_claim(&l1, &db, alice, 1, rb);
+    let elsewhere = exit(&mut l1, &to_bob);
+    assert!(reverted_with(&elsewhere, "AlreadyExited(uint256)"));
+
+    // Everyone else leaves: Bob, the operator (balance 0), the queued deposit's refund.
+    for (account, seed) in [(bob, 2), (0, OPERATOR_SEED)] {
+        let claim = exit_claim(&l1, &db, account, seed, rb);
+        assert!(exit(&mut l1, &claim).success, "account {account}");
+    }
+    assert!(call(&mut l1, USER, REFUND_DEPOSIT, &[uint(0)]).success);
+    for who in [ra, rb, USER] {
+        let r = l1.withdraw(who).expect("call");
+        assert!(r.success, "{who}: {r:?}");
+    }
+    assert_eq!(l1.chain.balance(ra).expect("balance"), gwei(1000));
+    assert_eq!(l1.chain.balance(rb).expect("balance"), gwei(250));
+    assert_eq!(l1.chain.balance(l1.rollup).expect("balance"), U256::ZERO);
+}
+
+/// An exit at the default depth (24), for its gas.
+#[test]
+fn exit_gas_at_depth_24() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l1, db) = deploy_state(dir.path(), 24, &[(123_456, 1, 10, 0)]);
+    start_exodus(&mut l1);
+    let to = Address::with_last_byte(0xc1);
+    let claim = exit_claim(&l1, &db, 123_456, 1, to);
+    let r = l1.exit(USER, &claim).expect("call");
+    assert!(r.success, "{r:?}");
+    eprintln!(
+        "Rollup.exit at depth 24: {} gas ({} calldata bytes, {} gas of calldata)",
+        r.gas_used, r.calldata_bytes, r.calldata_gas
+    );
+    assert_eq!(l1.pending_withdrawal(to).expect("read"), gwei(10));
+    // L1::deploy enforces EIP-170; the size, for the docs.
+    eprintln!(
+        "Rollup runtime: {} bytes",
+        contracts(true).rollup.runtime.len()
+    );
 }
 
 #[test]

@@ -8,11 +8,12 @@ mod pubdata;
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use revm::primitives::keccak256;
+use std::sync::OnceLock;
 use zkroll_verifier_contract::evm::{Chain, Receipt};
 use zkroll_verifier_contract::solc::{Compiled, Solc};
 use zkroll_verifier_contract::{
-    rollup_sources, submit_batch_calldata, submit_batch_calldata_with_keys, word, Contracts,
-    L1Error, RollupDeployment, L1, ROLLUP_SOL,
+    compile_poseidon, compile_rollup, submit_batch_calldata, submit_batch_calldata_with_keys, word,
+    Contracts, L1Error, RollupDeployment, L1, ROLLUP_SOL,
 };
 
 /// The pubdata of one transfer (account 1 to 2, amount 5, fee 1).
@@ -37,10 +38,20 @@ fn creation_of(runtime: &[u8]) -> Vec<u8> {
     code
 }
 
+/// Rollup.sol and the Poseidon contracts, compiled once for all the tests.
+fn compiled() -> &'static (Compiled, [Compiled; 3]) {
+    static COMPILED: OnceLock<(Compiled, [Compiled; 3])> = OnceLock::new();
+    COMPILED.get_or_init(|| {
+        let solc = Solc::default();
+        (
+            compile_rollup(&solc).expect("solc"),
+            compile_poseidon(&solc).expect("solc"),
+        )
+    })
+}
+
 fn rollup() -> Compiled {
-    Solc::default()
-        .compile(&rollup_sources(), true, "Rollup.sol", "Rollup")
-        .expect("solc")
+    compiled().0.clone()
 }
 
 /// Both contracts with a stand-in verifier: STOP (accepts) or REVERT (rejects).
@@ -56,6 +67,7 @@ pub(crate) fn contracts(accepting: bool) -> Contracts {
             runtime: runtime.to_vec(),
         },
         rollup: rollup(),
+        poseidon: compiled().1.clone(),
     }
 }
 
@@ -68,10 +80,15 @@ fn at(root: u64) -> RollupDeployment {
     RollupDeployment::at(f(root), 6)
 }
 
-/// Rollup's creation code with `deployment`'s arguments for a verifier at `verifier`.
-fn rollup_creation(deployment: &RollupDeployment, verifier: revm::primitives::Address) -> Vec<u8> {
+/// Rollup's creation code with `deployment`'s arguments for a verifier at `verifier`, which
+/// also stands for the Poseidon contracts (the constructor only checks that they hold code;
+/// exits are tested with the real ones).
+pub(crate) fn rollup_creation(
+    deployment: &RollupDeployment,
+    verifier: revm::primitives::Address,
+) -> Vec<u8> {
     let mut creation = rollup().creation;
-    creation.extend_from_slice(&deployment.constructor_args(verifier));
+    creation.extend_from_slice(&deployment.constructor_args(verifier, [verifier; 3]));
     creation
 }
 
@@ -255,7 +272,8 @@ fn non_canonical_public_inputs_are_refused() {
         let verifier = chain.deploy(creation_of(&[0x00])).expect("tx");
         let mut creation = rollup_creation(&at(1), verifier.created.expect("verifier"));
         // The genesis root: the constructor's second word.
-        let at = creation.len() - 7 * 32 + 32;
+        let args = at(1).constructor_args(Default::default(), Default::default());
+        let at = creation.len() - args.len() + 32;
         creation[at..at + 32].copy_from_slice(&value.to_be_bytes::<32>());
         let receipt = chain.deploy(creation).expect("tx");
         assert!(

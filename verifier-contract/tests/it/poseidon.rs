@@ -87,6 +87,7 @@ fn solidity_eddsa_verifies_as_the_engine() {
         .compile(
             &[
                 ("EddsaPoseidon.sol", EDDSA_POSEIDON_SOL),
+                ("BabyJubjub.sol", zkroll_verifier_contract::BABY_JUBJUB_SOL),
                 ("EddsaHarness.sol", &harness),
             ],
             true,

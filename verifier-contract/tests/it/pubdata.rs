@@ -20,6 +20,7 @@ fn harness() -> (Chain, Address) {
         .compile(
             &[
                 ("PubdataBinding.sol", PUBDATA_BINDING_SOL),
+                ("BabyJubjub.sol", zkroll_verifier_contract::BABY_JUBJUB_SOL),
                 ("PubdataHarness.sol", &source),
             ],
             true,
