@@ -3,9 +3,10 @@
 # generate and sign random transactions (a few of them invalid on purpose), execute them
 # into a batch trace, re-check the trace without the database, check the stored state, and
 # print the statistics of the chunk circuit that proves such batches; then the whole proving
-# pipeline on a small batch: chunk proofs in parallel, aggregation into one final proof, and
-# that proof verified by the generated Solidity verifier and Rollup.sol in an in-process EVM
-# (revm), with the L1 gas: the batch's deposits queued on L1 first, its withdrawal claimed after.
+# pipeline on a small batch driven from a local L1 devnet node (hardhat): the contracts
+# deployed there, the batch's deposits queued on L1 by their users and read back into the
+# engine, chunk proofs in parallel, aggregation into one final proof, checked in an in-process
+# EVM (revm) for the gas split, then submitted to the node, and its withdrawal claimed there.
 # Parameters and keys are cached in ~/.cache/zkroll-params, so a
 # second run skips the setup and key generation (the first run generates the aggregation
 # keys: several minutes).
@@ -36,14 +37,19 @@ echo "==> checking the stored state"
 echo "==> chunk circuit that will prove such batches (8 slots, tree depth 24)"
 "$ZK" info --chunk-size 8
 SMALL="$WORK/proving"
+# hardhat's well-known development accounts: the operator deploys and submits, a user queues
+# the deposits, the claimant receives the withdrawal (public keys: devnet only).
+OPERATOR_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
+USER_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+CLAIMANT_KEY=0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
+CLAIMANT=0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC
+DEVNET_PORT=${ZKROLL_DEVNET_PORT:-8545}
 # 7 transactions and the fee settlement the engine appends: 8 steps, 2 chunks of 4 (the
 # aggregation tree's capacity).
 echo "==> proving pipeline on a small batch: 7 transactions and the fee settlement, chunks of 4 slots, tree depth 24 ($SMALL)"
-# Seed 7: 3 deposits (queued on L1), 3 transfers and a withdrawal, claimed on L1 at the end.
-"$ZK" gen-txs --out "$SMALL" --accounts 4 --count 7 --seed 7
+# Seed 7: 3 deposits (queued on L1), 3 transfers and a withdrawal to the claimant.
+"$ZK" gen-txs --out "$SMALL" --accounts 4 --count 7 --seed 7 --withdraw-to "$CLAIMANT"
 "$ZK" state init --data-dir "$SMALL/state" --genesis "$SMALL/genesis.json"
-"$ZK" execute --data-dir "$SMALL/state" --txs "$SMALL/txs.json" --l1-deposits "$SMALL/l1-deposits.json" \
-  --trace "$SMALL/batch-0.json"
 K=$("$ZK" info --chunk-size 4 --json | sed -n 's/^  "k": \([0-9]*\),$/\1/p')
 PARAMS=${ZKROLL_PARAMS_DIR:-$HOME/.cache/zkroll-params}
 mkdir -p "$PARAMS/params" "$PARAMS/keys"
@@ -56,6 +62,24 @@ for k in "$K" 21; do
     "$ZK" setup --data-dir "$SMALL/state" --k "$k"
   fi
 done
+echo "==> L1 contracts in $SMALL/contracts (from the development parameters this demo generated:"
+echo "    their secret is public, so --allow-unsafe-dev-params; a real deployment imports a ceremony's);"
+echo "    on the first run the aggregation keys are generated here (~5 min), then cached in $PARAMS/keys"
+"$ZK" gen-verifier --data-dir "$SMALL/state" --out "$SMALL/contracts" --chunk-size 4 --report \
+  --allow-unsafe-dev-params
+echo "==> L1 devnet node (hardhat, pinned in verifier-contract/package-lock.json) on 127.0.0.1:$DEVNET_PORT"
+scripts/devnet.sh start "$SMALL/devnet" "$DEVNET_PORT"
+trap 'scripts/devnet.sh stop "$SMALL/devnet"' EXIT
+export ZKROLL_L1_RPC="http://127.0.0.1:$DEVNET_PORT"
+echo "==> deploying the verifier, Poseidon contracts and Rollup at the genesis state"
+ZKROLL_L1_KEY=$OPERATOR_KEY "$ZK" l1 deploy --data-dir "$SMALL/state" --contracts "$SMALL/contracts" \
+  --out "$SMALL/deployment.json"
+echo "==> the users' deposits, queued on L1 (Rollup.deposit, ETH locked)"
+ZKROLL_L1_KEY=$USER_KEY "$ZK" l1 deposit --deployment "$SMALL/deployment.json" --file "$SMALL/l1-deposits.json"
+echo "==> the engine reads the queue from the node, then executes the batch"
+"$ZK" l1 sync --deployment "$SMALL/deployment.json" --data-dir "$SMALL/state" --out "$SMALL/synced.json"
+"$ZK" execute --data-dir "$SMALL/state" --txs "$SMALL/txs.json" --l1-deposits "$SMALL/synced.json" \
+  --trace "$SMALL/batch-0.json"
 echo "==> chunk proofs (2 chunks of 4 slots, k=$K), in parallel as memory allows"
 SECONDS=0
 "$ZK" prove --data-dir "$SMALL/state" --trace "$SMALL/batch-0.json" --chunk-size 4
@@ -66,28 +90,27 @@ for proof in "$PROOFS"/chunk-*.json; do
   "$ZK" verify "$proof" --data-dir "$SMALL/state"
 done
 echo "==> aggregating the chunk proofs into one final proof (k=21 layers; peak RSS ~13 GiB)"
-echo "    on a 2-core machine: ~5 min for the layer-1 proof, ~3 min for the final one; on the"
-echo "    first run their keys are generated before (~3 and ~1.5 min), then cached in $PARAMS/keys"
+echo "    on a 2-core machine: ~5 min for the layer-1 proof, ~3 min for the final one"
 SECONDS=0
 "$ZK" aggregate --data-dir "$SMALL/state" --proofs "$PROOFS"
 AGG_S=$SECONDS
-echo "==> the final proof: native verifier, then on L1 in revm: the batch's deposits queued"
-echo "    (Rollup.deposit), the batch submitted (verifier + Rollup.submitBatch), its withdrawal"
-echo "    claimed (Rollup.withdraw)"
+echo "==> the final proof: native verifier, then in revm for the gas split (verifier, pairing,"
+echo "    ecMul, calldata)"
 "$ZK" verify "$PROOFS/final.json" --data-dir "$SMALL/state" --evm 2>&1 | tee "$SMALL/evm.txt"
-GAS=$(sed -n 's/.*accepted on the EVM.*(\([0-9]*\) gas)$/\1/p' "$SMALL/evm.txt")
 TRANSFERS=$(grep -c '"transfer"' "$SMALL/txs.json" || true)
-echo "==> L1 contracts in $SMALL/contracts (from the development parameters this demo generated:"
-echo "    their secret is public, so --allow-unsafe-dev-params; a real deployment imports a ceremony's)"
-"$ZK" gen-verifier --data-dir "$SMALL/state" --out "$SMALL/contracts" --chunk-size 4 --report \
-  --allow-unsafe-dev-params
-CLAIMED=$(grep -c 'Rollup.withdraw: .* claimed' "$SMALL/evm.txt" || true)
-if [ "${CLAIMED:-0}" -lt 1 ]; then
+echo "==> the batch submitted to the node (Rollup.submitBatch: proof, pubdata, queued deposits)"
+ZKROLL_L1_KEY=$OPERATOR_KEY "$ZK" l1 submit --deployment "$SMALL/deployment.json" --proof "$PROOFS/final.json" \
+  | tee "$SMALL/submit.txt"
+GAS=$(sed -n 's/.*submitBatch \([0-9]*\) gas.*/\1/p' "$SMALL/submit.txt")
+echo "==> the withdrawal claimed on the node by its recipient ($CLAIMANT)"
+"$ZK" l1 status --deployment "$SMALL/deployment.json" --address "$CLAIMANT"
+ZKROLL_L1_KEY=$CLAIMANT_KEY "$ZK" l1 withdraw --deployment "$SMALL/deployment.json" | tee "$SMALL/withdraw.txt"
+if ! grep -q '^withdrew [1-9][0-9]* wei' "$SMALL/withdraw.txt"; then
   echo "error: no withdrawal of the batch was claimed on L1" >&2
   exit 1
 fi
-echo "==> done: chunk proofs ${PROVE_S} s, aggregation ${AGG_S} s; L1 gas per batch ${GAS:-?};"
-echo "    $CLAIMED withdrawal(s) claimed on L1 after the batch"
+echo "==> done: chunk proofs ${PROVE_S} s, aggregation ${AGG_S} s; L1 gas per batch ${GAS:-?} on the node;"
+echo "    $(cat "$SMALL/withdraw.txt")"
 if [ -n "$GAS" ] && [ "${TRANSFERS:-0}" -gt 0 ]; then
   echo "    L1 gas per transfer: $((GAS / TRANSFERS)) ($TRANSFERS transfers in the batch)"
 fi

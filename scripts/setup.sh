@@ -18,6 +18,9 @@
 #                                        the GPU MSM kernels on it
 #   solc            (npm ci)             `node verifier-contract/compile.js` compiles a contract
 #                                        with the solc version pinned in package.json
+#   hardhat         (npm ci)             the devnet node of the L1 tests and the demo
+#                                        (scripts/devnet.sh): `hardhat --version` prints the
+#                                        version pinned in package.json
 #   cargo           (rustup)             `cargo` at least the workspace's rust-version
 #
 #   scripts/setup.sh          installs what a check finds missing (Debian packages when run as
@@ -130,6 +133,18 @@ check_solc() {
   esac
 }
 
+HARDHAT_VERSION=$(sed -n 's/^ *"hardhat": "\([^"]*\)".*/\1/p' verifier-contract/package.json)
+
+check_hardhat() {
+  local v
+  v=$(cd verifier-contract && HARDHAT_DISABLE_TELEMETRY_PROMPT=true \
+    node_modules/.bin/hardhat --config devnet/hardhat.config.js --version 2>/dev/null) ||
+    { echo "no hardhat in verifier-contract/node_modules (npm ci)"; return 1; }
+  [ "$v" = "$HARDHAT_VERSION" ] ||
+    { echo "hardhat $v installed, package.json pins $HARDHAT_VERSION (npm ci)"; return 1; }
+  echo "hardhat $v"
+}
+
 RUST_VERSION=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
 
 check_cargo() {
@@ -156,6 +171,7 @@ REQUIREMENTS=(
   "clinfo|check_clinfo|deb:clinfo"
   "PoCL|check_pocl|deb:pocl-opencl-icd"
   "solc|check_solc|npm"
+  "hardhat|check_hardhat|npm"
   "cargo|check_cargo|rustup"
 )
 
@@ -212,8 +228,8 @@ fi
 # solcjs (the npm `solc` package, version pinned by package.json and package-lock.json).
 if [ ! -f verifier-contract/node_modules/solc/package.json ] ||
   [ verifier-contract/package-lock.json -nt verifier-contract/node_modules/.package-lock.json ] ||
-  ! check_solc >/dev/null; then
-  echo "==> installing the Solidity compiler (npm ci in verifier-contract/)"
+  ! check_solc >/dev/null || ! check_hardhat >/dev/null; then
+  echo "==> installing the Solidity compiler and the devnet node (npm ci in verifier-contract/)"
   (cd verifier-contract && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

@@ -35,10 +35,14 @@ pub struct GenTxsArgs {
     /// Depth of the account tree.
     #[arg(long, default_value_t = zkroll_engine::smt::DEFAULT_DEPTH)]
     depth: u8,
+    /// L1 address every withdrawal pays (random ones otherwise).
+    #[arg(long)]
+    withdraw_to: Option<zkroll_engine::tx::L1Address>,
 }
 
 pub fn run(args: GenTxsArgs) -> Result<ExitCode> {
     let mut workload = Workload::new(args.seed, args.accounts, args.chain_id, args.depth);
+    workload.withdraw_to = args.withdraw_to;
     let genesis = workload.genesis();
     let mut txs = workload.random_batch(args.count);
     // Appended after the valid ones, so that each breaks exactly the rule it is made for.

@@ -126,7 +126,7 @@ pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
         &on,
     )?;
     let vk = keys.pk.get_vk();
-    let (source, contracts) = crate::l1::contracts(&params, vk, keys.kind.num_instances())?;
+    let (source, contracts) = crate::evm_report::contracts(&params, vk, keys.kind.num_instances())?;
     let out = &args.out;
     let write = |name: &str, bytes: &[u8]| -> Result<()> {
         let path = out.join(name);
@@ -172,7 +172,7 @@ pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
     if args.report {
-        crate::l1::print_sizes(&contracts);
+        crate::evm_report::print_sizes(&contracts);
         if let Some(path) = &args.proof {
             let bytes =
                 std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
@@ -187,7 +187,7 @@ pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
                 );
             }
             let instances = file.circuit_instances();
-            let outcome = crate::l1::run(
+            let outcome = crate::evm_report::run(
                 &contracts,
                 config.depth,
                 &instances,

@@ -1,183 +1,498 @@
-//! The L1 side shared by `zkroll gen-verifier` and `zkroll verify --evm`: the verifier
-//! generated for the final aggregation keys, both contracts compiled with solcjs, deployed
-//! on an in-process EVM, a batch submitted, and the gas reported.
+//! `zkroll l1`: the rollup's contracts on an Ethereum node over JSON-RPC (a devnet node or any
+//! chain): deploy them from a state, queue deposits, read the queue into the engine, submit a
+//! proven batch, claim withdrawals, switch to exodus mode, refund deposits and exit.
 
-use anyhow::{Context, Result};
-use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_base::halo2_proofs::plonk::VerifyingKey;
-use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use zkroll_aggregator::circuit::ACCUMULATOR_LIMBS;
-use zkroll_verifier_contract::evm::{Address, Receipt, U256};
-use zkroll_verifier_contract::solc::Solc;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use zkroll_circuits::field::to_circuit;
+use zkroll_engine::exit::ExitClaim;
+use zkroll_engine::field::to_hex;
+use zkroll_engine::tx::L1Address;
+use zkroll_engine::StateDb;
+use zkroll_prover::proof_file::{ProofFile, ProofSubject};
+use zkroll_verifier_contract::node::{CreationCodes, Deployment, Node};
 use zkroll_verifier_contract::{
-    compile, poseidon, verifier_solidity, Contracts, RollupDeployment, L1, MAX_RUNTIME_BYTES,
-    POSEIDON_WIDTHS,
+    address_word, call_data, deposit_calldata, exit_calldata, poseidon, submit_batch_calldata,
+    word, RollupDeployment, ACTIVATE_EXODUS, DEFAULT_EXODUS_DELAY, GWEI, POSEIDON_WIDTHS,
+    REFUND_DEPOSIT, WITHDRAW,
 };
 
-/// The verifier's Solidity and both contracts compiled.
-pub fn contracts(
-    params: &ParamsKZG<Bn256>,
-    vk: &VerifyingKey<G1Affine>,
-    num_instances: usize,
-) -> Result<(String, Contracts)> {
-    let source = verifier_solidity(params, vk, num_instances);
-    let contracts = compile(&Solc::default(), &source).context("compiling the contracts")?;
-    Ok((source, contracts))
+use crate::execute::L1DepositsFile;
+use crate::files::{read_json, write_json};
+use crate::output::outln;
+use crate::wallet::WalletFile;
+
+/// The node and the key every `zkroll l1` command takes.
+#[derive(Args)]
+pub struct NodeArgs {
+    /// JSON-RPC URL of the L1 node.
+    #[arg(long, env = "ZKROLL_L1_RPC", default_value = "http://127.0.0.1:8545")]
+    rpc: String,
+    /// secp256k1 private key (64 hex digits) of the L1 account that sends the transaction
+    /// (read from the environment rather than the command line where others can see it).
+    #[arg(long, env = "ZKROLL_L1_KEY", hide_env_values = true)]
+    l1_key: Option<String>,
 }
 
-/// Sizes of both contracts, one line each, with the EIP-170 verdict.
-pub fn print_sizes(contracts: &Contracts) {
-    let poseidon = POSEIDON_WIDTHS.map(poseidon::contract_name);
-    let named = [
-        ("Verifier", &contracts.verifier),
-        ("Rollup", &contracts.rollup),
-    ]
-    .into_iter()
-    .chain(poseidon.iter().map(String::as_str).zip(&contracts.poseidon));
-    for (name, c) in named {
-        let verdict = if c.runtime.len() <= MAX_RUNTIME_BYTES {
-            "deployable"
-        } else {
-            "OVER the EIP-170 limit"
-        };
-        eprintln!(
-            "{name}: runtime {} bytes ({verdict}: limit {MAX_RUNTIME_BYTES}), creation {} bytes",
-            c.runtime.len(),
-            c.creation.len()
+#[derive(Subcommand)]
+pub enum L1Command {
+    /// Deploy the verifier, the Poseidon contracts and Rollup at the state's root, with its
+    /// accounts' keys and its supply (sent from the L1 key's account).
+    Deploy {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// Data directory whose state the rollup starts from.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Directory written by `zkroll gen-verifier` (Verifier.bin, Rollup.bin,
+        /// PoseidonT3.bin, PoseidonT5.bin, PoseidonT6.bin).
+        #[arg(long)]
+        contracts: PathBuf,
+        /// Blocks a queued deposit may wait before exodus mode can be switched on.
+        #[arg(long, default_value_t = DEFAULT_EXODUS_DELAY)]
+        exodus_delay: u64,
+        /// Where to write the deployment (addresses, chain id, block).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Queue deposits on L1 (the ETH sent from the L1 key's account): one, or every deposit
+    /// of an L1 deposits file (`zkroll gen-txs`'s l1-deposits.json).
+    Deposit {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// Deployment file written by `zkroll l1 deploy`.
+        #[arg(long)]
+        deployment: PathBuf,
+        /// L1 deposits file: queue each of its deposits, in order.
+        #[arg(long, conflicts_with_all = ["account", "wallet", "gwei"])]
+        file: Option<PathBuf>,
+        /// L2 account credited.
+        #[arg(long, required_unless_present = "file")]
+        account: Option<u32>,
+        /// Wallet file of the L2 key the account is (or will be) under.
+        #[arg(long, required_unless_present = "file")]
+        wallet: Option<PathBuf>,
+        /// Amount in gwei.
+        #[arg(long, required_unless_present = "file")]
+        gwei: Option<u64>,
+    },
+    /// Write the deposits queued on L1 that the state has not consumed yet, as an L1 deposits
+    /// file for `zkroll execute --l1-deposits`.
+    Sync {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// Deployment file.
+        #[arg(long)]
+        deployment: PathBuf,
+        /// Data directory (its count of consumed deposits is where the file starts).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Submit a batch: its final proof (with the pubdata it carries) to Rollup.submitBatch.
+    Submit {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// Deployment file.
+        #[arg(long)]
+        deployment: PathBuf,
+        /// The batch's final proof (`zkroll aggregate`'s final.json).
+        #[arg(long)]
+        proof: PathBuf,
+    },
+    /// Claim what the L1 key's account can withdraw (withdrawals, refunds, exits).
+    Withdraw {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// Deployment file.
+        #[arg(long)]
+        deployment: PathBuf,
+    },
+    /// Switch the rollup to exodus mode (a queued deposit waited past the deadline).
+    Exodus {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// Deployment file.
+        #[arg(long)]
+        deployment: PathBuf,
+    },
+    /// In exodus mode, credit a queued deposit back to its depositor.
+    Refund {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// Deployment file.
+        #[arg(long)]
+        deployment: PathBuf,
+        /// Queue index of the deposit.
+        #[arg(long)]
+        index: u64,
+    },
+    /// In exodus mode, exit an account with its balance in the last verified root, credited
+    /// to an L1 address its L2 key signs for.
+    Exit {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// Deployment file.
+        #[arg(long)]
+        deployment: PathBuf,
+        /// Data directory holding the last verified state.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The account.
+        #[arg(long)]
+        account: u32,
+        /// Wallet file of the account's L2 key.
+        #[arg(long)]
+        wallet: PathBuf,
+        /// L1 address credited.
+        #[arg(long)]
+        recipient: L1Address,
+    },
+    /// Print the rollup's state on L1 (root, batches, queue, exodus) and an address's claim.
+    Status {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// Deployment file.
+        #[arg(long)]
+        deployment: PathBuf,
+        /// Also print what this address can withdraw.
+        #[arg(long)]
+        address: Option<L1Address>,
+    },
+}
+
+/// Runs `future` to completion on a runtime of this thread.
+fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(future)
+}
+
+async fn connect(node: &NodeArgs) -> Result<Node> {
+    Ok(Node::connect(&node.rpc, node.l1_key.as_deref()).await?)
+}
+
+/// Connects and checks the deployment file is for this chain.
+async fn connect_to(node: &NodeArgs, path: &Path) -> Result<(Node, Deployment)> {
+    let deployment: Deployment = read_json(path)?;
+    let l1 = connect(node).await?;
+    if l1.chain_id() != deployment.chain_id {
+        bail!(
+            "{}: deployed on chain {}, the node at {} is chain {}",
+            path.display(),
+            deployment.chain_id,
+            node.rpc,
+            l1.chain_id()
         );
     }
+    Ok((l1, deployment))
 }
 
-/// What the EVM did with a final proof.
-pub struct EvmOutcome {
-    /// `Rollup.deposit` of each of the batch's deposits, queued before it.
-    pub deposits: Vec<Receipt>,
-    /// The verifier called directly.
-    pub verify: Receipt,
-    /// `Rollup.submitBatch`.
-    pub submit: Receipt,
-    /// `Rollup.stateRoot()` after the submission.
-    pub root_after: [u8; 32],
-    /// `Rollup.batchNumber()` after the submission.
-    pub batch_number: [u8; 32],
-    /// Each withdrawal recipient of the batch claiming on L1 after it (`Rollup.withdraw`):
-    /// address, wei received, receipt.
-    pub claims: Vec<(Address, U256, Receipt)>,
+fn read_bin(dir: &Path, name: &str) -> Result<Vec<u8>> {
+    let path = dir.join(name);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: cannot read (run zkroll gen-verifier)", path.display()))?;
+    hex::decode(text.trim().trim_start_matches("0x"))
+        .with_context(|| format!("{}: not hex creation code", path.display()))
 }
 
-impl EvmOutcome {
-    /// On stderr: the deposits queued, the gas of the verifier and of `submitBatch`, the
-    /// withdrawals claimed.
-    pub fn print(&self) {
-        print_deposits(&self.deposits);
-        print_gas("verifier", &self.verify);
-        print_gas("Rollup.submitBatch", &self.submit);
-        print_claims(&self.claims);
-    }
+fn uint_word(x: u64) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out[24..].copy_from_slice(&x.to_be_bytes());
+    out
 }
 
-/// Deploys both contracts (the rollup at the proof's old root, in a tree of `depth`), queues
-/// the batch's deposits on L1 as its users would (L1 accepts a batch's deposits only from
-/// its queue), calls the verifier, then submits the batch (its `pubdata` and the proof).
-pub fn run(
-    contracts: &Contracts,
-    depth: u8,
-    instances: &[Fr],
-    pubdata: &[u8],
-    proof: &[u8],
-) -> Result<EvmOutcome> {
-    let old_root = instances
-        .get(ACCUMULATOR_LIMBS)
-        .context("the proof has no old root among its public inputs")?;
-    let mut l1 = L1::deploy(contracts, &RollupDeployment::at(*old_root, depth))?;
-    let depositor = revm_address(0xd0);
-    let deposits = l1.queue_deposits(depositor, pubdata)?;
-    let verify = l1.verify(instances, proof)?;
-    let submit = l1.submit_batch(instances, pubdata, proof)?;
-    let root_after = l1.read("stateRoot()")?;
-    let batch_number = l1.read("batchNumber()")?;
-    let mut claims = Vec::new();
-    if submit.success {
-        for recipient in withdrawal_recipients(pubdata)? {
-            let before = l1.chain.balance(recipient)?;
-            let receipt = l1.withdraw(recipient)?;
-            let received = l1.chain.balance(recipient)?.saturating_sub(before);
-            claims.push((recipient, received, receipt));
+fn address(a: &L1Address) -> zkroll_verifier_contract::evm::Address {
+    zkroll_verifier_contract::evm::Address::from(a.0)
+}
+
+pub fn run(cmd: L1Command) -> Result<ExitCode> {
+    block_on(async move {
+        match cmd {
+            L1Command::Deploy {
+                node,
+                data_dir,
+                contracts,
+                exodus_delay,
+                out,
+            } => deploy(&node, &data_dir, &contracts, exodus_delay, &out).await,
+            L1Command::Deposit {
+                node,
+                deployment,
+                file,
+                account,
+                wallet,
+                gwei,
+            } => {
+                let (l1, d) = connect_to(&node, &deployment).await?;
+                let deposits = match (file, account, wallet, gwei) {
+                    (Some(file), ..) => {
+                        let f: L1DepositsFile = read_json(&file)?;
+                        f.deposits
+                            .into_iter()
+                            .map(|d| (d.account, d.public_key, d.amount))
+                            .collect()
+                    }
+                    (None, Some(account), Some(wallet), Some(gwei)) => {
+                        let file: WalletFile = read_json(&wallet)?;
+                        vec![(account, file.public_key, gwei)]
+                    }
+                    _ => bail!("give --file, or --account, --wallet and --gwei"),
+                };
+                for (account, key, gwei) in deposits {
+                    let x = to_circuit(&key.0.x);
+                    let y = to_circuit(&key.0.y);
+                    let value = zkroll_verifier_contract::evm::U256::from(gwei)
+                        * zkroll_verifier_contract::evm::U256::from(GWEI);
+                    let what = format!("deposit of {gwei} gwei to account {account}");
+                    let mined = l1
+                        .send(
+                            &what,
+                            Some(d.rollup),
+                            value,
+                            deposit_calldata(account, &x, &y),
+                        )
+                        .await?;
+                    outln!("queued {what}: {} gas, tx {}", mined.gas_used, mined.hash);
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            L1Command::Sync {
+                node,
+                deployment,
+                data_dir,
+                out,
+            } => {
+                let (l1, d) = connect_to(&node, &deployment).await?;
+                let consumed = StateDb::open(&data_dir)?.l1_deposits();
+                let deposits = l1.queued_deposits(&d, consumed).await?;
+                outln!(
+                    "{} deposits queued on L1 from entry {consumed} (the state has consumed {consumed}): {}",
+                    deposits.len(),
+                    out.display()
+                );
+                write_json(&out, &L1DepositsFile { deposits })?;
+                Ok(ExitCode::SUCCESS)
+            }
+            L1Command::Submit {
+                node,
+                deployment,
+                proof,
+            } => {
+                let (l1, d) = connect_to(&node, &deployment).await?;
+                let name = proof.display().to_string();
+                let bytes =
+                    std::fs::read(&proof).with_context(|| format!("{name}: cannot read"))?;
+                let file = ProofFile::decode(&bytes)
+                    .with_context(|| format!("{name}: invalid proof file"))?;
+                if !matches!(file.subject, ProofSubject::Aggregation { evm: true, .. }) {
+                    bail!("{name}: not a final proof (zkroll aggregate's final.json)");
+                }
+                let instances: Vec<_> = file.public_inputs.iter().map(to_circuit).collect();
+                let data = submit_batch_calldata(&instances, &file.pubdata, &file.proof)
+                    .with_context(|| format!("{name}: field pubdata"))?;
+                let calldata_bytes = data.len();
+                let mined = l1
+                    .send(
+                        &format!("batch {name}"),
+                        Some(d.rollup),
+                        Default::default(),
+                        data,
+                    )
+                    .await?;
+                let root = l1.read(d.rollup, "stateRoot()", &[]).await?;
+                let batches = l1.read(d.rollup, "batchNumber()", &[]).await?;
+                outln!(
+                    "batch accepted on L1 (chain {}): submitBatch {} gas, {calldata_bytes} calldata bytes, tx {}; batch number {batches}, state root 0x{root:064x}",
+                    d.chain_id,
+                    mined.gas_used,
+                    mined.hash
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            L1Command::Withdraw { node, deployment } => {
+                let (l1, d) = connect_to(&node, &deployment).await?;
+                let who = l1.sender().context("withdraw: no L1 key given")?;
+                let claim = l1
+                    .read(d.rollup, "pendingWithdrawal(address)", &[address_word(who)])
+                    .await?;
+                let mined = l1
+                    .send(
+                        &format!("withdrawal of {claim} wei to {who}"),
+                        Some(d.rollup),
+                        Default::default(),
+                        call_data(WITHDRAW, &[]),
+                    )
+                    .await?;
+                outln!(
+                    "withdrew {claim} wei to {who}: {} gas, tx {}",
+                    mined.gas_used,
+                    mined.hash
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            L1Command::Exodus { node, deployment } => {
+                let (l1, d) = connect_to(&node, &deployment).await?;
+                let mined = l1
+                    .send(
+                        "activateExodus",
+                        Some(d.rollup),
+                        Default::default(),
+                        call_data(ACTIVATE_EXODUS, &[]),
+                    )
+                    .await?;
+                outln!("exodus mode on: {} gas, tx {}", mined.gas_used, mined.hash);
+                Ok(ExitCode::SUCCESS)
+            }
+            L1Command::Refund {
+                node,
+                deployment,
+                index,
+            } => {
+                let (l1, d) = connect_to(&node, &deployment).await?;
+                let what = format!("refund of deposit {index}");
+                let data = call_data(REFUND_DEPOSIT, &[uint_word(index)]);
+                let mined = l1
+                    .send(&what, Some(d.rollup), Default::default(), data)
+                    .await?;
+                outln!("{what}: {} gas, tx {}", mined.gas_used, mined.hash);
+                Ok(ExitCode::SUCCESS)
+            }
+            L1Command::Exit {
+                node,
+                deployment,
+                data_dir,
+                account,
+                wallet,
+                recipient,
+            } => {
+                let (l1, d) = connect_to(&node, &deployment).await?;
+                let (key, _) = WalletFile::load(&wallet)?;
+                let db = StateDb::open(&data_dir)?;
+                let verified = l1.read(d.rollup, "stateRoot()", &[]).await?;
+                let root = word(&to_circuit(&db.root()));
+                if verified.to_be_bytes::<32>() != root {
+                    bail!(
+                        "{}: the state's root {} is not L1's verified root 0x{verified:064x}: an exit takes the balance of the last verified state",
+                        data_dir.display(),
+                        to_hex(&db.root())
+                    );
+                }
+                let rollup = L1Address(d.rollup.into_array());
+                let claim = ExitClaim::prepare(&db, account, &key, recipient, d.chain_id, &rollup)?;
+                let what = format!(
+                    "exit of account {account} ({} gwei to {recipient})",
+                    claim.leaf.balance
+                );
+                let mined = l1
+                    .send(
+                        &what,
+                        Some(d.rollup),
+                        Default::default(),
+                        exit_calldata(&claim),
+                    )
+                    .await?;
+                outln!("{what}: {} gas, tx {}", mined.gas_used, mined.hash);
+                Ok(ExitCode::SUCCESS)
+            }
+            L1Command::Status {
+                node,
+                deployment,
+                address: who,
+            } => {
+                let (l1, d) = connect_to(&node, &deployment).await?;
+                let mut status = serde_json::json!({ "chain_id": d.chain_id, "rollup": d.rollup });
+                for (field, getter) in [
+                    ("state_root", "stateRoot()"),
+                    ("batch_number", "batchNumber()"),
+                    ("deposit_head", "depositHead()"),
+                    ("deposit_tail", "depositTail()"),
+                    ("exodus", "exodus()"),
+                ] {
+                    let value = l1.read(d.rollup, getter, &[]).await?;
+                    status[field] = if field == "state_root" {
+                        format!("0x{value:064x}").into()
+                    } else {
+                        value.to_string().into()
+                    };
+                }
+                if let Some(who) = who {
+                    let args = [address_word(address(&who))];
+                    let claim = l1
+                        .read(d.rollup, "pendingWithdrawal(address)", &args)
+                        .await?;
+                    status["pending_withdrawal_wei"] = claim.to_string().into();
+                    status["balance_wei"] = l1.balance(address(&who)).await?.to_string().into();
+                }
+                outln!("{}", serde_json::to_string_pretty(&status)?);
+                Ok(ExitCode::SUCCESS)
+            }
         }
-    }
-    Ok(EvmOutcome {
-        claims,
-        deposits,
-        verify,
-        submit,
-        root_after,
-        batch_number,
     })
 }
 
-/// Gas of a call split into the 21,000 base, calldata, the BN254 precompiles and the rest.
-pub fn print_gas(what: &str, r: &Receipt) {
-    let p = &r.profile;
-    let rest = r
-        .gas_used
-        .saturating_sub(21_000 + r.calldata_gas + p.precompiles());
-    eprintln!(
-        "{what}: {} gas = 21,000 base + {} calldata ({} bytes) + {} ecPairing ({} calls) + {} \
-         ecMul ({} calls) + {} ecAdd ({} calls) + {rest} execution",
-        r.gas_used,
-        r.calldata_gas,
-        r.calldata_bytes,
-        p.ec_pairing.gas,
-        p.ec_pairing.calls,
-        p.ec_mul.gas,
-        p.ec_mul.calls,
-        p.ec_add.gas,
-        p.ec_add.calls,
+async fn deploy(
+    node: &NodeArgs,
+    data_dir: &Path,
+    contracts: &Path,
+    exodus_delay: u64,
+    out: &Path,
+) -> Result<ExitCode> {
+    let db = StateDb::open(data_dir)?;
+    if db.l1_deposits() != 0 {
+        bail!(
+            "{}: this state has consumed {} deposits of another L1 queue; a new rollup contract's queue starts at 0",
+            data_dir.display(),
+            db.l1_deposits()
+        );
+    }
+    let accounts = db.accounts()?;
+    let supply: u64 = accounts.iter().map(|(_, a)| a.balance).sum();
+    let deployment = RollupDeployment {
+        genesis_root: to_circuit(&db.root()),
+        depth: db.config().depth,
+        exodus_delay,
+        genesis_supply: supply,
+        genesis_keys: accounts
+            .iter()
+            .map(|(i, a)| {
+                (
+                    *i,
+                    to_circuit(&a.public_key.0.x),
+                    to_circuit(&a.public_key.0.y),
+                )
+            })
+            .collect(),
+    };
+    let poseidon = POSEIDON_WIDTHS.map(|w| format!("{}.bin", poseidon::contract_name(w)));
+    let codes = CreationCodes {
+        verifier: read_bin(contracts, "Verifier.bin")?,
+        rollup: read_bin(contracts, "Rollup.bin")?,
+        poseidon: [
+            read_bin(contracts, &poseidon[0])?,
+            read_bin(contracts, &poseidon[1])?,
+            read_bin(contracts, &poseidon[2])?,
+        ],
+    };
+    let l1 = connect(node).await?;
+    let deployed = l1.deploy(&codes, &deployment).await?;
+    write_json(out, &deployed)?;
+    outln!(
+        "Rollup deployed at {} on chain {} (block {}): root {}, {} accounts, {supply} gwei locked; deployment written to {}",
+        deployed.rollup,
+        deployed.chain_id,
+        deployed.block,
+        to_hex(&db.root()),
+        accounts.len(),
+        out.display()
     );
-}
-
-/// A test address `0x00..00<b>`.
-fn revm_address(b: u8) -> Address {
-    Address::with_last_byte(b)
-}
-
-/// The distinct L1 recipients of the withdrawals in `pubdata`, in first-seen order.
-fn withdrawal_recipients(pubdata: &[u8]) -> Result<Vec<Address>> {
-    let mut out: Vec<Address> = Vec::new();
-    for record in zkroll_engine::pubdata::parse(pubdata).context("the proof's pubdata")? {
-        if let zkroll_engine::pubdata::Record::Withdraw { recipient, .. } = record {
-            let address = Address::from(recipient);
-            if !out.contains(&address) {
-                out.push(address);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// One line per withdrawal claimed after the batch.
-fn print_claims(claims: &[(Address, U256, Receipt)]) {
-    for (recipient, wei, receipt) in claims {
-        let gwei = *wei / U256::from(zkroll_verifier_contract::GWEI);
-        match &receipt.failure {
-            None => eprintln!(
-                "Rollup.withdraw: {recipient} claimed {gwei} gwei ({} gas)",
-                receipt.gas_used
-            ),
-            Some(why) => eprintln!("Rollup.withdraw: {recipient} could not claim: {why}"),
-        }
-    }
-}
-
-/// One line for the deposits queued before the batch: count and gas of each.
-fn print_deposits(deposits: &[Receipt]) {
-    if deposits.is_empty() {
-        return;
-    }
-    let gas: Vec<String> = deposits.iter().map(|r| r.gas_used.to_string()).collect();
-    eprintln!(
-        "Rollup.deposit: {} deposits of the batch queued on L1 first ({} gas)",
-        deposits.len(),
-        gas.join(", ")
-    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@
 //! stdout that goes away (`zkroll ... | head -1`) ends the output quietly ([`output`]).
 
 mod aggregate;
+mod evm_report;
 mod execute;
 mod files;
 mod gen_txs;
@@ -64,6 +65,10 @@ enum Command {
     /// Generate the L1 contracts (Solidity verifier and Rollup.sol) and report their size
     /// and gas.
     GenVerifier(gen_verifier::GenVerifierArgs),
+    /// The rollup's contracts on an Ethereum node (JSON-RPC): deploy, deposit, sync the
+    /// deposit queue, submit batches, withdraw, exodus, refunds and exits.
+    #[command(subcommand)]
+    L1(l1::L1Command),
 }
 
 /// Exit status for failures of the command (bad input, invalid data).
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
         Command::Aggregate(args) => aggregate::run(args),
         Command::GenVerifier(args) => gen_verifier::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::L1(cmd) => l1::run(cmd),
     };
     // A reader that went away (`| head`) is not a failure; any other write error is.
     let result = result.and_then(|code| {

@@ -273,9 +273,9 @@ fn verify_aggregation(
     if !args.evm {
         return Ok(ExitCode::SUCCESS);
     }
-    let (_, contracts) = crate::l1::contracts(&params, &vk, kind.num_instances())?;
-    crate::l1::print_sizes(&contracts);
-    let outcome = crate::l1::run(
+    let (_, contracts) = crate::evm_report::contracts(&params, &vk, kind.num_instances())?;
+    crate::evm_report::print_sizes(&contracts);
+    let outcome = crate::evm_report::run(
         &contracts,
         config.depth,
         &instances,

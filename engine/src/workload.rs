@@ -38,6 +38,9 @@ pub struct Workload {
     pub operator: Wallet,
     /// User wallets, account indices `1..=n` (the operator is account 0).
     pub wallets: Vec<Wallet>,
+    /// The L1 address every withdrawal pays (a random one per withdrawal when `None`): an
+    /// address whose L1 key the demo holds, so that it can claim them.
+    pub withdraw_to: Option<L1Address>,
 }
 
 impl Workload {
@@ -67,6 +70,7 @@ impl Workload {
             },
             operator,
             wallets,
+            withdraw_to: None,
         }
     }
 
@@ -141,7 +145,9 @@ impl Workload {
     /// A signed withdrawal from user `from`.
     pub fn withdraw(&mut self, from: usize, amount: u64, fee: u64) -> Tx {
         let chain_id = self.config.chain_id;
-        let recipient = L1Address(self.rng.gen());
+        // Drawn either way, so the rest of the workload does not depend on `withdraw_to`.
+        let random = L1Address(self.rng.gen());
+        let recipient = self.withdraw_to.unwrap_or(random);
         let sender = &mut self.wallets[from];
         let mut w = Withdraw {
             from: sender.index,

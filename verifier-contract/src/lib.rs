@@ -14,9 +14,11 @@
 //! - [`evm`]: an in-process EVM (revm) to deploy and call them and measure gas.
 //! - [`poseidon`]: circomlib's Poseidon as a Solidity contract generated from the engine's
 //!   parameters (for checking state-tree paths on L1).
-//! - [`L1`]: both contracts deployed on such a chain, with the calls encoded.
+//! - [`L1`]: the contracts deployed on such a chain, with the calls encoded.
+//! - [`node`]: the same contracts on an Ethereum node over JSON-RPC (alloy).
 
 pub mod evm;
+pub mod node;
 pub mod poseidon;
 pub mod solc;
 
@@ -140,6 +142,45 @@ pub fn verifier_calldata(instances: &[Fr], proof: &[u8]) -> Vec<u8> {
 pub fn selector(signature: &str) -> [u8; 4] {
     let hash = keccak256(signature.as_bytes());
     [hash[0], hash[1], hash[2], hash[3]]
+}
+
+/// A revert's data as the rollup contract's custom error with its arguments
+/// (`DepositMismatch(0, 3)`), from the error declarations of Rollup.sol and its libraries;
+/// the raw bytes when it is none of them.
+pub fn decode_revert(data: &[u8]) -> String {
+    let Some(found) = data.get(..4) else {
+        return format!("reverted without an error (0x{})", hex::encode(data));
+    };
+    let declared = rollup_sources().into_iter().flat_map(|(_, source)| {
+        source.lines().filter_map(|line| {
+            let declaration = line.trim().strip_prefix("error ")?.strip_suffix(");")?;
+            let (name, params) = declaration.split_once('(')?;
+            let types: Vec<&str> = params
+                .split(',')
+                .filter_map(|p| p.split_whitespace().next())
+                .collect();
+            Some((name.to_string(), types))
+        })
+    });
+    for (name, types) in declared {
+        if selector(&format!("{name}({})", types.join(","))) != found {
+            continue;
+        }
+        let args: Vec<String> = data[4..]
+            .chunks(32)
+            .zip(&types)
+            .map(|(word, ty)| {
+                let value = U256::from_be_slice(word);
+                if *ty == "address" {
+                    format!("{}", Address::from_word(value.to_be_bytes::<32>().into()))
+                } else {
+                    value.to_string()
+                }
+            })
+            .collect();
+        return format!("{name}({})", args.join(", "));
+    }
+    format!("reverted with 0x{}", hex::encode(data))
 }
 
 /// The signature of `Rollup.submitBatch`.

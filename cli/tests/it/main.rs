@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod devnet;
 mod service;
 
 fn zkroll() -> Command {
@@ -822,9 +823,99 @@ fn whole_pipeline_to_the_evm() {
         batch_deposits, compile, solc::Solc, RollupDeployment, L1, MAX_RUNTIME_BYTES,
     };
 
+    use devnet::{l1_ok, Devnet, KEYS};
+
     let dir = tempfile::tempdir().expect("temp dir");
     let p = |n: &str| dir.path().join(n).display().to_string();
     let data = service::fresh_state(dir.path());
+    service::link_cached_params(&data);
+    let read = |n: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p(n)).expect("read")).expect("json")
+    };
+    // The batch: the first of the generated L1 deposits, then a withdrawal of 1,000 of its
+    // gwei to an L1 account whose key the test holds (2 slots: the 2 chunks of 1 slot whose
+    // aggregation keys the cache holds).
+    let mut deposits = read("w/l1-deposits.json");
+    deposits["deposits"]
+        .as_array_mut()
+        .expect("deposits")
+        .truncate(1);
+    let account = deposits["deposits"][0]["account"]
+        .as_u64()
+        .expect("account");
+    let deposited = deposits["deposits"][0]["amount"].as_u64().expect("amount");
+    std::fs::write(p("w/l1-deposits.json"), deposits.to_string()).expect("write");
+    let (operator, user, claimant) = (0, 1, 2);
+    let unsigned = serde_json::json!({"withdraw": {
+        "from": account, "amount": 1000, "fee": 0, "nonce": 0, "recipient": KEYS[claimant].1
+    }});
+    std::fs::write(p("unsigned.json"), unsigned.to_string()).expect("write");
+    let signed = run_ok(&[
+        "wallet",
+        "sign",
+        "--key",
+        &p(&format!("w/wallets/{account}.json")),
+        "--tx",
+        &p("unsigned.json"),
+    ]);
+    let signed: serde_json::Value = serde_json::from_str(&signed).expect("signed tx");
+    let txs = serde_json::json!({ "transactions": [signed] });
+    std::fs::write(p("w/txs.json"), txs.to_string()).expect("write");
+
+    // On a devnet node: the contracts deployed at the genesis state, the deposit queued on L1
+    // by its user, read back into the engine, executed with the withdrawal.
+    run_ok(&[
+        "gen-verifier",
+        "--data-dir",
+        &p("d"),
+        "--out",
+        &p("node-contracts"),
+        "--chunk-size",
+        "1",
+        "--depth",
+        "6",
+        "--allow-unsafe-dev-params",
+    ]);
+    let node = Devnet::start();
+    let dep = p("deployment.json");
+    l1_ok(
+        &node,
+        operator,
+        &[
+            "deploy",
+            "--data-dir",
+            &p("d"),
+            "--contracts",
+            &p("node-contracts"),
+            "--out",
+            &dep,
+        ],
+    );
+    l1_ok(
+        &node,
+        user,
+        &[
+            "deposit",
+            "--deployment",
+            &dep,
+            "--file",
+            &p("w/l1-deposits.json"),
+        ],
+    );
+    l1_ok(
+        &node,
+        operator,
+        &[
+            "sync",
+            "--deployment",
+            &dep,
+            "--data-dir",
+            &p("d"),
+            "--out",
+            &p("synced.json"),
+        ],
+    );
+    assert_eq!(read("synced.json"), read("w/l1-deposits.json"));
     run_ok(&[
         "execute",
         "--data-dir",
@@ -832,11 +923,10 @@ fn whole_pipeline_to_the_evm() {
         "--txs",
         &p("w/txs.json"),
         "--l1-deposits",
-        &p("w/l1-deposits.json"),
+        &p("synced.json"),
         "--trace",
         &p("t.json"),
     ]);
-    service::link_cached_params(&data);
     let t = std::time::Instant::now();
     run_ok(&[
         "prove",
@@ -880,6 +970,56 @@ fn whole_pipeline_to_the_evm() {
     assert!(
         run_ok(&["verify", s(&final_path), "--data-dir", &p("d")]).contains("valid final proof")
     );
+    // Submitted to the node, the withdrawal claimed there: L1 and L2 add up.
+    let out = l1_ok(
+        &node,
+        operator,
+        &["submit", "--deployment", &dep, "--proof", s(&final_path)],
+    );
+    eprintln!("{out}");
+    assert!(out.contains("batch accepted on L1"), "{out}");
+    let status = |who: &str| -> serde_json::Value {
+        let out = l1_ok(
+            &node,
+            operator,
+            &["status", "--deployment", &dep, "--address", who],
+        );
+        serde_json::from_str(&out).expect("status")
+    };
+    let st = status(KEYS[claimant].1);
+    assert_eq!(st["batch_number"], "1", "{st}");
+    assert_eq!(st["deposit_head"], "1", "{st}");
+    let state = run_ok(&["state", "show", "--data-dir", &p("d"), "--json"]);
+    let state: serde_json::Value = serde_json::from_str(&state).expect("state json");
+    assert_eq!(
+        st["state_root"], state["root"],
+        "L1's root is not the engine's"
+    );
+    assert_eq!(st["pending_withdrawal_wei"], "1000000000000", "{st}");
+    let before = node.balance(KEYS[claimant].1);
+    l1_ok(&node, claimant, &["withdraw", "--deployment", &dep]);
+    let gained = node.balance(KEYS[claimant].1) - before;
+    assert!(
+        gained > 0 && gained < 1_000_000_000_000,
+        "claimed {gained} wei"
+    );
+    let rollup = read("deployment.json")["rollup"]
+        .as_str()
+        .expect("address")
+        .to_string();
+    let l2_gwei: u64 = state["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| a["balance"].as_u64().expect("balance"))
+        .sum();
+    assert_eq!(l2_gwei, deposited - 1000);
+    assert_eq!(
+        node.balance(&rollup),
+        u128::from(l2_gwei) * 1_000_000_000,
+        "the rollup's ETH is not the L2 balances"
+    );
+    drop(node);
     let evm = zkroll()
         .args(["verify", s(&final_path), "--data-dir", &p("d"), "--evm"])
         .output()
