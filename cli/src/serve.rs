@@ -68,6 +68,16 @@ pub struct ServeArgs {
     /// consumed yet.
     #[arg(long)]
     l1_deposits: Option<std::path::PathBuf>,
+    /// Submit each finished batch to the rollup of this deployment file (`zkroll l1 deploy`)
+    /// on the node at --l1-rpc, from the account of --l1-key.
+    #[arg(long, requires = "l1_key")]
+    l1_deployment: Option<std::path::PathBuf>,
+    /// JSON-RPC URL of the L1 node.
+    #[arg(long, env = "ZKROLL_L1_RPC", default_value = "http://127.0.0.1:8545")]
+    l1_rpc: String,
+    /// The operator's L1 key (64 hex digits; from the environment rather than the command line).
+    #[arg(long, env = "ZKROLL_L1_KEY", hide_env_values = true)]
+    l1_key: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
@@ -110,6 +120,14 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         chain,
         allow_unsafe_dev_params: args.allow_unsafe_dev_params,
         l1_deposits: args.l1_deposits,
+        l1_submit: match (args.l1_deployment, args.l1_key) {
+            (Some(path), Some(key)) => Some(zkroll_service::L1Submit {
+                rpc: args.l1_rpc,
+                key,
+                deployment: crate::files::read_json(&path)?,
+            }),
+            _ => None,
+        },
     };
     zkroll_service::serve(config)?;
     Ok(ExitCode::SUCCESS)

@@ -60,6 +60,29 @@ pub struct Config {
     /// read at each submission of transactions: the batch starts with the entries the state
     /// has not consumed. `None`: batches without deposits (deposits come only from L1).
     pub l1_deposits: Option<PathBuf>,
+    /// Submit each finished batch to the rollup contract on an L1 node (`None`: its calldata
+    /// is served, not sent).
+    pub l1_submit: Option<L1Submit>,
+}
+
+/// Where and as whom the service submits finished batches.
+#[derive(Clone)]
+pub struct L1Submit {
+    /// The node's JSON-RPC URL.
+    pub rpc: String,
+    /// The operator's L1 key (hex secp256k1 private key).
+    pub key: String,
+    /// The rollup's deployment (`zkroll l1 deploy`).
+    pub deployment: zkroll_verifier_contract::node::Deployment,
+}
+
+impl std::fmt::Debug for L1Submit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("L1Submit")
+            .field("rpc", &self.rpc)
+            .field("deployment", &self.deployment)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the service cannot start or a store operation failed.

@@ -155,6 +155,12 @@ pub struct Job {
     pub error: Option<String>,
     /// Cancellation was asked for (the worker stops at the next proof boundary).
     pub cancel_requested: bool,
+    /// The `submitBatch` transaction that put the batch on L1, when the service submits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l1_tx: Option<String>,
+    /// Why the batch, proven, is not on L1 (the job stays done: its proof is valid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l1_error: Option<String>,
 }
 
 /// Seconds since the Unix epoch.
@@ -347,6 +353,8 @@ mod tests {
             final_proof: None,
             error: None,
             cancel_requested: false,
+            l1_tx: None,
+            l1_error: None,
         }
     }
 

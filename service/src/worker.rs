@@ -217,6 +217,8 @@ pub fn new_job(id: u64, source: JobSource, trace: &BatchTrace, chunk_size: usize
         final_proof: None,
         error: None,
         cancel_requested: false,
+        l1_tx: None,
+        l1_error: None,
     }
 }
 
@@ -309,7 +311,10 @@ fn record(shared: &Shared, id: u64, outcome: Result<Finish, String>) {
     });
     match (&outcome, result) {
         (Ok(Finish::Done(path)), Ok(_)) => {
-            eprintln!("zkroll serve: job {id} done: {}", path.display())
+            eprintln!("zkroll serve: job {id} done: {}", path.display());
+            if let Some(l1) = &shared.config.l1_submit {
+                submit_to_l1(shared, id, l1, path);
+            }
         }
         (Ok(Finish::Cancelled), Ok(_)) => eprintln!("zkroll serve: job {id} cancelled"),
         (Ok(Finish::Interrupted), Ok(_)) => {
@@ -544,4 +549,74 @@ fn run_job(shared: &Shared, id: u64, prepared: &mut Prepared) -> Result<Finish, 
         Err(AggregateError::Stopped { .. }) => Ok(stop().unwrap_or(Finish::Interrupted)),
         Err(e) => Err(format!("aggregation: {e}")),
     }
+}
+
+/// Submits job `id`'s final proof to the rollup contract and records the transaction or why
+/// it is not on L1. Batches go to L1 in the order they were proven, from this one thread.
+fn submit_to_l1(shared: &Shared, id: u64, l1: &crate::L1Submit, path: &std::path::Path) {
+    let outcome = l1_transaction(l1, path, shared.config.allow_unsafe_dev_params);
+    match &outcome {
+        Ok(tx) => eprintln!("zkroll serve: job {id} on L1: {tx}"),
+        Err(e) => eprintln!("zkroll serve: job {id} not on L1: {e}"),
+    }
+    let recorded = shared.store.update(id, |job| match &outcome {
+        Ok(tx) => job.l1_tx = Some(tx.clone()),
+        Err(e) => job.l1_error = Some(e.clone()),
+    });
+    if let Err(e) = recorded {
+        eprintln!("zkroll serve: job {id}: recording its L1 submission: {e}");
+    }
+}
+
+fn l1_transaction(
+    l1: &crate::L1Submit,
+    path: &std::path::Path,
+    allow_unsafe: bool,
+) -> Result<String, String> {
+    let name = path.display();
+    let bytes = std::fs::read(path).map_err(|e| format!("{name}: {e}"))?;
+    let file =
+        zkroll_prover::proof_file::ProofFile::decode(&bytes).map_err(|e| format!("{name}: {e}"))?;
+    if zkroll_prover::srs::is_dev_id(&file.params_id) && !allow_unsafe {
+        return Err(format!(
+            "{name}: made with the UNSAFE development parameters: not submitted \
+             (serve with --allow-unsafe-dev-params for a test chain)"
+        ));
+    }
+    let data = zkroll_verifier_contract::submit_batch_calldata(
+        &file.circuit_instances(),
+        &file.pubdata,
+        &file.proof,
+    )
+    .map_err(|e| format!("{name}: pubdata: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("async runtime: {e}"))?;
+    runtime.block_on(async {
+        let node = zkroll_verifier_contract::node::Node::connect(&l1.rpc, Some(&l1.key))
+            .await
+            .map_err(|e| e.to_string())?;
+        if node.chain_id() != l1.deployment.chain_id {
+            return Err(format!(
+                "the node at {} is chain {}, the rollup is deployed on chain {}",
+                l1.rpc,
+                node.chain_id(),
+                l1.deployment.chain_id
+            ));
+        }
+        let mined = node
+            .send(
+                "submitBatch",
+                Some(l1.deployment.rollup),
+                Default::default(),
+                data,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(format!(
+            "{} (block {}, {} gas)",
+            mined.hash, mined.block, mined.gas_used
+        ))
+    })
 }

@@ -605,7 +605,8 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("w/txs.json")).expect("txs"))
             .expect("json");
     let submission = serde_json::json!({ "transactions": txs["transactions"] }).to_string();
-    // The deposits come from L1's queue (exported by gen-txs), the transfers over HTTP.
+    // The deposits come from L1's queue (exported by gen-txs, and queued on a devnet node),
+    // the transfers over HTTP; each finished batch is submitted to the node.
     let queue = dir.path().join("w/l1-deposits.json");
     let args = [
         "--chunk-size",
@@ -615,9 +616,43 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
         "--l1-deposits",
         s(&queue),
     ];
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    crate::devnet::gen_test_contracts(s(&data), &p("node-contracts"));
+    let node = crate::devnet::Devnet::start();
+    let (operator, user) = (0, 1);
+    let dep = p("deployment.json");
+    crate::devnet::l1_ok(
+        &node,
+        operator,
+        &[
+            "deploy",
+            "--data-dir",
+            s(&data),
+            "--contracts",
+            &p("node-contracts"),
+            "--out",
+            &dep,
+        ],
+    );
+    crate::devnet::l1_ok(
+        &node,
+        user,
+        &["deposit", "--deployment", &dep, "--file", s(&queue)],
+    );
+    let mut submitting = args.to_vec();
+    submitting.extend([
+        "--l1-deployment",
+        &dep,
+        "--l1-rpc",
+        &node.url,
+        "--l1-key",
+        crate::devnet::KEYS[operator].0,
+        // A test chain: the development parameters' proofs are submitted and served.
+        "--allow-unsafe-dev-params",
+    ]);
 
     let started = Instant::now();
-    let server = Server::start(&data, &args);
+    let server = Server::start(&data, &submitting);
     let (status, job) = server.json("POST", "/v1/jobs", true, Some(&submission));
     assert_eq!(status, 202, "{job}");
     assert_eq!(job["source"]["kind"], "transactions", "{job}");
@@ -647,7 +682,7 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
     ];
     server.kill9();
 
-    let server = Server::start(&data, &args);
+    let server = Server::start(&data, &submitting);
     let done = server.wait(id, Duration::from_secs(1800), |j| {
         state_of(j).ne("running") && state_of(j).ne("queued")
     });
@@ -673,6 +708,15 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
         mtime("layer1-0.json"),
     ];
     assert_eq!(before, after, "finished proofs were redone");
+    // On L1: submitted by the service once proven (after the restart).
+    let submitted = server.wait(id, Duration::from_secs(120), |j| {
+        j.get("l1_tx").is_some() || j.get("l1_error").is_some()
+    });
+    assert!(submitted["l1_tx"].is_string(), "{submitted}");
+    let status = crate::devnet::l1_ok(&node, operator, &["status", "--deployment", &dep]);
+    let status: Value = serde_json::from_str(&status).expect("status");
+    assert_eq!(status["batch_number"], "1", "{status}");
+    assert_eq!(status["deposit_head"], "2", "{status}");
 
     // The proof and its calldata, over HTTP.
     let (status, bytes, _) = server.call("GET", &format!("/v1/jobs/{id}/proof"), false, None);
@@ -700,21 +744,7 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
         metrics.contains("zkroll_proofs_total{stage=\"aggregation\"} 1"),
         "{metrics}"
     );
-    // The proof was made with the development parameters: no calldata unless the service
-    // was started allowing them.
-    let (status, refused) = server.json("GET", &format!("/v1/jobs/{id}/calldata"), false, None);
-    assert_eq!(status, 409, "{refused}");
-    assert!(
-        refused["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("UNSAFE development parameters")),
-        "{refused}"
-    );
-    let status = server.terminate(Duration::from_secs(60));
-    assert!(status.success(), "{status:?}");
-    let mut allowing = args.to_vec();
-    allowing.push("--allow-unsafe-dev-params");
-    let server = Server::start(&data, &allowing);
+    // This service allows the development parameters (a test chain): their proof's calldata.
     let (status, calldata) = server.json("GET", &format!("/v1/jobs/{id}/calldata"), false, None);
     assert_eq!(status, 200, "{calldata}");
     assert_eq!(calldata["unsafe_dev_params"], true, "{calldata}");
@@ -728,6 +758,18 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
     assert_eq!(
         calldata["calldata"].as_str(),
         Some(format!("0x{}", hex::encode(expected)).as_str())
+    );
+    let status = server.terminate(Duration::from_secs(60));
+    assert!(status.success(), "{status:?}");
+    // Without --allow-unsafe-dev-params: no calldata for a proof made with them.
+    let server = Server::start(&data, &args);
+    let (status, refused) = server.json("GET", &format!("/v1/jobs/{id}/calldata"), false, None);
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("UNSAFE development parameters")),
+        "{refused}"
     );
     let status = server.terminate(Duration::from_secs(60));
     assert!(status.success(), "{status:?}");
