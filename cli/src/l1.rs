@@ -204,12 +204,6 @@ fn read_bin(dir: &Path, name: &str) -> Result<Vec<u8>> {
         .with_context(|| format!("{}: not hex creation code", path.display()))
 }
 
-fn uint_word(x: u64) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out[24..].copy_from_slice(&x.to_be_bytes());
-    out
-}
-
 fn address(a: &L1Address) -> zkroll_verifier_contract::evm::Address {
     zkroll_verifier_contract::evm::Address::from(a.0)
 }
@@ -359,7 +353,7 @@ pub fn run(cmd: L1Command) -> Result<ExitCode> {
             } => {
                 let (l1, d) = connect_to(&node, &deployment).await?;
                 let what = format!("refund of deposit {index}");
-                let data = call_data(REFUND_DEPOSIT, &[uint_word(index)]);
+                let data = call_data(REFUND_DEPOSIT, &[zkroll_verifier_contract::uint(index)]);
                 let mined = l1
                     .send(&what, Some(d.rollup), Default::default(), data)
                     .await?;

@@ -252,7 +252,8 @@ pub fn submit_batch_calldata_with_keys(
     out
 }
 
-fn uint(x: u64) -> [u8; 32] {
+/// An unsigned integer as an ABI word.
+pub fn uint(x: u64) -> [u8; 32] {
     let mut out = [0u8; 32];
     out[24..].copy_from_slice(&x.to_be_bytes());
     out

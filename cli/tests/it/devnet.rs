@@ -190,19 +190,7 @@ fn stand_in_contracts(dir: &Path) {
 fn l1_commands_on_a_devnet_node() {
     let dir = tempfile::tempdir().expect("temp dir");
     let p = |n: &str| dir.path().join(n).display().to_string();
-    run_ok(&[
-        "gen-txs",
-        "--out",
-        &p("w"),
-        "--accounts",
-        "3",
-        "--count",
-        "2",
-        "--depth",
-        "6",
-        "--seed",
-        "9",
-    ]);
+    crate::service::gen_workload(dir.path());
     // A genesis account with 5,000 gwei, under wallet 1's key.
     let mut genesis: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(p("w/genesis.json")).expect("read"))

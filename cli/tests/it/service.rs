@@ -209,14 +209,14 @@ fn state_of(job: &Value) -> &str {
     job["state"].as_str().expect("state")
 }
 
-/// A data directory `root/d` with a rollup state (3 accounts, depth 6) and two signed
-/// transfers (`root/w/txs.json`), not executed yet.
-pub(crate) fn fresh_state(root: &Path) -> PathBuf {
-    let p = |n: &str| root.join(n).display().to_string();
+/// `zkroll gen-txs` into `root/w`: the end-to-end tests' workload (3 accounts, depth 6,
+/// seed 9: two L1 deposits and no L2 transaction).
+pub(crate) fn gen_workload(root: &Path) {
+    let out = root.join("w").display().to_string();
     run_ok(&[
         "gen-txs",
         "--out",
-        &p("w"),
+        &out,
         "--accounts",
         "3",
         "--count",
@@ -226,6 +226,13 @@ pub(crate) fn fresh_state(root: &Path) -> PathBuf {
         "--seed",
         "9",
     ]);
+}
+
+/// A data directory `root/d` with a rollup state (3 accounts, depth 6) and two signed
+/// transfers (`root/w/txs.json`), not executed yet.
+pub(crate) fn fresh_state(root: &Path) -> PathBuf {
+    let p = |n: &str| root.join(n).display().to_string();
+    gen_workload(root);
     run_ok(&[
         "state",
         "init",
