@@ -29,15 +29,18 @@ use zkroll_prover::srs::{self, SrsError};
 
 use crate::circuit::{self, node_link, snark, AggregationError, Inner, NodeKeys, NodeKind};
 use crate::keys::{self as node_keys, NodeKeyError};
-use crate::plan::{TreePlan, FAN_IN};
+use crate::plan::{Shape, TreePlan};
 
 /// How to aggregate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
-    /// Chunks per batch the tree is built for (a power of [`FAN_IN`]); fewer chunks are
+    /// Chunks per batch the tree is built for (a power of the fan-in); fewer chunks are
     /// padded. The final verifying key (the L1 verifier) depends on it, so it is fixed per
     /// deployment.
     pub capacity: usize,
+    /// Fan-in, and whether a one-proof final node wraps the top node (fixed per
+    /// deployment too).
+    pub shape: Shape,
     /// Rows exponent of the Poseidon layers.
     pub layer_k: u32,
     /// Rows exponent of the final (EVM) layer.
@@ -53,13 +56,14 @@ pub struct Settings {
 }
 
 impl Default for Settings {
-    /// Two chunks per batch; k=21 for every layer (about 10 advice columns when verifying two
-    /// proofs, 5 when verifying one: the final verifier then fits EIP-170).
+    /// Two chunks per batch, fan-in 2, the top node as the final proof at k=22 (3 advice
+    /// columns over two chunk proofs: its verifier fits EIP-170), Poseidon layers at k=21.
     fn default() -> Self {
         Self {
-            capacity: FAN_IN,
+            capacity: 2,
+            shape: Shape::default(),
             layer_k: 21,
-            final_k: 21,
+            final_k: 22,
             format: ProofFormat::Json,
             memory_budget: None,
             msm: Backend::Cpu,
@@ -428,11 +432,11 @@ pub fn aggregate_until(
             settings.capacity
         )));
     }
-    let plan = TreePlan::new(settings.capacity);
+    let plan = TreePlan::new(settings.capacity, settings.shape);
     if plan.leaves != settings.capacity {
         return Err(AggregateError::Batch(format!(
-            "capacity {} is not a power of {FAN_IN}",
-            settings.capacity
+            "capacity {} is not a power of the fan-in {}",
+            settings.capacity, plan.shape.fan_in
         )));
     }
     on(Event::ChunksVerified {
@@ -516,7 +520,7 @@ pub fn aggregate_until(
         };
         let kind = NodeKind {
             inner: below_inner,
-            fan_in: if last { 1 } else { FAN_IN },
+            fan_in: plan.fan_in(layer),
             last,
         };
         let layer_started = Instant::now();
@@ -537,11 +541,7 @@ pub fn aggregate_until(
             .map_err(AggregateError::MsmParams)?;
         let mut proven = Vec::new();
         for (index, children) in below.chunks(kind.fan_in).enumerate() {
-            let span = if last {
-                (0, plan.leaves)
-            } else {
-                plan.span(layer, index)
-            };
+            let span = plan.span(layer, index);
             check(layer, index)?;
             let node = prove_node(
                 proofs_dir,
@@ -588,15 +588,17 @@ pub struct ReferenceSeconds {
 }
 
 /// What a node of `kind` at `2^k` rows takes on the 2-core, 24 GiB reference machine: the
-/// figures of `docs/benchmarks.md` at k = 21 (2026-11-22: layer over chunk proofs keygen
-/// 163-240 s, proofs 300-467 s; over aggregation proofs 124-163 s / 264-351 s; final 73-82 s
-/// / 178-186 s; cached keys load in 5-22 s), scaled by `2^(k - 21)`. An estimate to tell
-/// the user what is coming, not a measurement of this machine.
+/// figures of `docs/benchmarks.md` ("Aggregation tree shapes", 2026-12-04: a node over two
+/// chunk proofs at k = 21 proves in 166-171 s, at k = 22 in 248-250 s with keys made in
+/// 125-129 s; a one-proof wrapper at k = 21 in 143 s; cached keys load in 3-22 s), per inner
+/// proof and scaled by `2^(k - 21)`. An estimate to tell the user what is coming, not a
+/// measurement of this machine.
 pub fn reference_seconds(kind: NodeKind, k: u32) -> ReferenceSeconds {
-    let (keygen, prove) = match (kind.last, kind.inner) {
-        (true, _) => (80.0, 185.0),
-        (false, Inner::Chunks) => (200.0, 420.0),
-        (false, Inner::Aggregated) => (150.0, 310.0),
+    let (keygen, prove) = if kind.fan_in == 1 {
+        (75.0, 145.0)
+    } else {
+        // Per inner proof at k = 21: about 5 M cells of in-circuit verification each.
+        (32.0 * kind.fan_in as f64, 75.0 * kind.fan_in as f64)
     };
     let scale = 2f64.powi(k as i32 - 21);
     ReferenceSeconds {
@@ -826,7 +828,7 @@ pub fn final_keys(
     settings: &Settings,
     on: &(dyn Fn(Event) + Sync),
 ) -> Result<(ParamsKZG<Bn256>, NodeKeys), AggregateError> {
-    let plan = TreePlan::new(settings.capacity);
+    let plan = TreePlan::new(settings.capacity, settings.shape);
     let chunk_params = srs::load(data_dir, chunk_k)?;
     let (chunks, _): (ChunkKeys, _) =
         chunk_keys::load_or_generate(data_dir, &chunk_params, chunk_size, config)?;
@@ -839,7 +841,7 @@ pub fn final_keys(
     for layer in 1..=plan.layers {
         let kind = NodeKind {
             inner,
-            fan_in: FAN_IN,
+            fan_in: plan.fan_in(layer),
             last: false,
         };
         let keys = layer_keys(
@@ -857,7 +859,7 @@ pub fn final_keys(
     }
     let kind = NodeKind {
         inner,
-        fan_in: 1,
+        fan_in: plan.fan_in(plan.layers + 1),
         last: true,
     };
     let keys = layer_keys(

@@ -412,6 +412,15 @@ impl NodeLayout {
         self.config
     }
 
+    /// Advice cells of the gate and cells looked up in the range table.
+    pub fn cells(&self) -> (usize, usize) {
+        let s = self.circuit.builder.statistics();
+        (
+            s.gate.total_advice_per_phase.iter().sum(),
+            s.total_lookup_advice_per_phase.iter().sum(),
+        )
+    }
+
     /// Generates the proving and verifying keys (`params` must be the layout's).
     pub fn keygen(self, params: &ParamsKZG<Bn256>) -> Result<NodeKeys, AggregationError> {
         let k = params.k();

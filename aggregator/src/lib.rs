@@ -3,9 +3,10 @@
 //! The fourth stage of the pipeline `engine -> circuits -> prover -> aggregator ->
 //! verifier-contract`: recursive aggregation of a batch's chunk proofs into one proof.
 //!
-//! - [`plan`]: the tree: [`plan::FAN_IN`] proofs per node, chunk count padded with no-op
-//!   chunks to a power of the fan-in, Poseidon-transcript layers, then one final node with a
-//!   Keccak transcript for the EVM.
+//! - [`plan`]: the tree: [`plan::Shape::fan_in`] proofs per node, chunk count padded with
+//!   no-op chunks to a power of the fan-in, Poseidon-transcript layers, then the final node
+//!   with a Keccak transcript for the EVM: a one-proof wrapper over the top node, or the top
+//!   node itself ([`plan::Shape::wrap`]).
 //! - [`circuit`]: the node circuit (snark-verifier's `AggregationCircuit` plus the rules
 //!   linking consecutive proofs: roots and transaction commitments continue each other), its
 //!   keys, proving and native verification, including the pairing check of the KZG
@@ -20,4 +21,4 @@ pub mod keys;
 pub mod plan;
 
 pub use circuit::{AggregationError, Inner, Link, NodeKeys, NodeKind};
-pub use plan::{TreePlan, FAN_IN};
+pub use plan::{Shape, TreePlan, FAN_IN};

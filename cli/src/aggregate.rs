@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 use zkroll_aggregator::batch::{self, Event, Settings};
+use zkroll_aggregator::{Shape, TreePlan};
 use zkroll_prover::memory;
 
 use crate::output::outln;
@@ -18,15 +19,24 @@ use crate::prove::{Format, MsmArg};
 /// Options shared by the commands that build the aggregation tree.
 #[derive(Args, Clone)]
 pub struct TreeArgs {
-    /// Chunks per batch the aggregation tree is built for (a power of 2; fewer chunks are
+    /// Chunks per batch the aggregation tree is built for (a power of --fan-in; fewer chunks are
     /// padded with no-op chunks). The L1 verifier depends on it.
     #[arg(long, default_value_t = 2)]
     pub capacity: usize,
+    /// Proofs each aggregation node verifies (the capacity must be a power of it).
+    #[arg(long, default_value_t = 2)]
+    pub fan_in: usize,
+    /// How the EVM proof is made: `wrap`, a one-proof final node over the tree's top node (a
+    /// thin circuit at --final-k: cheaper on L1, one proof more), or `top`, the top node
+    /// itself (one proof fewer). The L1 verifier depends on it.
+    #[arg(long, value_enum, default_value_t = FinalArg::Top)]
+    pub final_node: FinalArg,
     /// Rows exponent of the intermediate (Poseidon) layers.
     #[arg(long, default_value_t = 21)]
     pub layer_k: u32,
-    /// Rows exponent of the final (EVM) layer.
-    #[arg(long, default_value_t = 21)]
+    /// Rows exponent of the final (EVM) layer (22: the top node over two chunk proofs in 3
+    /// advice columns; see docs/benchmarks.md for the trade-off with time and gas).
+    #[arg(long, default_value_t = 22)]
     pub final_k: u32,
     /// Memory one aggregation proof or key generation may use, in GiB (default: the memory
     /// available when a layer starts); a layer predicted to need more is refused before it
@@ -42,12 +52,32 @@ pub struct TreeArgs {
     pub msm: MsmArg,
 }
 
+/// How the final (EVM) proof is made.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FinalArg {
+    /// A one-proof final node over the top node.
+    Wrap,
+    /// The top node is the final proof.
+    Top,
+}
+
 impl TreeArgs {
     pub fn settings(&self, format: Format) -> Result<Settings> {
-        if self.capacity == 0 || !self.capacity.is_power_of_two() || self.capacity > 1 << 12 {
+        if !(2..=8).contains(&self.fan_in) {
+            anyhow::bail!("--fan-in {}: must be 2..=8", self.fan_in);
+        }
+        let plan = TreePlan::new(
+            self.capacity,
+            Shape {
+                fan_in: self.fan_in,
+                wrap: self.final_node == FinalArg::Wrap,
+            },
+        );
+        if self.capacity == 0 || plan.leaves != self.capacity || self.capacity > 1 << 12 {
             anyhow::bail!(
-                "--capacity {}: must be a power of 2 up to 4096",
-                self.capacity
+                "--capacity {}: must be a power of the fan-in {} (at least {0}) up to 4096",
+                self.capacity,
+                self.fan_in
             );
         }
         for (name, k) in [("--layer-k", self.layer_k), ("--final-k", self.final_k)] {
@@ -67,6 +97,7 @@ impl TreeArgs {
         };
         Ok(Settings {
             capacity: self.capacity,
+            shape: plan.shape,
             layer_k: self.layer_k,
             final_k: self.final_k,
             format: format.into(),

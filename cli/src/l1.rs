@@ -38,6 +38,16 @@ pub struct NodeArgs {
     l1_key: Option<String>,
 }
 
+/// The deployed rollup a command acts on: the node, the key and the deployment file.
+#[derive(Args)]
+pub struct RollupArgs {
+    #[command(flatten)]
+    node: NodeArgs,
+    /// Deployment file written by `zkroll l1 deploy`.
+    #[arg(long)]
+    deployment: PathBuf,
+}
+
 #[derive(Subcommand)]
 pub enum L1Command {
     /// Deploy the verifier, the Poseidon contracts and Rollup at the state's root, with its
@@ -63,10 +73,7 @@ pub enum L1Command {
     /// of an L1 deposits file (`zkroll gen-txs`'s l1-deposits.json).
     Deposit {
         #[command(flatten)]
-        node: NodeArgs,
-        /// Deployment file written by `zkroll l1 deploy`.
-        #[arg(long)]
-        deployment: PathBuf,
+        rollup: RollupArgs,
         /// L1 deposits file: queue each of its deposits, in order.
         #[arg(long, conflicts_with_all = ["account", "wallet", "gwei"])]
         file: Option<PathBuf>,
@@ -84,10 +91,7 @@ pub enum L1Command {
     /// file for `zkroll execute --l1-deposits`.
     Sync {
         #[command(flatten)]
-        node: NodeArgs,
-        /// Deployment file.
-        #[arg(long)]
-        deployment: PathBuf,
+        rollup: RollupArgs,
         /// Data directory (its count of consumed deposits is where the file starts).
         #[arg(long)]
         data_dir: PathBuf,
@@ -98,10 +102,7 @@ pub enum L1Command {
     /// Submit a batch: its final proof (with the pubdata it carries) to Rollup.submitBatch.
     Submit {
         #[command(flatten)]
-        node: NodeArgs,
-        /// Deployment file.
-        #[arg(long)]
-        deployment: PathBuf,
+        rollup: RollupArgs,
         /// The batch's final proof (`zkroll aggregate`'s final.json).
         #[arg(long)]
         proof: PathBuf,
@@ -109,26 +110,17 @@ pub enum L1Command {
     /// Claim what the L1 key's account can withdraw (withdrawals, refunds, exits).
     Withdraw {
         #[command(flatten)]
-        node: NodeArgs,
-        /// Deployment file.
-        #[arg(long)]
-        deployment: PathBuf,
+        rollup: RollupArgs,
     },
     /// Switch the rollup to exodus mode (a queued deposit waited past the deadline).
     Exodus {
         #[command(flatten)]
-        node: NodeArgs,
-        /// Deployment file.
-        #[arg(long)]
-        deployment: PathBuf,
+        rollup: RollupArgs,
     },
     /// In exodus mode, credit a queued deposit back to its depositor.
     Refund {
         #[command(flatten)]
-        node: NodeArgs,
-        /// Deployment file.
-        #[arg(long)]
-        deployment: PathBuf,
+        rollup: RollupArgs,
         /// Queue index of the deposit.
         #[arg(long)]
         index: u64,
@@ -137,10 +129,7 @@ pub enum L1Command {
     /// to an L1 address its L2 key signs for.
     Exit {
         #[command(flatten)]
-        node: NodeArgs,
-        /// Deployment file.
-        #[arg(long)]
-        deployment: PathBuf,
+        rollup: RollupArgs,
         /// Data directory holding the last verified state.
         #[arg(long)]
         data_dir: PathBuf,
@@ -157,10 +146,7 @@ pub enum L1Command {
     /// Print the rollup's state on L1 (root, batches, queue, exodus) and an address's claim.
     Status {
         #[command(flatten)]
-        node: NodeArgs,
-        /// Deployment file.
-        #[arg(long)]
-        deployment: PathBuf,
+        rollup: RollupArgs,
         /// Also print what this address can withdraw.
         #[arg(long)]
         address: Option<L1Address>,
@@ -181,18 +167,12 @@ async fn connect(node: &NodeArgs) -> Result<Node> {
 }
 
 /// Connects and checks the deployment file is for this chain.
-async fn connect_to(node: &NodeArgs, path: &Path) -> Result<(Node, Deployment)> {
+async fn connect_to(rollup: &RollupArgs) -> Result<(Node, Deployment)> {
+    let (node, path) = (&rollup.node, &rollup.deployment);
     let deployment: Deployment = read_json(path)?;
-    let l1 = connect(node).await?;
-    if l1.chain_id() != deployment.chain_id {
-        bail!(
-            "{}: deployed on chain {}, the node at {} is chain {}",
-            path.display(),
-            deployment.chain_id,
-            node.rpc,
-            l1.chain_id()
-        );
-    }
+    let l1 = Node::connect_to(&node.rpc, node.l1_key.as_deref(), &deployment)
+        .await
+        .with_context(|| path.display().to_string())?;
     Ok((l1, deployment))
 }
 
@@ -219,14 +199,13 @@ pub fn run(cmd: L1Command) -> Result<ExitCode> {
                 out,
             } => deploy(&node, &data_dir, &contracts, exodus_delay, &out).await,
             L1Command::Deposit {
-                node,
-                deployment,
+                rollup,
                 file,
                 account,
                 wallet,
                 gwei,
             } => {
-                let (l1, d) = connect_to(&node, &deployment).await?;
+                let (l1, d) = connect_to(&rollup).await?;
                 let deposits = match (file, account, wallet, gwei) {
                     (Some(file), ..) => {
                         let f: L1DepositsFile = read_json(&file)?;
@@ -260,12 +239,11 @@ pub fn run(cmd: L1Command) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             L1Command::Sync {
-                node,
-                deployment,
+                rollup,
                 data_dir,
                 out,
             } => {
-                let (l1, d) = connect_to(&node, &deployment).await?;
+                let (l1, d) = connect_to(&rollup).await?;
                 let consumed = StateDb::open(&data_dir)?.l1_deposits();
                 let deposits = l1.queued_deposits(&d, consumed).await?;
                 outln!(
@@ -276,12 +254,8 @@ pub fn run(cmd: L1Command) -> Result<ExitCode> {
                 write_json(&out, &L1DepositsFile { deposits })?;
                 Ok(ExitCode::SUCCESS)
             }
-            L1Command::Submit {
-                node,
-                deployment,
-                proof,
-            } => {
-                let (l1, d) = connect_to(&node, &deployment).await?;
+            L1Command::Submit { rollup, proof } => {
+                let (l1, d) = connect_to(&rollup).await?;
                 let name = proof.display().to_string();
                 let bytes =
                     std::fs::read(&proof).with_context(|| format!("{name}: cannot read"))?;
@@ -312,8 +286,8 @@ pub fn run(cmd: L1Command) -> Result<ExitCode> {
                 );
                 Ok(ExitCode::SUCCESS)
             }
-            L1Command::Withdraw { node, deployment } => {
-                let (l1, d) = connect_to(&node, &deployment).await?;
+            L1Command::Withdraw { rollup } => {
+                let (l1, d) = connect_to(&rollup).await?;
                 let who = l1.sender().context("withdraw: no L1 key given")?;
                 let claim = l1
                     .read(d.rollup, "pendingWithdrawal(address)", &[address_word(who)])
@@ -333,8 +307,8 @@ pub fn run(cmd: L1Command) -> Result<ExitCode> {
                 );
                 Ok(ExitCode::SUCCESS)
             }
-            L1Command::Exodus { node, deployment } => {
-                let (l1, d) = connect_to(&node, &deployment).await?;
+            L1Command::Exodus { rollup } => {
+                let (l1, d) = connect_to(&rollup).await?;
                 let mined = l1
                     .send(
                         "activateExodus",
@@ -346,12 +320,8 @@ pub fn run(cmd: L1Command) -> Result<ExitCode> {
                 outln!("exodus mode on: {} gas, tx {}", mined.gas_used, mined.hash);
                 Ok(ExitCode::SUCCESS)
             }
-            L1Command::Refund {
-                node,
-                deployment,
-                index,
-            } => {
-                let (l1, d) = connect_to(&node, &deployment).await?;
+            L1Command::Refund { rollup, index } => {
+                let (l1, d) = connect_to(&rollup).await?;
                 let what = format!("refund of deposit {index}");
                 let data = call_data(REFUND_DEPOSIT, &[zkroll_verifier_contract::uint(index)]);
                 let mined = l1
@@ -361,14 +331,13 @@ pub fn run(cmd: L1Command) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             L1Command::Exit {
-                node,
-                deployment,
+                rollup,
                 data_dir,
                 account,
                 wallet,
                 recipient,
             } => {
-                let (l1, d) = connect_to(&node, &deployment).await?;
+                let (l1, d) = connect_to(&rollup).await?;
                 let (key, _) = WalletFile::load(&wallet)?;
                 let db = StateDb::open(&data_dir)?;
                 let verified = l1.read(d.rollup, "stateRoot()", &[]).await?;
@@ -398,11 +367,10 @@ pub fn run(cmd: L1Command) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             L1Command::Status {
-                node,
-                deployment,
+                rollup,
                 address: who,
             } => {
-                let (l1, d) = connect_to(&node, &deployment).await?;
+                let (l1, d) = connect_to(&rollup).await?;
                 let mut status = serde_json::json!({ "chain_id": d.chain_id, "rollup": d.rollup });
                 for (field, getter) in [
                     ("state_root", "stateRoot()"),

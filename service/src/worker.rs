@@ -467,6 +467,7 @@ fn run_job(shared: &Shared, id: u64, prepared: &mut Prepared) -> Result<Finish, 
     // Aggregation.
     let aggregation_started = Instant::now();
     let proofs_dir = chunks::proofs_dir(data_dir, &job.trace_id, job.chunk_size);
+    let shape = shared.config.tree.shape;
     let on = |event: Event| {
         let change: Box<dyn FnOnce(&mut Job)> = match event {
             Event::ChunksVerified {
@@ -474,17 +475,13 @@ fn run_job(shared: &Shared, id: u64, prepared: &mut Prepared) -> Result<Finish, 
                 padding,
                 layers,
             } => Box::new(move |j: &mut Job| {
-                let plan = TreePlan::new(chunks + padding);
+                let plan = TreePlan::new(chunks + padding, shape);
                 j.padding_chunks = padding;
                 j.padding_done = 0;
                 j.layers = (1..=layers + 1)
                     .map(|layer| LayerProgress {
                         layer,
-                        nodes: if layer <= layers {
-                            plan.nodes(layer)
-                        } else {
-                            1
-                        },
+                        nodes: plan.nodes(layer),
                         proven: 0,
                         kept: 0,
                         seconds: None,
@@ -594,17 +591,13 @@ fn l1_transaction(
         .build()
         .map_err(|e| format!("async runtime: {e}"))?;
     runtime.block_on(async {
-        let node = zkroll_verifier_contract::node::Node::connect(&l1.rpc, Some(&l1.key))
-            .await
-            .map_err(|e| e.to_string())?;
-        if node.chain_id() != l1.deployment.chain_id {
-            return Err(format!(
-                "the node at {} is chain {}, the rollup is deployed on chain {}",
-                l1.rpc,
-                node.chain_id(),
-                l1.deployment.chain_id
-            ));
-        }
+        let node = zkroll_verifier_contract::node::Node::connect_to(
+            &l1.rpc,
+            Some(&l1.key),
+            &l1.deployment,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         let mined = node
             .send(
                 "submitBatch",

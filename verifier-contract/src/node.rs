@@ -56,6 +56,16 @@ pub enum NodeError {
     /// The node's answer is not what the contract emits.
     #[error("{0}")]
     Malformed(String),
+    /// The node is on another chain than the deployment.
+    #[error("the node at {url} is chain {node}, the rollup is deployed on chain {deployed}")]
+    WrongChain {
+        /// The RPC URL.
+        url: String,
+        /// The node's chain id.
+        node: u64,
+        /// The deployment's chain id.
+        deployed: u64,
+    },
 }
 
 /// A transaction the node mined.
@@ -118,8 +128,26 @@ fn rpc(what: &str, e: impl std::fmt::Display) -> NodeError {
 }
 
 impl Node {
+    /// Connects to the node at `url` for the rollup of `deployment`, refusing a node on
+    /// another chain ([`NodeError::WrongChain`]); sends from `key` as [`Node::connect`].
+    pub async fn connect_to(
+        url: &str,
+        key: Option<&str>,
+        deployment: &Deployment,
+    ) -> Result<Self, NodeError> {
+        let node = Self::connect(url, key).await?;
+        if node.chain_id() != deployment.chain_id {
+            return Err(NodeError::WrongChain {
+                url: url.to_string(),
+                node: node.chain_id(),
+                deployed: deployment.chain_id,
+            });
+        }
+        Ok(node)
+    }
+
     /// Connects to the node at `url`, sending from the account of `key` (hex secp256k1
-    /// private key) when given.
+    /// private key) when given (see [`Node::connect_to`] for a deployed rollup).
     pub async fn connect(url: &str, key: Option<&str>) -> Result<Self, NodeError> {
         let parsed: alloy::transports::http::reqwest::Url =
             url.parse().map_err(|e| NodeError::BadUrl {

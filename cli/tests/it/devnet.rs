@@ -145,8 +145,8 @@ fn refs(v: &[String; 11]) -> [&str; 11] {
 
 /// `zkroll gen-verifier` for the end-to-end tests' chain (chunks of 1 slot, depth 6) into
 /// `out`, development parameters allowed (their keys are the cached ones).
-pub(crate) fn gen_test_contracts(data: &str, out: &str) {
-    run_ok(&[
+pub(crate) fn gen_test_contracts(data: &str, out: &str, tree: &[&str]) {
+    let mut args = vec![
         "gen-verifier",
         "--data-dir",
         data,
@@ -157,7 +157,9 @@ pub(crate) fn gen_test_contracts(data: &str, out: &str) {
         "--depth",
         "6",
         "--allow-unsafe-dev-params",
-    ]);
+    ];
+    args.extend_from_slice(tree);
+    run_ok(&args);
 }
 
 /// Writes the L1 contracts' creation codes as `zkroll gen-verifier` does, with a stand-in
@@ -202,14 +204,7 @@ fn l1_commands_on_a_devnet_node() {
         {"index": 5, "public_key": wallet["public_key"], "balance": 5000, "nonce": 0}
     ]);
     std::fs::write(p("w/genesis.json"), genesis.to_string()).expect("write");
-    run_ok(&[
-        "state",
-        "init",
-        "--data-dir",
-        &p("d"),
-        "--genesis",
-        &p("w/genesis.json"),
-    ]);
+    crate::service::init_state(dir.path());
     stand_in_contracts(&dir.path().join("c"));
 
     let node = Devnet::start();
@@ -231,6 +226,18 @@ fn l1_commands_on_a_devnet_node() {
         ],
     );
     assert!(out.contains("5000 gwei locked"), "{out}");
+    // A deployment file for another chain is refused before anything is sent.
+    let mut other: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&dep).expect("read")).expect("json");
+    other["chain_id"] = serde_json::json!(5);
+    let other_dep = p("other-chain.json");
+    std::fs::write(&other_dep, other.to_string()).expect("write");
+    l1_err(
+        &node,
+        operator,
+        &["withdraw", "--deployment", &other_dep],
+        &["other-chain.json", "is chain 31337", "deployed on chain 5"],
+    );
     let status = |who: &str| -> serde_json::Value {
         let out = l1_ok(
             &node,

@@ -372,6 +372,16 @@ fn bad_inputs_are_one_line_errors_and_leave_the_state_alone() {
     );
     assert_eq!(root_of(&data), root);
     run_ok(&["state", "check", "--data-dir", &data]);
+    // Tree shapes that cannot be built are refused before anything is read.
+    for (extra, expected) in [
+        (&["--capacity", "8", "--fan-in", "4"][..], "--capacity 8"),
+        (&["--capacity", "2", "--fan-in", "4"][..], "fan-in 4"),
+        (&["--fan-in", "1"][..], "--fan-in 1"),
+    ] {
+        let mut args = vec!["aggregate", "--data-dir", &data, "--proofs", &data];
+        args.extend_from_slice(extra);
+        run_err(&args, &[expected]);
+    }
 }
 
 /// A reader of stdout that has gone (`zkroll ... | head -1`) ends the output quietly in
@@ -589,14 +599,7 @@ fn prove_verify_resume_and_reject() {
         "--seed",
         "5",
     ]);
-    run_ok(&[
-        "state",
-        "init",
-        "--data-dir",
-        &p("d"),
-        "--genesis",
-        &p("w/genesis.json"),
-    ]);
+    crate::service::init_state(dir.path());
     run_ok(&[
         "execute",
         "--data-dir",
@@ -864,7 +867,7 @@ fn whole_pipeline_to_the_evm() {
 
     // On a devnet node: the contracts deployed at the genesis state, the deposit queued on L1
     // by its user, read back into the engine, executed with the withdrawal.
-    crate::devnet::gen_test_contracts(&p("d"), &p("node-contracts"));
+    crate::devnet::gen_test_contracts(&p("d"), &p("node-contracts"), &[]);
     let node = Devnet::start();
     let dep = p("deployment.json");
     l1_ok(
@@ -951,7 +954,7 @@ fn whole_pipeline_to_the_evm() {
             "1.0 GiB allowed (--memory-limit)",
         ],
     );
-    assert!(!proofs.join("layer1-0.json").exists());
+    assert!(!proofs.join("final.json").exists());
     let t = std::time::Instant::now();
     let out = run_ok(&["aggregate", "--data-dir", &p("d"), "--proofs", s(&proofs)]);
     eprintln!("aggregation: {:.1} s; {out}", t.elapsed().as_secs_f64());
@@ -1015,7 +1018,9 @@ fn whole_pipeline_to_the_evm() {
     eprintln!("{stderr}");
     assert!(evm.status.success(), "{stderr}");
     assert!(String::from_utf8_lossy(&evm.stdout).contains("accepted on the EVM"));
-    // A second run keeps every proof of the tree.
+    // A second run keeps every proof of the tree (the default shape: the final node over the
+    // two chunk proofs is the only aggregation proof).
+    assert!(!proofs.join("layer1-0.json").exists());
     let out = run_ok(&[
         "aggregate",
         "--data-dir",
@@ -1024,9 +1029,9 @@ fn whole_pipeline_to_the_evm() {
         s(&proofs),
         "--json",
     ]);
-    assert_eq!(out.matches("\"kept\"").count(), 2, "{out}");
-    assert_eq!(out.matches("\"layer_done\"").count(), 2, "{out}");
-    assert_eq!(out.matches("\"predicted_peak_bytes\"").count(), 2, "{out}");
+    assert_eq!(out.matches("\"kept\"").count(), 1, "{out}");
+    assert_eq!(out.matches("\"layer_done\"").count(), 1, "{out}");
+    assert_eq!(out.matches("\"predicted_peak_bytes\"").count(), 1, "{out}");
 
     // The contracts: refused on development parameters unless allowed (a verifier made
     // from them accepts forged proofs), then generated, sizes reported, deployable.

@@ -231,8 +231,13 @@ pub(crate) fn gen_workload(root: &Path) {
 /// A data directory `root/d` with a rollup state (3 accounts, depth 6) and two signed
 /// transfers (`root/w/txs.json`), not executed yet.
 pub(crate) fn fresh_state(root: &Path) -> PathBuf {
-    let p = |n: &str| root.join(n).display().to_string();
     gen_workload(root);
+    init_state(root)
+}
+
+/// `zkroll state init` of `root/d` from `root/w/genesis.json`; returns `root/d`.
+pub(crate) fn init_state(root: &Path) -> PathBuf {
+    let p = |n: &str| root.join(n).display().to_string();
     run_ok(&[
         "state",
         "init",
@@ -246,14 +251,15 @@ pub(crate) fn fresh_state(root: &Path) -> PathBuf {
 
 /// Links `data`'s `params/` and `keys/` to the cache shared by the end-to-end tests
 /// ([`cache_dir`]), with the parameters the chunk circuit of [`fresh_state`] (chunk size 1)
-/// and the aggregation (k = 21) need, made there when missing.
+/// and the aggregation (k = 21 for Poseidon layers and a wrapper, k = 22 for the default
+/// final node) need, made there when missing.
 pub(crate) fn link_cached_params(data: &Path) {
     let cache = cache_dir();
     for sub in ["params", "keys"] {
         std::fs::create_dir_all(cache.join(sub)).expect("cache dir");
         std::os::unix::fs::symlink(cache.join(sub), data.join(sub)).expect("link the cache");
     }
-    for k in [chunk_k(), 21] {
+    for k in [chunk_k(), 21, 22] {
         if !cache
             .join(format!("params/kzg_bn254_{k}.UNSAFE-dev.srs"))
             .exists()
@@ -615,6 +621,9 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
     // The deposits come from L1's queue (exported by gen-txs, and queued on a devnet node),
     // the transfers over HTTP; each finished batch is submitted to the node.
     let queue = dir.path().join("w/l1-deposits.json");
+    // The wrapped tree (a layer-1 proof, then the final node over it): a finished
+    // aggregation proof to keep across the kill -9 (the end-to-end CLI test runs the default
+    // shape, where the final node is the only one).
     let args = [
         "--chunk-size",
         "1",
@@ -622,9 +631,17 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
         "5",
         "--l1-deposits",
         s(&queue),
+        "--final-node",
+        "wrap",
+        "--final-k",
+        "21",
     ];
     let p = |n: &str| dir.path().join(n).display().to_string();
-    crate::devnet::gen_test_contracts(s(&data), &p("node-contracts"));
+    crate::devnet::gen_test_contracts(
+        s(&data),
+        &p("node-contracts"),
+        &["--final-node", "wrap", "--final-k", "21"],
+    );
     let node = crate::devnet::Devnet::start();
     let (operator, user) = (0, 1);
     let dep = p("deployment.json");
