@@ -63,7 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let depth: u8 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(6);
 
     println!("in-circuit MSM (halo2-ecc, 254-bit scalars): advice cells, lookup cells");
-    for n in [1usize, 8, 24] {
+    for n in [1usize, 8, 24, 26, 32, 48] {
         let (v, vl) = msm_cells(n, false);
         let (f, fl) = msm_cells(n, true);
         println!("  {n:>2} points: variable base {v:>9} ({vl}), fixed base {f:>9} ({fl})");

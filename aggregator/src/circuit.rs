@@ -1,5 +1,6 @@
-//! The aggregation node circuit: snark-verifier's [`AggregationCircuit`] (SHPLONK
-//! accumulation of the inner proofs' KZG openings) plus zkroll's linking rules.
+//! The aggregation node circuit, [`NodeCircuit`]: the in-circuit verification of the inner
+//! proofs ([`crate::fold`]: snark-verifier's PLONK verifier and SHPLONK accumulation of their
+//! KZG openings, with one fixed-base MSM for all of them) plus zkroll's linking rules.
 //!
 //! Each inner proof's public inputs end with its [`Link`]: old root, new root, transaction
 //! commitment before and after, fees pending before and after, the pubdata binding point,
@@ -21,12 +22,15 @@
 
 use std::panic::AssertUnwindSafe;
 
-use halo2_base::gates::circuit::CircuitBuilderStage;
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::gates::circuit::{BaseConfig, CircuitBuilderStage};
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::arithmetic::CurveAffine;
+use halo2_base::halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fq, Fr, G1Affine};
 use halo2_base::halo2_proofs::plonk::{
-    keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey,
+    keygen_pk, keygen_vk, verify_proof, Circuit, ConstraintSystem, ProvingKey, Selector,
+    VerifyingKey,
 };
 use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
@@ -41,13 +45,13 @@ use snark_verifier::pcs::AccumulationDecider;
 use snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use snark_verifier::system::halo2::{compile, Config};
 use snark_verifier::util::arithmetic::fe_from_limbs;
-use snark_verifier_sdk::halo2::aggregation::{
-    AggregationCircuit, AggregationConfigParams, VerifierUniversality,
-};
+use snark_verifier_sdk::halo2::aggregation::AggregationConfigParams;
 use snark_verifier_sdk::halo2::gen_dummy_snark_from_vk;
 use snark_verifier_sdk::halo2::{PoseidonTranscript, POSEIDON_SPEC};
 use snark_verifier_sdk::{CircuitExt, Snark, BITS, LIMBS, SHPLONK};
 use zkroll_msm::kzg::MsmParams;
+
+use crate::fold;
 
 /// Public inputs holding the KZG accumulator of an aggregation proof (4 coordinates of
 /// two G1 points, [`LIMBS`] limbs each).
@@ -321,6 +325,102 @@ pub fn dummy_snark(
     snark
 }
 
+/// A node circuit: halo2-base's circuit builder holding the verification of the inner
+/// proofs ([`crate::fold`]), the linking rules and the exposed public inputs.
+#[derive(Clone, Debug)]
+pub struct NodeCircuit {
+    /// The builder (virtual cells, copy constraints, public inputs).
+    pub builder: BaseCircuitBuilder<Fr>,
+    /// Each inner proof's public inputs as assigned (private) values.
+    pub previous_instances: Vec<Vec<AssignedValue<Fr>>>,
+}
+
+impl NodeCircuit {
+    /// Fits the columns to the cells at the builder's `k` (at least `minimum_rows` unusable
+    /// rows for blinding).
+    pub fn calculate_params(&mut self, minimum_rows: Option<usize>) -> AggregationConfigParams {
+        let params = self.builder.calculate_params(minimum_rows);
+        AggregationConfigParams {
+            degree: params.k as u32,
+            num_advice: params.num_advice_per_phase[0],
+            num_lookup_advice: params.num_lookup_advice_per_phase[0],
+            num_fixed: params.num_fixed,
+            lookup_bits: params.lookup_bits.unwrap_or(params.k - 1),
+        }
+    }
+
+    /// Where the cells wrap between columns.
+    pub fn break_points(&self) -> MultiPhaseThreadBreakPoints {
+        self.builder.break_points()
+    }
+
+    /// The same circuit, its cells wrapping at `break_points` (those of key generation).
+    pub fn use_break_points(mut self, break_points: MultiPhaseThreadBreakPoints) -> Self {
+        self.builder.set_break_points(break_points);
+        self
+    }
+}
+
+impl Circuit<Fr> for NodeCircuit {
+    type Config = BaseConfig<Fr>;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = AggregationConfigParams;
+
+    fn params(&self) -> AggregationConfigParams {
+        let p = &self.builder.config_params;
+        AggregationConfigParams {
+            degree: p.k as u32,
+            num_advice: p.num_advice_per_phase.first().copied().unwrap_or(0),
+            num_lookup_advice: p.num_lookup_advice_per_phase.first().copied().unwrap_or(0),
+            num_fixed: p.num_fixed,
+            lookup_bits: p.lookup_bits.unwrap_or(0),
+        }
+    }
+
+    fn without_witnesses(&self) -> Self {
+        // halo2's key generation and proving synthesize the circuit as built (the builder's
+        // stage decides whether witnesses are computed).
+        self.clone()
+    }
+
+    fn configure_with_params(
+        meta: &mut ConstraintSystem<Fr>,
+        params: AggregationConfigParams,
+    ) -> BaseConfig<Fr> {
+        BaseCircuitBuilder::configure_with_params(meta, params.into())
+    }
+
+    fn configure(_: &mut ConstraintSystem<Fr>) -> BaseConfig<Fr> {
+        unreachable!("a node circuit is configured with its parameters")
+    }
+
+    fn synthesize(
+        &self,
+        config: BaseConfig<Fr>,
+        layouter: impl Layouter<Fr>,
+    ) -> Result<(), halo2_base::halo2_proofs::plonk::Error> {
+        self.builder.synthesize(config, layouter)
+    }
+}
+
+impl CircuitExt<Fr> for NodeCircuit {
+    fn num_instance(&self) -> Vec<usize> {
+        self.builder.num_instance()
+    }
+
+    fn instances(&self) -> Vec<Vec<Fr>> {
+        self.builder.instances()
+    }
+
+    fn accumulator_indices() -> Option<Vec<(usize, usize)>> {
+        Some((0..ACCUMULATOR_LIMBS).map(|i| (0, i)).collect())
+    }
+
+    fn selectors(config: &BaseConfig<Fr>) -> Vec<Selector> {
+        BaseCircuitBuilder::selectors(config)
+    }
+}
+
 /// Builds the node circuit over `snarks` (snark-verifier panics on malformed proofs: callers
 /// verify inner proofs first, and panics are turned into errors here as a last guard).
 pub fn node_circuit(
@@ -329,35 +429,47 @@ pub fn node_circuit(
     params: &ParamsKZG<Bn256>,
     snarks: Vec<Snark>,
     kind: NodeKind,
-) -> Result<AggregationCircuit, AggregationError> {
+) -> Result<NodeCircuit, AggregationError> {
+    let k = params.k();
     if snarks.len() != kind.fan_in {
         return Err(AggregationError::Halo2 {
-            k: params.k(),
+            k,
             reason: format!("{} proofs for a node of {}", snarks.len(), kind.fan_in),
         });
     }
+    let svk = params.get_g()[0].into();
     let built = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let mut circuit = AggregationCircuit::new::<SHPLONK>(
-            stage,
-            config,
-            params,
-            snarks,
-            VerifierUniversality::None,
-        );
-        link(&mut circuit, kind);
-        circuit
+        let mut builder = BaseCircuitBuilder::from_stage(stage).use_params(config.into());
+        let range = builder.range_chip();
+        let aggregated = fold::aggregate(builder.pool(0), &range, svk, &snarks);
+        aggregated.map(|aggregated| {
+            builder.assigned_instances[0] = aggregated.accumulator;
+            let mut circuit = NodeCircuit {
+                builder,
+                previous_instances: aggregated.previous_instances,
+            };
+            link(&mut circuit, kind);
+            circuit
+        })
     }));
-    built.map_err(|_| AggregationError::Halo2 {
-        k: params.k(),
-        reason: "snark-verifier rejected an inner proof while building the circuit".into(),
-    })
+    match built {
+        Ok(Ok(circuit)) => Ok(circuit),
+        Ok(Err(e)) => Err(AggregationError::Halo2 {
+            k,
+            reason: format!("verifying the inner proofs: {e:?}"),
+        }),
+        Err(_) => Err(AggregationError::Halo2 {
+            k,
+            reason: "snark-verifier rejected an inner proof while building the circuit".into(),
+        }),
+    }
 }
 
 /// Adds the linking constraints and the exposed link (see the module docs).
-fn link(circuit: &mut AggregationCircuit, kind: NodeKind) {
+fn link(circuit: &mut NodeCircuit, kind: NodeKind) {
     let skip = kind.inner.num_instances() - LINK_LEN;
     let links: Vec<[AssignedValue<Fr>; LINK_LEN]> = circuit
-        .previous_instances()
+        .previous_instances
         .iter()
         .map(|p| std::array::from_fn(|i| p[skip + i]))
         .collect();
@@ -401,7 +513,7 @@ pub struct NodeKeys {
 /// A node circuit laid out for key generation: its column counts are known, so the memory
 /// the keys and proofs will need can be predicted before the expensive part starts.
 pub struct NodeLayout {
-    circuit: AggregationCircuit,
+    circuit: NodeCircuit,
     config: AggregationConfigParams,
     kind: NodeKind,
 }
@@ -553,7 +665,7 @@ pub fn prove(
 fn create_proof_with<E, T>(
     params: &MsmParams,
     pk: &ProvingKey<G1Affine>,
-    circuit: AggregationCircuit,
+    circuit: NodeCircuit,
     instances: &[Fr],
     mut transcript: T,
 ) -> Result<Vec<u8>, halo2_base::halo2_proofs::plonk::Error>

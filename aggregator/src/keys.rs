@@ -12,14 +12,17 @@ use halo2_base::halo2_proofs::plonk::{ProvingKey, VerifyingKey};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_base::halo2_proofs::SerdeFormat;
 use serde::{Deserialize, Serialize};
-use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
+use snark_verifier_sdk::halo2::aggregation::AggregationConfigParams;
+
+use crate::NodeCircuit;
 use zkroll_circuits::proof::vk_hash;
 use zkroll_prover::keys::{params_id, KeyError, KeySource};
 
 use crate::circuit::{self, AggregationError, Inner, NodeKeys, NodeKind};
 
-/// Bumped whenever the aggregation circuit changes on purpose.
-pub const AGGREGATION_VERSION: u32 = 3;
+/// Bumped whenever the aggregation circuit changes on purpose (4: one fixed-base MSM per node,
+/// [`crate::fold`]).
+pub const AGGREGATION_VERSION: u32 = 4;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct NodeMeta {
@@ -196,7 +199,7 @@ fn read_key<K>(
 
 fn read_pk(path: &Path, meta: &NodeMeta) -> Result<ProvingKey<G1Affine>, KeyError> {
     let pk = read_key(path, |r| {
-        ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(r, SerdeFormat::RawBytes, meta.config)
+        ProvingKey::<G1Affine>::read::<_, NodeCircuit>(r, SerdeFormat::RawBytes, meta.config)
     })?;
     let found = vk_hash(pk.get_vk());
     if found != meta.vk_hash {
@@ -230,11 +233,7 @@ pub fn find_vk(
         }
         let path = entry.path().join("vk.bin");
         let vk = read_key(&path, |r| {
-            VerifyingKey::<G1Affine>::read::<_, AggregationCircuit>(
-                r,
-                SerdeFormat::RawBytes,
-                meta.config,
-            )
+            VerifyingKey::<G1Affine>::read::<_, NodeCircuit>(r, SerdeFormat::RawBytes, meta.config)
         })?;
         if vk_hash(&vk) != meta.vk_hash {
             return Err(corrupt(

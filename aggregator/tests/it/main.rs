@@ -5,10 +5,10 @@
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
+use snark_verifier_sdk::halo2::aggregation::AggregationConfigParams;
 use snark_verifier_sdk::Snark;
 use zkroll_aggregator::circuit::{self, node_circuit, node_link, snark};
-use zkroll_aggregator::{AggregationError, Inner, Link, NodeKind};
+use zkroll_aggregator::{AggregationError, Inner, Link, NodeCircuit, NodeKind};
 use zkroll_circuits::chunk::ChunkWitness;
 use zkroll_circuits::field::to_circuit;
 use zkroll_circuits::proof::{self, ChunkKeys};
@@ -64,7 +64,7 @@ impl Batch {
 }
 
 /// Copy constraints of the node circuit's main pool whose two sides differ.
-fn violated(circuit: &mut AggregationCircuit) -> usize {
+fn violated(circuit: &mut NodeCircuit) -> usize {
     let pool = circuit.builder.pool(0);
     let value = |cell: &halo2_base::ContextCell| {
         pool.threads
@@ -86,7 +86,7 @@ fn violated(circuit: &mut AggregationCircuit) -> usize {
     advice + constants
 }
 
-fn build(snarks: Vec<Snark>, last: bool) -> AggregationCircuit {
+fn build(snarks: Vec<Snark>, last: bool) -> NodeCircuit {
     // No proof is made: only the witness and its constraints, so any parameters' generator
     // and a small lookup table do.
     let params = zkroll_prover::srs::dev_setup(4);
