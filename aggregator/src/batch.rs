@@ -587,24 +587,20 @@ pub struct ReferenceSeconds {
     pub prove: f64,
 }
 
-/// What a node of `kind` at `2^k` rows takes on the 2-core, 24 GiB reference machine: the
-/// figures of `docs/benchmarks.md` ("Aggregation tree shapes", 2026-12-04: a node over two
-/// chunk proofs at k = 21 proves in 166-171 s, at k = 22 in 248-250 s with keys made in
-/// 125-129 s; a one-proof wrapper at k = 21 in 143 s; cached keys load in 3-22 s), per inner
-/// proof and scaled by `2^(k - 21)`. An estimate to tell the user what is coming, not a
-/// measurement of this machine.
+/// What a node of `kind` at `2^k` rows takes on the 2-core, 24 GiB reference machine, from
+/// the figures of `docs/benchmarks.md` ("Aggregation v4", 2026-12-04): a node's cells are
+/// ~2.5 M plus ~2.75 M per inner proof; a node that fits its rows proves in ~150 s at k = 21
+/// (the FFTs and the permutation and lookup arguments cost about the same at 5 columns as at
+/// 6) and ~320 s at k = 22, with keys made in ~95 s and ~180 s; a node with more cells than
+/// that takes ~12 s (proof) and ~7 s (keys) per million cells. Cached keys load in 3-22 s.
+/// An estimate to tell the user what is coming, not a measurement of this machine.
 pub fn reference_seconds(kind: NodeKind, k: u32) -> ReferenceSeconds {
-    let (keygen, prove) = if kind.fan_in == 1 {
-        (75.0, 145.0)
-    } else {
-        // Per inner proof at k = 21: about 5 M cells of in-circuit verification each.
-        (32.0 * kind.fan_in as f64, 75.0 * kind.fan_in as f64)
-    };
     let scale = 2f64.powi(k as i32 - 21);
+    let million_cells = 2.5 + 2.75 * kind.fan_in as f64;
     ReferenceSeconds {
-        keygen: keygen * scale,
+        keygen: (90.0 * scale).max(7.0 * million_cells),
         load: 15.0 * scale,
-        prove: prove * scale,
+        prove: (150.0 * scale).max(12.0 * million_cells),
     }
 }
 
