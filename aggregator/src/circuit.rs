@@ -1,6 +1,6 @@
 //! The aggregation node circuit, [`NodeCircuit`]: the in-circuit verification of the inner
 //! proofs ([`crate::fold`]: snark-verifier's PLONK verifier and SHPLONK accumulation of their
-//! KZG openings, with one fixed-base MSM for all of them) plus zkroll's linking rules.
+//! KZG openings, with one MSM for all of them) plus zkroll's linking rules.
 //!
 //! Each inner proof's public inputs end with its [`Link`]: old root, new root, transaction
 //! commitment before and after, fees pending before and after, the pubdata binding point,
@@ -23,7 +23,7 @@
 use std::panic::AssertUnwindSafe;
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
-use halo2_base::gates::circuit::{BaseConfig, CircuitBuilderStage};
+use halo2_base::gates::circuit::{BaseCircuitParams, BaseConfig, CircuitBuilderStage};
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::arithmetic::CurveAffine;
 use halo2_base::halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
@@ -339,14 +339,7 @@ impl NodeCircuit {
     /// Fits the columns to the cells at the builder's `k` (at least `minimum_rows` unusable
     /// rows for blinding).
     pub fn calculate_params(&mut self, minimum_rows: Option<usize>) -> AggregationConfigParams {
-        let params = self.builder.calculate_params(minimum_rows);
-        AggregationConfigParams {
-            degree: params.k as u32,
-            num_advice: params.num_advice_per_phase[0],
-            num_lookup_advice: params.num_lookup_advice_per_phase[0],
-            num_fixed: params.num_fixed,
-            lookup_bits: params.lookup_bits.unwrap_or(params.k - 1),
-        }
+        aggregation_params(&self.builder.calculate_params(minimum_rows))
     }
 
     /// Where the cells wrap between columns.
@@ -361,20 +354,21 @@ impl NodeCircuit {
     }
 }
 
+/// The builder's parameters in the SDK's one-phase form.
+fn aggregation_params(params: &BaseCircuitParams) -> AggregationConfigParams {
+    // A node's builder is always made from an `AggregationConfigParams` (one phase, one
+    // instance column, a lookup table), which is all the conversion checks.
+    AggregationConfigParams::try_from(params)
+        .expect("a node circuit's builder has one phase, one instance column and lookups")
+}
+
 impl Circuit<Fr> for NodeCircuit {
     type Config = BaseConfig<Fr>;
     type FloorPlanner = SimpleFloorPlanner;
     type Params = AggregationConfigParams;
 
     fn params(&self) -> AggregationConfigParams {
-        let p = &self.builder.config_params;
-        AggregationConfigParams {
-            degree: p.k as u32,
-            num_advice: p.num_advice_per_phase.first().copied().unwrap_or(0),
-            num_lookup_advice: p.num_lookup_advice_per_phase.first().copied().unwrap_or(0),
-            num_fixed: p.num_fixed,
-            lookup_bits: p.lookup_bits.unwrap_or(0),
-        }
+        aggregation_params(&self.builder.config_params)
     }
 
     fn without_witnesses(&self) -> Self {

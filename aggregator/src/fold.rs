@@ -237,7 +237,7 @@ pub struct Aggregated {
 
 /// Verifies `snarks` (all proofs of one circuit, SHPLONK, Poseidon transcript) in the circuit
 /// whose main pool is `pool`: each proof's succinct verification, the accumulation of their
-/// KZG openings, and the settlement of the deferred fixed-base MSMs (module docs). `svk` is
+/// KZG openings, and the settlement of the deferred MSMs in one MSM (module docs). `svk` is
 /// the inner proofs' parameters' generator.
 ///
 /// snark-verifier panics on some malformed proofs; callers verify inner proofs first.

@@ -20,7 +20,7 @@ use zkroll_prover::keys::{params_id, KeyError, KeySource};
 
 use crate::circuit::{self, AggregationError, Inner, NodeKeys, NodeKind};
 
-/// Bumped whenever the aggregation circuit changes on purpose (4: one fixed-base MSM per node,
+/// Bumped whenever the aggregation circuit changes on purpose (4: one MSM per node,
 /// [`crate::fold`]).
 pub const AGGREGATION_VERSION: u32 = 4;
 
