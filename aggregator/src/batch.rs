@@ -774,7 +774,7 @@ fn prove_node(
 fn check_binding(pubdata: &[u8], expected: &[Fr]) -> Result<(), AggregateError> {
     let words = zkroll_engine::pubdata::pubdata_words(pubdata)
         .map_err(|e| AggregateError::Batch(format!("the chunk proofs' pubdata: {e}")))?;
-    let binding = zkroll_engine::pubdata::binding(to_engine(&expected[2]), &words);
+    let binding = zkroll_engine::pubdata::binding(to_engine(&expected[2]), pubdata, &words);
     if [to_circuit(&binding.point), to_circuit(&binding.value)] != expected[3..5] {
         return Err(AggregateError::Batch(
             "the chunk proofs' pubdata is not the pubdata they prove (its binding differs)".into(),

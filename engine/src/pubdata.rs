@@ -5,15 +5,16 @@
 //!
 //! The proof commits to the batch's words through the Poseidon chain `commitment`. L1 cannot
 //! afford Poseidon per transaction, so it checks the words another way: it hashes the
-//! commitment and the words it derived from calldata with keccak256 into a point `z`
-//! ([`evaluation_point`]), evaluates the polynomial whose coefficients are those words at `z`
-//! ([`evaluate`], Horner from a leading 1), and hands `z` and the value to the verifier as
+//! commitment and the pubdata bytes with keccak256 into a point `z` ([`evaluation_point`]),
+//! evaluates the polynomial whose coefficients are the words it derives from those bytes at
+//! `z` ([`evaluate`], Horner from a leading 1), and hands `z` and the value to the verifier as
 //! public inputs; the circuits evaluate the words they prove at the same `z`. If L1's words
 //! differed from the proven ones, the two polynomials (degree at most `4n + 1`) would differ
 //! and agree at `z` with probability at most `(4n + 1) / r`, and `z` cannot be steered: it is
-//! fixed by the commitment (which fixes the proven words) and by L1's words together. This is
-//! the "proof of equivalence" EIP-4844 rollups use between a blob and their own commitment,
-//! with L1 evaluating the polynomial itself (a `mulmod` and an `addmod` per word).
+//! fixed by the commitment (which fixes the proven words) and by L1's bytes, of which L1's words
+//! are a function (a deposit's key words are the one point its packed key packs). This is the
+//! "proof of equivalence" EIP-4844 rollups use between a blob and their own commitment, with L1
+//! evaluating the polynomial itself (a `mulmod` and an `addmod` per word).
 
 use ark_ff::{BigInteger, PrimeField};
 use sha3::{Digest, Keccak256};
@@ -223,14 +224,13 @@ pub fn word_bytes(x: &Fr) -> [u8; 32] {
     bytes.try_into().expect("32 bytes")
 }
 
-/// `keccak256(commitment · w_1 · ... · w_4n) mod r`, every value a 32-byte big-endian word:
-/// the point at which L1 and the circuits evaluate the batch's words.
-pub fn evaluation_point(commitment: Fr, words: &[[Fr; 4]]) -> Fr {
+/// `keccak256(commitment · pubdata) mod r`, the commitment a 32-byte big-endian word followed
+/// by the pubdata bytes as L1 receives them: the point at which L1 and the circuits evaluate
+/// the batch's words.
+pub fn evaluation_point(commitment: Fr, pubdata: &[u8]) -> Fr {
     let mut hasher = Keccak256::new();
     hasher.update(word_bytes(&commitment));
-    for w in words.iter().flatten() {
-        hasher.update(word_bytes(w));
-    }
+    hasher.update(pubdata);
     Fr::from_be_bytes_mod_order(&hasher.finalize())
 }
 
@@ -254,9 +254,11 @@ pub struct Binding {
     pub value: Fr,
 }
 
-/// The binding of a batch with transaction commitment `commitment` and these words.
-pub fn binding(commitment: Fr, words: &[[Fr; 4]]) -> Binding {
-    let point = evaluation_point(commitment, words);
+/// The binding of a batch with transaction commitment `commitment`, pubdata `pubdata`, and
+/// `words` the words of its records (as [`pubdata_words`] parses them from `pubdata`, or the
+/// transactions' [`tx_words`]).
+pub fn binding(commitment: Fr, pubdata: &[u8], words: &[[Fr; 4]]) -> Binding {
+    let point = evaluation_point(commitment, pubdata);
     Binding {
         point,
         value: evaluate(point, words),
@@ -364,17 +366,25 @@ mod tests {
     }
 
     #[test]
-    fn the_evaluation_changes_with_any_word_and_with_the_count() {
-        let words: Vec<[Fr; 4]> = sample().iter().filter_map(tx_words).collect();
+    fn the_evaluation_changes_with_any_byte_word_and_with_the_count() {
+        let txs = sample();
+        let words: Vec<[Fr; 4]> = txs.iter().filter_map(tx_words).collect();
+        let mut bytes = Vec::new();
+        for tx in &txs {
+            tx.write_pubdata(&mut bytes);
+        }
         let c = Fr::from(77u64);
-        let b = binding(c, &words);
+        let b = binding(c, &bytes, &words);
         assert_eq!(b.value, evaluate(b.point, &words));
+        for i in 0..bytes.len() {
+            let mut other = bytes.clone();
+            other[i] ^= 1;
+            assert_ne!(evaluation_point(c, &other), b.point, "byte {i}");
+        }
         for i in 0..words.len() {
             for j in 0..4 {
                 let mut other = words.clone();
                 other[i][j] += Fr::from(1u64);
-                let z = evaluation_point(c, &other);
-                assert_ne!(z, b.point);
                 assert_ne!(evaluate(b.point, &other), b.value, "word {i}.{j}");
             }
         }
@@ -383,7 +393,7 @@ mod tests {
         longer.extend(words.iter().copied());
         assert_ne!(evaluate(b.point, &longer), b.value);
         // Another commitment moves the point.
-        assert_ne!(evaluation_point(Fr::from(78u64), &words), b.point);
+        assert_ne!(evaluation_point(Fr::from(78u64), &bytes), b.point);
         // Chunk by chunk is the same as at once.
         let (head, tail) = words.split_at(1);
         let acc = continue_evaluation(Fr::from(1u64), b.point, head);

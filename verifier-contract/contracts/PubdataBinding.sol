@@ -4,16 +4,18 @@ pragma solidity 0.8.19;
 import "BabyJubjub.sol";
 
 /// @title The pubdata binding, L1's side (docs/protocol.md, "Pubdata binding")
-/// @notice Reads a batch's pubdata from calldata, derives each transaction's four commitment
-/// words (`type | a << 8 | b << 40 | fee << 72 | amount << 104`, the withdrawal's recipient,
-/// the deposit's key x and y), hashes the commitment and the words with keccak256 into a
-/// point `z` (mod r), and evaluates at `z` the polynomial `z^(4n) + w_1 z^(4n-1) + ... + w_4n`.
-/// The final proof exposes the same point and value, computed in the circuits from the words
-/// the proof commits to: when the proof verifies with L1's `z` and value, the calldata's
-/// pubdata is the proven one (except with probability about `4n / r`).
+/// @notice Hashes the commitment and the batch's pubdata with keccak256 into a point `z`
+/// (mod r), derives each transaction's four commitment words from its record
+/// (`type | a << 8 | b << 40 | fee << 72 | amount << 104`, the withdrawal's recipient, the
+/// deposit's key x and y) and evaluates at `z` the polynomial
+/// `z^(4n) + w_1 z^(4n-1) + ... + w_4n`, in one pass over calldata. The final proof exposes the
+/// same point and value, computed in the circuits from the words the proof commits to: when the
+/// proof verifies with L1's `z` and value, the calldata's pubdata is the proven one (except with
+/// probability about `4n / r`).
 /// @dev Mirrors `zkroll_engine::pubdata`, which the tests compare it with. A deposit's key is
 /// not unpacked here (a square root mod r): the caller supplies each deposit's `(x, y)` in
-/// order (the priority queue's entry), and the record's packed key must match it.
+/// order (the priority queue's entry), and the record's packed key must be its packing, so the
+/// words stay a function of the pubdata bytes that `z` hashes.
 library PubdataBinding {
     /// BN254 scalar field modulus r.
     uint256 internal constant FIELD =
@@ -23,6 +25,10 @@ library PubdataBinding {
         10944121435919637611123202872628637544274182200208017171849102093287904247808;
 
     uint256 internal constant ADDRESS_MASK = (1 << 160) - 1;
+    /// A transfer's fields where its first word has them (after the shifts of `bind`).
+    uint256 internal constant FROM_BITS = 0xffffffff << 8;
+    uint256 internal constant TO_BITS = 0xffffffff << 40;
+    uint256 internal constant FEE_AMOUNT_BITS = ((1 << 88) - 1) << 72;
     uint256 internal constant DEPOSIT = 1;
     uint256 internal constant TRANSFER = 2;
     uint256 internal constant WITHDRAW = 3;
@@ -49,123 +55,147 @@ library PubdataBinding {
         uint256 transactions;
         /// Deposits among them (keys consumed).
         uint256 deposits;
-        /// The commitment, then each record's four words (`words[1 + 4i ..]`), the deposits'
-        /// packed keys cleared: what L1 reads the deposits and withdrawals from.
-        uint256[] words;
+        /// The records L1 settles, deposits and withdrawals, in order: each
+        /// `record index << 32 | byte offset`. Transfers are not listed (L1 has nothing to do
+        /// for them).
+        uint256[] settled;
     }
 
     /// The binding of `pubdata` for a batch with transaction commitment `commitment`.
     /// @param depositKeys `(x, y)` of each deposit, in order (more may be given).
-    /// @dev The loops are in assembly: Solidity's checked code cost ~1,450 gas per transfer.
-    function bind(bytes calldata pubdata, uint256 commitment, uint256[2][] memory depositKeys)
+    /// @dev One assembly pass over the records: Solidity's checked code cost ~1,450 gas per
+    /// transfer, the words written to memory and hashed ~680; this ~100.
+    function bind(bytes calldata pubdata, uint256 commitment, uint256[2][] calldata depositKeys)
         internal
         pure
         returns (Summary memory s)
     {
-        uint256 n = count(pubdata);
-        s.transactions = n;
-        // words[0] is the commitment, then four words per record: hashed in one keccak256.
-        uint256[] memory words = new uint256[](1 + 4 * n);
-        words[0] = commitment;
-        uint256 deposits = _fill(pubdata, words, depositKeys);
-        s.deposits = deposits;
-        // Each deposit's packed key (left by _fill in its recipient word, which is 0 for a
-        // deposit) must be the packing of the key supplied.
-        for (uint256 i = 0; deposits > 0; i++) {
-            uint256 base = 1 + 4 * i;
-            if (words[base] & 0xff == DEPOSIT) {
-                if (!_packs(words[base + 1], words[base + 2], words[base + 3])) {
-                    revert DepositKeyMismatch(i);
-                }
-                words[base + 1] = 0;
-                deposits--;
+        // 0 or what went wrong: kind (1: unknown type, 2: cut record, 3: key missing)
+        // | byte offset (kinds 1, 2) or record index (3) << 8 | type (kind 1) << 128.
+        uint256 failure;
+        assembly {
+            // One pass over the records: the failure (if any), the evaluation, and
+            // `withdrawals | deposits << 128`; writes the settled records at the free memory
+            // pointer (their count first). Reads the deposit keys' calldata offset from 0x20.
+            // Its own stack frame: the pass needs more live values than one frame with the
+            // function's own would hold.
+            // The index of the record at byte `at` (or the number of records in `at` bytes),
+            // `counts` = withdrawals | deposits << 128 before it: the rest are transfers.
+            function recordIndex(at, counts) -> i {
+                let w := and(counts, 0xffffffff)
+                let d := shr(128, counts)
+                i := add(add(w, d), div(sub(sub(at, mul(w, WITHDRAW_LEN)), mul(d, DEPOSIT_LEN)), TRANSFER_LEN))
             }
-        }
-        s.z = _point(words);
-        s.value = _evaluate(words, s.z);
-        s.words = words;
-    }
-
-    /// `keccak256` of every word (the commitment first), reduced mod r.
-    function _point(uint256[] memory words) private pure returns (uint256 z) {
-        assembly {
-            z := mod(keccak256(add(words, 32), mul(mload(words), 32)), FIELD)
-        }
-    }
-
-    /// Horner from 1 over the words after `words[0]` at `z`, a record (four words) at a time:
-    /// `acc z^4 + w0 z^3 + w1 z^2 + w2 z + w3`, skipping the words a type leaves 0 (a
-    /// transfer's last three, a withdrawal's last two, a deposit's second).
-    function _evaluate(uint256[] memory words, uint256 z) private pure returns (uint256 acc) {
-        assembly {
-            let z2 := mulmod(z, z, FIELD)
-            let z3 := mulmod(z2, z, FIELD)
-            let z4 := mulmod(z2, z2, FIELD)
-            acc := 1
-            let end := add(add(words, 32), mul(mload(words), 32))
-            for { let p := add(words, 64) } lt(p, end) { p := add(p, 128) } {
-                let w0 := mload(p)
-                let t := and(w0, 0xff)
-                acc := addmod(mulmod(acc, z4, FIELD), mulmod(w0, z3, FIELD), FIELD)
-                if eq(t, WITHDRAW) { acc := addmod(acc, mulmod(mload(add(p, 32)), z2, FIELD), FIELD) }
-                if eq(t, DEPOSIT) {
-                    let tail := addmod(mulmod(mload(add(p, 64)), z, FIELD), mload(add(p, 96)), FIELD)
-                    acc := addmod(acc, tail, FIELD)
-                }
-            }
-        }
-    }
-
-    /// Writes each record's four words after `words[0]` (a deposit's packed key in place of
-    /// its recipient word, for the caller to check and clear); returns the deposits.
-    /// Reverts with `DepositKeyMissing(record)` when there are more deposits than keys.
-    function _fill(bytes calldata pubdata, uint256[] memory words, uint256[2][] memory depositKeys)
-        private
-        pure
-        returns (uint256 deposits)
-    {
-        bytes4 missing = DepositKeyMissing.selector;
-        assembly {
-            let p := pubdata.offset
-            let end := add(p, pubdata.length)
-            let out := add(words, 64)
-            for {} lt(p, end) { out := add(out, 128) } {
-                let head := calldataload(p)
-                switch shr(248, head)
-                case 2 {
-                    // 0x02 · from(4) · to(4) · amount(7) · fee(4): the 20 bytes in the low bits.
-                    let r := shr(96, head)
-                    let w := or(TRANSFER, shl(8, and(shr(120, r), 0xffffffff)))
-                    w := or(w, shl(40, and(shr(88, r), 0xffffffff)))
-                    w := or(w, shl(72, and(r, 0xffffffff)))
-                    mstore(out, or(w, shl(104, and(shr(32, r), 0xffffffffffffff))))
-                    p := add(p, TRANSFER_LEN)
-                }
-                case 3 {
-                    // 0x03 · from(4) · recipient(20) · amount(7) · fee(4).
-                    let w := or(WITHDRAW, shl(8, and(shr(216, head), 0xffffffff)))
-                    w := or(w, shl(72, shr(224, calldataload(add(p, 32)))))
-                    mstore(out, or(w, shl(104, and(head, 0xffffffffffffff))))
-                    mstore(add(out, 32), and(shr(56, head), ADDRESS_MASK))
-                    p := add(p, WITHDRAW_LEN)
-                }
-                default {
-                    // 0x01 · account(4) · packed key(32) · amount(7) (count() admits no other).
-                    if iszero(lt(deposits, mload(depositKeys))) {
-                        mstore(0, missing)
-                        mstore(4, shr(7, sub(out, add(words, 64))))
-                        revert(0, 36)
+            function pass(start, end, z) -> fail, acc, counts {
+                let z3 := mulmod(mulmod(z, z, FIELD), z, FIELD)
+                acc := 1
+                mstore(0x00, add(mload(0x40), 32))
+                let p := start
+                for {} lt(p, end) {} {
+                    let head := calldataload(p)
+                    // Horner a record at a time, (((acc z + w0) z + w1) z + w2) z + w3,
+                    // skipping the words a type leaves 0 (a transfer's last three, a
+                    // withdrawal's last two, a deposit's second). `acc z + w0` is not reduced:
+                    // below 2^254 + 2^160, it is an input of the next mulmod.
+                    switch shr(248, head)
+                    case 2 {
+                        // 0x02 · from(4) · to(4) · amount(7) · fee(4) to
+                        // type | from << 8 | to << 40 | fee << 72 | amount << 104: `amount · fee`
+                        // is already in the word's order, from and to are swapped.
+                        let w := or(TRANSFER, and(shr(208, head), FROM_BITS))
+                        w := or(w, and(shr(144, head), TO_BITS))
+                        w := or(w, and(shr(24, head), FEE_AMOUNT_BITS))
+                        acc := mulmod(add(mulmod(acc, z, FIELD), w), z3, FIELD)
+                        p := add(p, TRANSFER_LEN)
                     }
-                    let key := mload(add(depositKeys, shl(5, add(deposits, 1))))
-                    let w := or(DEPOSIT, shl(8, and(shr(216, head), 0xffffffff)))
-                    mstore(out, or(w, shl(104, shr(200, calldataload(add(p, 37))))))
-                    mstore(add(out, 32), calldataload(add(p, 5)))
-                    mstore(add(out, 64), mload(key))
-                    mstore(add(out, 96), mload(add(key, 32)))
-                    deposits := add(deposits, 1)
-                    p := add(p, DEPOSIT_LEN)
+                    case 3 {
+                        // 0x03 · from(4) · recipient(20) · amount(7) · fee(4).
+                        let w := or(WITHDRAW, shl(8, and(shr(216, head), 0xffffffff)))
+                        w := or(w, shl(72, shr(224, calldataload(add(p, 32)))))
+                        w := or(w, shl(104, and(head, 0xffffffffffffff)))
+                        acc := mulmod(add(mulmod(acc, z, FIELD), w), z, FIELD)
+                        acc := mulmod(add(acc, and(shr(56, head), ADDRESS_MASK)), mulmod(z, z, FIELD), FIELD)
+                        let out := mload(0x00)
+                        mstore(out, or(shl(32, recordIndex(sub(p, start), counts)), sub(p, start)))
+                        mstore(0x00, add(out, 32))
+                        counts := add(counts, 1)
+                        p := add(p, WITHDRAW_LEN)
+                    }
+                    case 1 {
+                        // 0x01 · account(4) · packed key(32) · amount(7).
+                        // The keys' length is the calldata word before them.
+                        let d := shr(128, counts)
+                        if iszero(lt(d, calldataload(sub(mload(0x20), 32)))) {
+                            fail := or(3, shl(8, recordIndex(sub(p, start), counts)))
+                            break
+                        }
+                        let key := add(mload(0x20), shl(6, d))
+                        let w := or(DEPOSIT, shl(8, and(shr(216, head), 0xffffffff)))
+                        w := or(w, shl(104, shr(200, calldataload(add(p, 37)))))
+                        acc := mulmod(add(mulmod(acc, z, FIELD), w), mulmod(z, z, FIELD), FIELD)
+                        acc := addmod(mulmod(addmod(acc, calldataload(key), FIELD), z, FIELD), calldataload(add(key, 32)), FIELD)
+                        let out := mload(0x00)
+                        mstore(out, or(shl(32, recordIndex(sub(p, start), counts)), sub(p, start)))
+                        mstore(0x00, add(out, 32))
+                        counts := add(counts, shl(128, 1))
+                        p := add(p, DEPOSIT_LEN)
+                    }
+                    default {
+                        fail := or(1, or(shl(8, sub(p, start)), shl(128, shr(248, head))))
+                        break
+                    }
                 }
+                // A record cut by the end of the pubdata: the loop stepped past it (records are
+                // checked whole only here, out of the loop over transfers).
+                if and(iszero(fail), gt(p, end)) { fail := 2 }
+                let out := mload(0x00)
+                let settled := mload(0x40)
+                mstore(settled, shr(5, sub(out, add(settled, 32))))
+                mstore(0x40, out)
             }
+            // z: the commitment and the pubdata bytes, hashed where the list of settled
+            // records is then written (the same free memory).
+            let settled := mload(0x40)
+            mstore(settled, commitment)
+            calldatacopy(add(settled, 32), pubdata.offset, pubdata.length)
+            let z := mod(keccak256(settled, add(32, pubdata.length)), FIELD)
+            mstore(0x20, depositKeys.offset)
+            let acc, counts
+            failure, acc, counts := pass(pubdata.offset, add(pubdata.offset, pubdata.length), z)
+            mstore(s, z)
+            mstore(add(s, 32), acc)
+            mstore(add(s, 64), recordIndex(pubdata.length, counts))
+            mstore(add(s, 96), shr(128, counts))
+            mstore(add(s, 128), settled)
+        }
+        uint256 kind = failure & 0xff;
+        uint256 at = (failure >> 8) & 0xffffffff;
+        if (kind == 1) revert UnknownRecord(at, failure >> 128);
+        if (kind == 2) revert TruncatedRecord(_lastRecord(pubdata));
+        if (kind == 3) revert DepositKeyMissing(at);
+        uint256[] memory settled = s.settled;
+        // Each deposit's packed key must be the packing of the key supplied (an on-curve point
+        // in canonical coordinates): then the key words are a function of the hashed bytes.
+        uint256 d = 0;
+        for (uint256 i = 0; i < settled.length; i++) {
+            uint256 at = settled[i] & 0xffffffff;
+            if (uint8(pubdata[at]) == DEPOSIT) {
+                uint256 packed = uint256(bytes32(pubdata[at + 5:at + 37]));
+                if (!_packs(packed, depositKeys[d][0], depositKeys[d][1])) {
+                    revert DepositKeyMismatch(settled[i] >> 32);
+                }
+                d++;
+            }
+        }
+    }
+
+    /// Offset of the last record of `pubdata` (whose types are known: the pass checked them).
+    function _lastRecord(bytes calldata pubdata) private pure returns (uint256 at) {
+        uint256 p = 0;
+        while (p < pubdata.length) {
+            at = p;
+            uint8 t = uint8(pubdata[p]);
+            p += t == TRANSFER ? TRANSFER_LEN : t == WITHDRAW ? WITHDRAW_LEN : DEPOSIT_LEN;
         }
     }
 
@@ -189,38 +219,5 @@ library PubdataBinding {
         v = ((v >> 64) & 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff)
             | ((v & 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff) << 64);
         return (v >> 128) | (v << 128);
-    }
-
-    /// The number of records of `pubdata`; reverts on an unknown type or a cut record.
-    function count(bytes calldata pubdata) internal pure returns (uint256 n) {
-        uint256 failure; // 1: unknown type, 2: cut record
-        uint256 failAt;
-        uint256 failType;
-        assembly {
-            let start := pubdata.offset
-            let end := add(start, pubdata.length)
-            for { let p := start } lt(p, end) { n := add(n, 1) } {
-                let t := byte(0, calldataload(p))
-                let len := 0
-                switch t
-                case 2 { len := TRANSFER_LEN }
-                case 3 { len := WITHDRAW_LEN }
-                case 1 { len := DEPOSIT_LEN }
-                if iszero(len) {
-                    failure := 1
-                    failAt := sub(p, start)
-                    failType := t
-                    break
-                }
-                if gt(add(p, len), end) {
-                    failure := 2
-                    failAt := sub(p, start)
-                    break
-                }
-                p := add(p, len)
-            }
-        }
-        if (failure == 1) revert UnknownRecord(failAt, failType);
-        if (failure == 2) revert TruncatedRecord(failAt);
     }
 }

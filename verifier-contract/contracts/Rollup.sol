@@ -55,6 +55,10 @@ contract Rollup {
     uint256 internal constant WITHDRAW = 3;
     /// The first input of an exit message (`zkroll_engine::exit::EXIT_DOMAIN`, "exit").
     uint256 internal constant EXIT_DOMAIN = 0x65786974;
+    uint256 internal constant COUNTER_MASK = (1 << 64) - 1;
+    uint256 internal constant HEAD_SHIFT = 64;
+    uint256 internal constant TAIL_SHIFT = 128;
+    uint256 internal constant EXODUS_BIT = 1 << 192;
 
     /// The proof verifier.
     address public immutable verifier;
@@ -69,14 +73,10 @@ contract Rollup {
 
     /// Current state root of the rollup.
     uint256 public stateRoot;
-    /// Number of batches accepted so far (each one's commitment is in its `BatchSubmitted`
-    /// event, not stored: withdrawals are credited when the batch is accepted).
-    uint256 public batchNumber;
-
-    /// Deposits queued so far; the next deposit gets this index.
-    uint256 public depositTail;
-    /// The first queued deposit no accepted batch has consumed yet.
-    uint256 public depositHead;
+    /// The counters, in one slot (a batch reads them with one cold read instead of four):
+    /// the batch number (bits 0-63, `batchNumber()`), the deposit queue's head (64-127,
+    /// `depositHead()`) and tail (128-191, `depositTail()`), exodus mode (bit 192, `exodus()`).
+    uint256 private counters;
     /// Each queued deposit's `keccak256(abi.encode(account, x, y, amount))`.
     mapping(uint256 => bytes32) public depositHash;
     /// Each queued deposit's `depositor | amount << 160 | block number << 216`; 0 once
@@ -90,8 +90,6 @@ contract Rollup {
     uint256 public totalSupply;
     /// Wei each L1 address can claim with `withdraw` (withdrawals and refunds).
     mapping(address => uint256) public pendingWithdrawal;
-    /// Whether exodus mode is on (no more batches).
-    bool public exodus;
     /// Accounts that have exited in exodus mode.
     mapping(uint256 => bool) public exited;
 
@@ -230,7 +228,8 @@ contract Rollup {
     /// does not exist). Refused when L2 would refuse it: account outside the tree, unusable
     /// key, an existing account under another key.
     function deposit(uint256 x, uint256 y, uint256 account) external payable {
-        if (exodus) revert ExodusMode();
+        uint256 c = counters;
+        if (c & EXODUS_BIT != 0) revert ExodusMode();
         if (msg.value % GWEI != 0) revert NotWholeGwei(msg.value);
         uint256 amount = msg.value / GWEI;
         if (amount == 0 || amount > AMOUNT_MASK) revert BadDepositAmount(amount);
@@ -246,10 +245,10 @@ contract Rollup {
         uint256 supply = totalSupply + amount;
         if (supply >= SUPPLY_LIMIT) revert SupplyLimit(supply);
         totalSupply = supply;
-        uint256 index = depositTail;
+        uint256 index = (c >> TAIL_SHIFT) & COUNTER_MASK;
         depositHash[index] = keccak256(abi.encode(account, x, y, amount));
         depositInfo[index] = uint256(uint160(msg.sender)) | amount << 160 | block.number << 216;
-        depositTail = index + 1;
+        counters = c + (1 << TAIL_SHIFT);
         emit DepositQueued(index, account, x, y, amount, msg.sender);
     }
 
@@ -271,7 +270,8 @@ contract Rollup {
         uint256[2][] calldata depositKeys,
         bytes calldata proof
     ) external {
-        if (exodus) revert ExodusMode();
+        uint256 c = counters;
+        if (c & EXODUS_BIT != 0) revert ExodusMode();
         if (oldRoot != stateRoot) revert WrongOldRoot(stateRoot, oldRoot);
         for (uint256 i = 0; i < 12; i++) {
             if (accumulator[i] >= FIELD) revert NotAFieldElement(accumulator[i]);
@@ -288,65 +288,75 @@ contract Rollup {
             abi.encodePacked(accumulator, oldRoot, newRoot, commitment, s.z, s.value, proof)
         );
         if (!ok) revert InvalidProof();
-        _settle(s.words);
+        uint256 head = _settle(pubdata, s.settled, depositKeys, c);
         stateRoot = newRoot;
-        uint256 number = batchNumber + 1;
-        batchNumber = number;
+        uint256 number = (c & COUNTER_MASK) + 1;
+        counters = (c & ~(COUNTER_MASK | COUNTER_MASK << HEAD_SHIFT)) | number | head << HEAD_SHIFT;
         emit BatchSubmitted(number, oldRoot, newRoot, commitment, s.transactions);
     }
 
     /// Consumes the batch's deposits from the queue (each must be the next entry) and credits
-    /// its withdrawals; refuses a batch after which a queued deposit is overdue.
-    function _settle(uint256[] memory words) private {
-        uint256 head = depositHead;
-        uint256 tail = depositTail;
-        uint256 next = head;
-        uint256 end = words.length;
-        for (uint256 base = 1; base < end; base += 4) {
-            uint256 w0 = words[base];
-            uint256 kind = w0 & 0xff;
-            if (kind == DEPOSIT) {
-                uint256 record = (base - 1) / 4;
+    /// its withdrawals; refuses a batch after which a queued deposit is overdue. Returns the
+    /// queue's new head (`c`: the counters before the batch).
+    function _settle(
+        bytes calldata pubdata,
+        uint256[] memory settled,
+        uint256[2][] calldata depositKeys,
+        uint256 c
+    ) private returns (uint256 next) {
+        uint256 tail = (c >> TAIL_SHIFT) & COUNTER_MASK;
+        next = (c >> HEAD_SHIFT) & COUNTER_MASK;
+        uint256 d = 0;
+        for (uint256 i = 0; i < settled.length; i++) {
+            uint256 at = settled[i] & 0xffffffff;
+            // The record's first 32 bytes (calldata is zero-padded past its end).
+            uint256 word = uint256(bytes32(pubdata[at:]));
+            if (word >> 248 == DEPOSIT) {
+                // 0x01 · account(4) · packed key(32) · amount(7): the key was checked against
+                // depositKeys[d] by the binding.
+                uint256 record = settled[i] >> 32;
                 if (next >= tail) revert DepositNotQueued(record, next);
+                uint256 amount = uint256(bytes32(pubdata[at + 37:])) >> 200;
                 bytes32 h = keccak256(
-                    abi.encode(
-                        (w0 >> 8) & 0xffffffff,
-                        words[base + 2],
-                        words[base + 3],
-                        (w0 >> 104) & AMOUNT_MASK
-                    )
+                    abi.encode((word >> 216) & 0xffffffff, depositKeys[d][0], depositKeys[d][1], amount)
                 );
                 if (h != depositHash[next]) revert DepositMismatch(record, next);
                 next++;
-            } else if (kind == WITHDRAW) {
-                address recipient = address(uint160(words[base + 1]));
-                pendingWithdrawal[recipient] += ((w0 >> 104) & AMOUNT_MASK) * GWEI;
+                d++;
+            } else {
+                // 0x03 · from(4) · recipient(20) · amount(7) · fee(4).
+                address recipient = address(uint160(word >> 56));
+                pendingWithdrawal[recipient] += (word & AMOUNT_MASK) * GWEI;
             }
         }
-        if (next != head) depositHead = next;
         if (next < tail) {
             uint256 deadline = (depositInfo[next] >> 216) + exodusDelay;
             if (block.number > deadline) revert DepositOverdue(next, deadline);
         }
     }
 
+
     /// @notice Switches to exodus mode when the oldest queued deposit has waited more than
     /// `exodusDelay` blocks: no batch is accepted after it and queued deposits are refunded.
     function activateExodus() external {
-        if (exodus) revert ExodusMode();
-        uint256 head = depositHead;
-        if (head >= depositTail) revert NoOverdueDeposit();
+        uint256 c = counters;
+        if (c & EXODUS_BIT != 0) revert ExodusMode();
+        uint256 head = (c >> HEAD_SHIFT) & COUNTER_MASK;
+        if (head >= (c >> TAIL_SHIFT) & COUNTER_MASK) revert NoOverdueDeposit();
         uint256 queuedAt = depositInfo[head] >> 216;
         if (block.number <= queuedAt + exodusDelay) revert NoOverdueDeposit();
-        exodus = true;
+        counters = c | EXODUS_BIT;
         emit ExodusActivated(head, queuedAt);
     }
 
     /// @notice In exodus mode, credits queued deposit `index` (not consumed by a batch) back
     /// to its depositor, once; the depositor claims it with `withdraw`.
     function refundDeposit(uint256 index) external {
-        if (!exodus) revert NotExodusMode();
-        if (index < depositHead || index >= depositTail) revert NotRefundable(index);
+        uint256 c = counters;
+        if (c & EXODUS_BIT == 0) revert NotExodusMode();
+        if (index < (c >> HEAD_SHIFT) & COUNTER_MASK || index >= (c >> TAIL_SHIFT) & COUNTER_MASK) {
+            revert NotRefundable(index);
+        }
         uint256 info = depositInfo[index];
         if (info == 0) revert NotRefundable(index);
         depositInfo[index] = 0;
@@ -371,7 +381,7 @@ contract Rollup {
         address recipient,
         uint256[3] calldata signature
     ) external {
-        if (!exodus) revert NotExodusMode();
+        if (counters & EXODUS_BIT == 0) revert NotExodusMode();
         if (exited[account]) revert AlreadyExited(account);
         uint256 depth = treeDepth;
         if (account >> depth != 0) revert AccountOutOfRange(account);
@@ -408,6 +418,27 @@ contract Rollup {
         (bool ok,) = msg.sender.call{value: amount}("");
         if (!ok) revert PaymentFailed(msg.sender, amount);
         emit Withdrawn(msg.sender, amount);
+    }
+
+    /// Number of batches accepted so far (each one's commitment is in its `BatchSubmitted`
+    /// event, not stored: withdrawals are credited when the batch is accepted).
+    function batchNumber() external view returns (uint256) {
+        return counters & COUNTER_MASK;
+    }
+
+    /// The first queued deposit no accepted batch has consumed yet.
+    function depositHead() external view returns (uint256) {
+        return (counters >> HEAD_SHIFT) & COUNTER_MASK;
+    }
+
+    /// Deposits queued so far; the next deposit gets this index.
+    function depositTail() external view returns (uint256) {
+        return (counters >> TAIL_SHIFT) & COUNTER_MASK;
+    }
+
+    /// Whether exodus mode is on (no more batches).
+    function exodus() external view returns (bool) {
+        return counters & EXODUS_BIT != 0;
     }
 
     /// @notice Whether `(x, y)` is a key L2 accepts for a new account: canonical coordinates

@@ -31,6 +31,10 @@ pub struct GasProfile {
     pub ec_mul: PrecompileUse,
     /// ecPairing (0x08).
     pub ec_pairing: PrecompileUse,
+    /// Gas spent by the last call frame to end: once the transaction is done, its own frame,
+    /// that is its execution before refunds and before EIP-7623's calldata floor (which
+    /// `gas_used` includes: a transaction that executes little for its calldata pays the floor).
+    pub frame: u64,
 }
 
 impl GasProfile {
@@ -42,6 +46,7 @@ impl GasProfile {
 
 impl<CTX> Inspector<CTX> for GasProfile {
     fn call_end(&mut self, _context: &mut CTX, inputs: &CallInputs, outcome: &mut CallOutcome) {
+        self.frame = outcome.result.gas.spent();
         let slot = match inputs.bytecode_address {
             a if a == Address::with_last_byte(6) => &mut self.ec_add,
             a if a == Address::with_last_byte(7) => &mut self.ec_mul,

@@ -388,14 +388,15 @@ pub fn chain_evaluation(acc: Fr, point: Fr, slots: &[SlotWitness]) -> Fr {
 }
 
 /// The pubdata binding of a whole batch (`zkroll_engine::pubdata::binding` over its
-/// transaction commitment and words): the final proof's point and value.
+/// transaction commitment, its pubdata and its words): the final proof's point and value.
 pub fn batch_binding(trace: &BatchTrace) -> Result<Binding, ChunkError> {
-    let words: Vec<[Fr; 4]> = trace
-        .steps
-        .iter()
-        .filter_map(|step| pubdata::tx_words(&step.tx))
-        .collect();
-    Ok(pubdata::binding(batch_commitment(trace)?, &words))
+    let mut bytes = Vec::with_capacity(trace.header.pubdata.len());
+    let mut words = Vec::with_capacity(trace.steps.len());
+    for step in &trace.steps {
+        step.tx.write_pubdata(&mut bytes);
+        words.extend(pubdata::tx_words(&step.tx));
+    }
+    Ok(pubdata::binding(batch_commitment(trace)?, &bytes, &words))
 }
 
 /// The transaction commitment of a whole batch: what the last chunk's public input

@@ -105,7 +105,7 @@ fn the_contract_binds_pubdata_as_the_engine_does() {
         let b = batch(&workload.random_batch(count));
         assert!(!b.keys.is_empty(), "the batch has deposits");
         let commitment = EngineFr::from(seed * 1_000_003);
-        let expected = pubdata::binding(commitment, &b.words);
+        let expected = pubdata::binding(commitment, &b.bytes, &b.words);
         // The engine's words parsed back from the bytes are the transactions' words.
         assert_eq!(pubdata::pubdata_words(&b.bytes).expect("parses"), b.words);
         let out = output_words(&call(&mut chain, at, &b, &commitment));
