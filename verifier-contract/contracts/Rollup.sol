@@ -309,7 +309,7 @@ contract Rollup {
         uint256 d = 0;
         for (uint256 i = 0; i < settled.length; i++) {
             uint256 at = settled[i] & 0xffffffff;
-            // The record's first 32 bytes (calldata is zero-padded past its end).
+            // The record's first 32 bytes (a shorter slice converts zero-padded).
             uint256 word = uint256(bytes32(pubdata[at:]));
             if (word >> 248 == DEPOSIT) {
                 // 0x01 · account(4) · packed key(32) · amount(7): the key was checked against
