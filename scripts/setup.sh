@@ -16,6 +16,9 @@
 #   clinfo          clinfo               lists the OpenCL platforms for the next check
 #   PoCL            pocl-opencl-icd      a CPU OpenCL platform, listed by `clinfo -l`: CI runs
 #                                        the GPU MSM kernels on it
+#   nats-server     nats-server          the task bus of distributed proving (`zkroll worker`),
+#                                        started on loopback by the tests: JetStream's object
+#                                        store needs `nats-server --version` >= 2.6
 #   solc            (npm ci)             `node verifier-contract/compile.js` compiles a contract
 #                                        with the solc version pinned in package.json
 #   hardhat         (npm ci)             the devnet node of the L1 tests and the demo
@@ -120,6 +123,17 @@ check_pocl() {
   echo "${platform#*: }"
 }
 
+check_nats() {
+  local v
+  v=$(nats-server --version 2>/dev/null | sed -n 's/^nats-server: v\([0-9][0-9.]*\).*/\1/p') || true
+  [ -n "$v" ] || { echo "no nats-server on PATH"; return 1; }
+  if [ "$(printf '2.6.0\n%s\n' "$v" | sort -V | head -1)" != "2.6.0" ]; then
+    echo "nats-server $v is older than 2.6 (JetStream's object store)"
+    return 1
+  fi
+  echo "nats-server $v"
+}
+
 SOLC_VERSION=$(sed -n 's/^ *"solc": "\([^"]*\)".*/\1/p' verifier-contract/package.json)
 
 check_solc() {
@@ -170,6 +184,7 @@ REQUIREMENTS=(
   "OpenCL loader|check_opencl_loader|deb:ocl-icd-libopencl1"
   "clinfo|check_clinfo|deb:clinfo"
   "PoCL|check_pocl|deb:pocl-opencl-icd"
+  "nats-server|check_nats|deb:nats-server"
   "solc|check_solc|npm"
   "hardhat|check_hardhat|npm"
   "cargo|check_cargo|rustup"

@@ -21,6 +21,7 @@ mod state;
 mod trace;
 mod verify;
 mod wallet;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -62,6 +63,8 @@ enum Command {
     Aggregate(aggregate::AggregateArgs),
     /// Run the prover service: HTTP API, persistent job queue, crash-safe resume.
     Serve(serve::ServeArgs),
+    /// Prove tasks from NATS JetStream (distributed proving; the coordinator publishes them).
+    Worker(worker::WorkerArgs),
     /// Generate the L1 contracts (Solidity verifier and Rollup.sol) and report their size
     /// and gas.
     GenVerifier(gen_verifier::GenVerifierArgs),
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Aggregate(args) => aggregate::run(args),
         Command::GenVerifier(args) => gen_verifier::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Worker(args) => worker::run(args),
         Command::L1(cmd) => l1::run(cmd),
     };
     // A reader that went away (`| head`) is not a failure; any other write error is.

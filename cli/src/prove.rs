@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -58,6 +58,12 @@ pub struct ProveArgs {
     /// left out when they need more. 0 turns them off.
     #[arg(long, value_name = "MIB", default_value_t = 1024)]
     msm_tables_mib: usize,
+    /// Have `zkroll worker` processes prove the chunks, through this NATS server (JetStream):
+    /// the chunks without a valid proof on disk are published as tasks, and their proofs are
+    /// downloaded and checked here. A run stopped and started again publishes only what is
+    /// missing and reads the results already made.
+    #[arg(long, value_name = "URL")]
+    nats: Option<String>,
 }
 
 /// MSM backend on the command line.
@@ -184,6 +190,9 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
         started.elapsed().as_secs_f64(),
         zkroll_circuits::proof::vk_hash(keys.vk())
     );
+    if let Some(url) = &args.nats {
+        return prove_on_bus(url, &args, &trace, &params, &keys, count, started);
+    }
     let bar = if args.json {
         ProgressBar::hidden()
     } else {
@@ -283,6 +292,139 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
         "{count} chunks: {proven} proven, {kept} already on disk, in {:.1} s; proofs in {}",
         started.elapsed().as_secs_f64(),
         chunks::proof_path(&args.data_dir, &trace, args.chunk_size, 0, format)
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `zkroll prove --nats`: the chunks without a valid proof on disk proven by workers.
+fn prove_on_bus(
+    url: &str,
+    args: &ProveArgs,
+    trace: &zkroll_engine::BatchTrace,
+    params: &MsmParams,
+    keys: &zkroll_circuits::proof::ChunkKeys,
+    count: usize,
+    started: Instant,
+) -> Result<ExitCode> {
+    use std::collections::BTreeMap;
+    use zkroll_service::bus::{Bus, BusConfig, Task};
+
+    if ProofFormat::from(args.format) != ProofFormat::Json {
+        anyhow::bail!("--nats: workers write JSON proof files; use --format json");
+    }
+    let chunk_size = args.chunk_size;
+    let path_of =
+        |index| chunks::proof_path(&args.data_dir, trace, chunk_size, index, ProofFormat::Json);
+    let valid = |index| {
+        chunks::existing_proof_is_valid(
+            params.kzg(),
+            keys,
+            trace,
+            chunk_size,
+            index,
+            &path_of(index),
+        )
+    };
+    let missing: Vec<usize> = (0..count).filter(|&i| !valid(i)).collect();
+    let trace_id = zkroll_prover::proof_file::trace_id(trace);
+    // The job number is the trace's: a run started again finds the results of the last one.
+    let job =
+        u64::from_str_radix(&trace_id.trim_start_matches("0x")[..15], 16).context("trace id")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("async runtime")?;
+    let by_worker = runtime.block_on(async {
+        let bus = Bus::connect(url, BusConfig::default())
+            .await
+            .context("--nats")?;
+        let dead_before = bus
+            .dead_letters(job, usize::MAX, Duration::from_millis(200))
+            .await?
+            .len();
+        zkroll_service::farm::publish_chunk_tasks(&bus, job, trace, chunk_size, &missing).await?;
+        eprintln!(
+            "job {job}: {} chunk tasks published on {url} ({} proofs already on disk); \
+             waiting for workers (zkroll worker --nats {url})",
+            missing.len(),
+            count - missing.len()
+        );
+        let mut done: BTreeMap<usize, String> = BTreeMap::new();
+        while done.len() < missing.len() {
+            for result in bus.results(job, usize::MAX, Duration::from_secs(2)).await? {
+                let Task::Chunk(task) = &result.task;
+                if task.trace_id != trace_id
+                    || task.chunk_size != chunk_size
+                    || !missing.contains(&task.index)
+                    || done.contains_key(&task.index)
+                {
+                    continue;
+                }
+                let Some(bytes) = bus.get_blob(&result.proof_blob).await? else {
+                    continue;
+                };
+                let path = path_of(task.index);
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
+                }
+                std::fs::write(&path, &bytes).with_context(|| format!("{}", path.display()))?;
+                if !valid(task.index) {
+                    std::fs::remove_file(&path).ok();
+                    anyhow::bail!(
+                        "chunk {}: the proof {} from worker {} does not verify",
+                        task.index,
+                        result.proof_blob,
+                        result.worker
+                    );
+                }
+                eprintln!(
+                    "chunk {}: {} by {} ({:.1} s) -> {}",
+                    task.index,
+                    if result.reused {
+                        "found proven"
+                    } else {
+                        "proven"
+                    },
+                    result.worker,
+                    result.seconds,
+                    path.display()
+                );
+                done.insert(task.index, result.worker.clone());
+            }
+            let dead = bus
+                .dead_letters(job, usize::MAX, Duration::from_millis(200))
+                .await?;
+            if let Some(d) = dead.get(dead_before) {
+                anyhow::bail!(
+                    "{}: given up after {} deliveries (worker {}): {}",
+                    d.task.as_ref().map_or("a task".into(), Task::describe),
+                    d.deliveries,
+                    d.worker,
+                    d.reason
+                );
+            }
+        }
+        let mut by_worker: BTreeMap<String, usize> = BTreeMap::new();
+        for worker in done.into_values() {
+            *by_worker.entry(worker).or_default() += 1;
+        }
+        anyhow::Ok(by_worker)
+    })?;
+    let workers: Vec<String> = by_worker.iter().map(|(w, n)| format!("{w}: {n}")).collect();
+    let proven: usize = by_worker.values().sum();
+    let workers = if workers.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", workers.join(", "))
+    };
+    outln!(
+        "{count} chunks: {proven} proven by workers{workers}, {} already on disk, in {:.1} s; proofs in {}",
+        count - proven,
+        started.elapsed().as_secs_f64(),
+        path_of(0)
             .parent()
             .map(|p| p.display().to_string())
             .unwrap_or_default()

@@ -88,6 +88,13 @@ expect pass "PoCL: listed by clinfo -l" "PATH=$basic:$tmp/pocl; check_pocl"
 expect fail "PoCL: another platform only" "PATH=$basic:$tmp/other; check_pocl"
 expect fail "PoCL: no clinfo" "PATH=$basic; check_pocl"
 
+# nats-server: JetStream's object store needs 2.6.
+fake "$tmp/old-nats" nats-server "nats-server: v2.2.0"
+fake "$tmp/new-nats" nats-server "nats-server: v2.9.10"
+expect fail "nats-server: none on PATH" "PATH=$basic; check_nats"
+expect fail "nats-server: 2.2 (no object store)" "PATH=$basic:$tmp/old-nats; check_nats"
+expect pass "nats-server: 2.9.10 (Debian 12's)" "PATH=$basic:$tmp/new-nats; check_nats"
+
 # cargo against the workspace's rust-version.
 fake "$tmp/old-cargo" cargo "cargo 1.80.0 (376290515 2024-07-16)"
 fake "$tmp/new-cargo" cargo "cargo 1.95.0 (f2d3ce0bd 2026-03-21)"

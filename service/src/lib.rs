@@ -13,6 +13,8 @@
 //! Main types: [`Config`], [`serve`], [`store::Job`], [`store::JobStore`].
 
 pub mod api;
+pub mod bus;
+pub mod farm;
 pub mod metrics;
 pub mod store;
 pub mod worker;

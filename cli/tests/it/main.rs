@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod devnet;
+mod farm;
 mod service;
 
 fn zkroll() -> Command {

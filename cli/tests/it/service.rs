@@ -273,7 +273,7 @@ fn chunk_k() -> u32 {
     chunk_k_of(1)
 }
 
-fn chunk_k_of(chunk_size: usize) -> u32 {
+pub(crate) fn chunk_k_of(chunk_size: usize) -> u32 {
     let info: Value = serde_json::from_str(&run_ok(&[
         "info",
         "--chunk-size",

@@ -1,0 +1,295 @@
+//! Distributed chunk proving through NATS JetStream: `zkroll prove --nats` publishes tasks,
+//! `zkroll worker` processes prove them. A `nats-server` (installed by scripts/setup.sh) is
+//! started on a free loopback port per test, with its own storage, and killed at the end.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{run_ok, s, zkroll};
+
+/// A `nats-server` with JetStream on a free loopback port; killed when dropped.
+struct Nats {
+    child: Child,
+    url: String,
+}
+
+impl Nats {
+    fn start(dir: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .expect("its address")
+            .port();
+        let child = Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir.join("jetstream"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server (scripts/setup.sh installs it)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "nats-server did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            url: format!("nats://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `zkroll worker` with its own data directory (the test's parameters linked in, keys
+/// generated there); killed (SIGKILL) when dropped. Its stderr goes to `<name>.log`.
+struct Worker {
+    child: Child,
+    name: String,
+    log: PathBuf,
+}
+
+impl Worker {
+    fn start(root: &Path, nats: &Nats, name: &str, extra: &[&str]) -> Self {
+        let data = root.join(name);
+        std::fs::create_dir_all(data.join("params")).expect("worker params dir");
+        for entry in std::fs::read_dir(root.join("d/params")).expect("params") {
+            let path = entry.expect("entry").path();
+            let link = data.join("params").join(path.file_name().expect("name"));
+            std::os::unix::fs::symlink(&path, link).expect("link the parameters");
+        }
+        let log = root.join(format!("{name}.log"));
+        let stderr = std::fs::File::create(&log).expect("log file");
+        let child = zkroll()
+            .args(["worker", "--nats", &nats.url, "--data-dir", s(&data)])
+            .args(["--name", name])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn zkroll worker");
+        let worker = Self {
+            child,
+            name: name.to_string(),
+            log,
+        };
+        worker.wait_for("taking tasks", Duration::from_secs(30));
+        worker
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn wait_for(&self, needle: &str, limit: Duration) {
+        let started = Instant::now();
+        while !self.log().contains(needle) {
+            assert!(
+                started.elapsed() < limit,
+                "worker {} never logged {needle:?}: {}",
+                self.name,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A state, a trace of `count` transactions, and development parameters for chunks of
+/// `chunk_size` slots in `<root>/d`; returns the trace's path.
+fn batch(root: &Path, count: usize, chunk_size: usize) -> PathBuf {
+    let p = |n: &str| root.join(n).display().to_string();
+    run_ok(&[
+        "gen-txs",
+        "--out",
+        &p("w"),
+        "--accounts",
+        "4",
+        "--count",
+        &count.to_string(),
+        "--depth",
+        "6",
+        "--seed",
+        "11",
+    ]);
+    crate::service::init_state(root);
+    run_ok(&[
+        "execute",
+        "--data-dir",
+        &p("d"),
+        "--txs",
+        &p("w/txs.json"),
+        "--l1-deposits",
+        &p("w/l1-deposits.json"),
+        "--trace",
+        &p("t.json"),
+    ]);
+    let k = crate::service::chunk_k_of(chunk_size).to_string();
+    run_ok(&["setup", "--data-dir", &p("d"), "--k", &k]);
+    root.join("t.json")
+}
+
+/// `zkroll prove --nats` in the background; its stdout and stderr in `<root>/prove.log`.
+fn prove(root: &Path, nats: &Nats, chunk_size: usize) -> Child {
+    let log = std::fs::File::create(root.join("prove.log")).expect("log");
+    let err = log.try_clone().expect("log");
+    zkroll()
+        .args(["prove", "--data-dir", s(&root.join("d")), "--trace"])
+        .arg(root.join("t.json"))
+        .args(["--chunk-size", &chunk_size.to_string(), "--nats", &nats.url])
+        .stdout(log)
+        .stderr(err)
+        .spawn()
+        .expect("spawn zkroll prove")
+}
+
+/// Waits for `child` (at most `limit`) and returns whether it succeeded and its log.
+fn finish(root: &Path, mut child: Child, limit: Duration) -> (bool, String) {
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = std::fs::read_to_string(root.join("prove.log")).unwrap_or_default();
+    (status.is_some_and(|s| s.success()), log)
+}
+
+/// Three workers prove every chunk of a batch, each some of them; the proofs on disk are
+/// valid (the coordinator checks each one); a second run finds them all and publishes nothing.
+#[test]
+fn three_workers_prove_a_batch_each_its_share() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    batch(root, 8, 1);
+    let nats = Nats::start(root);
+    let workers: Vec<Worker> = ["w1", "w2", "w3"]
+        .iter()
+        .map(|name| Worker::start(root, &nats, name, &[]))
+        .collect();
+    let (ok, log) = finish(root, prove(root, &nats, 1), Duration::from_secs(180));
+    assert!(ok, "{log}");
+    let line = log
+        .lines()
+        .find(|l| l.contains("chunks:"))
+        .expect("summary line");
+    let chunks: usize = line
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("chunk count");
+    assert!(
+        line.contains(&format!("{chunks} chunks: {chunks} proven by workers")),
+        "{line}"
+    );
+    for w in &workers {
+        assert!(
+            line.contains(&format!("{}: ", w.name)),
+            "worker {} proved nothing: {line}; {}",
+            w.name,
+            w.log()
+        );
+    }
+    let proofs = std::fs::read_dir(root.join("d/proofs"))
+        .expect("proofs")
+        .flat_map(|e| std::fs::read_dir(e.expect("entry").path()).expect("dir"))
+        .count();
+    assert_eq!(proofs, chunks);
+    let (ok, log) = finish(root, prove(root, &nats, 1), Duration::from_secs(60));
+    assert!(ok, "{log}");
+    assert!(
+        log.contains("0 chunk tasks published")
+            && log.contains(&format!("{chunks} already on disk")),
+        "{log}"
+    );
+}
+
+/// A worker killed (SIGKILL) in the middle of a proof: its task goes to another worker once
+/// the ack wait (3 s) passes without its heartbeat, and the batch completes; no chunk is
+/// proven twice.
+#[test]
+fn a_worker_killed_mid_proof_is_replaced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    batch(root, 8, 4);
+    let nats = Nats::start(root);
+    let mut victim = Worker::start(root, &nats, "victim", &["--ack-wait", "3"]);
+    let prover = prove(root, &nats, 4);
+    victim.wait_for("proving chunk", Duration::from_secs(60));
+    victim.child.kill().expect("kill -9 the worker");
+    let _ = victim.child.wait();
+    let killed_log = victim.log();
+    let killed_line = killed_log
+        .lines()
+        .rev()
+        .find(|l| l.contains("proving chunk"))
+        .expect("the proof it was making")
+        .to_string();
+    let survivor = Worker::start(root, &nats, "survivor", &[]);
+    let (ok, log) = finish(root, prover, Duration::from_secs(180));
+    assert!(ok, "{log}\n{}", survivor.log());
+    let chunk = killed_line
+        .split("proving chunk ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .expect("chunk index");
+    assert!(
+        log.contains(&format!("chunk {chunk}: proven by survivor")),
+        "chunk {chunk} (the killed worker's) was not proven by the survivor: {log}"
+    );
+    // Each chunk proven once: by the victim before it died, or by the survivor.
+    let all = format!("{killed_log}{}", survivor.log());
+    let mut proven: Vec<&str> = all
+        .lines()
+        .filter(|l| l.ends_with(" s)") && l.contains(") proven ("))
+        .filter_map(|l| l.split("chunk ").nth(1)?.split(' ').next())
+        .collect();
+    let total = proven.len();
+    proven.sort_unstable();
+    proven.dedup();
+    assert_eq!(proven.len(), total, "a chunk was proven twice: {all}");
+}
+
+/// A task that fails on every delivery (the worker has no parameters for it) goes to the
+/// dead-letter stream after --max-deliver deliveries, and the coordinator stops with the
+/// reason in one line and a non-zero exit.
+#[test]
+fn a_task_failing_every_time_is_a_dead_letter_with_its_reason() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    batch(root, 2, 1);
+    let nats = Nats::start(root);
+    let worker = Worker::start(root, &nats, "solo", &["--max-deliver", "2"]);
+    // This worker's parameters are gone: every delivery fails.
+    std::fs::remove_dir_all(root.join("solo/params")).expect("remove the parameters");
+    let (ok, log) = finish(root, prove(root, &nats, 1), Duration::from_secs(60));
+    assert!(!ok, "the prover succeeded: {log}");
+    let last = log.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("given up after 2 deliveries (worker solo)") && last.contains("parameters"),
+        "{last}\n{}",
+        worker.log()
+    );
+    assert!(!log.contains("panicked"), "{log}");
+}
