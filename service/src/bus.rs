@@ -31,6 +31,8 @@ pub const DEAD_STREAM: &str = "ZKROLL_DEAD";
 pub const WORKERS: &str = "workers";
 /// The object store of traces and proof files.
 pub const BLOB_BUCKET: &str = "zkroll-blobs";
+/// How long the server drops a task published again with the same message id.
+pub const TASK_DEDUP_WINDOW: Duration = Duration::from_secs(3600);
 
 /// What can go wrong on the bus.
 #[derive(Debug, thiserror::Error)]
@@ -230,6 +232,9 @@ impl Bus {
                 subjects: vec![subjects.to_string()],
                 retention,
                 storage: stream::StorageType::File,
+                // A task published again by a coordinator that restarted is dropped by the
+                // server (same message id) for this long.
+                duplicate_window: TASK_DEDUP_WINDOW,
                 ..Default::default()
             })
             .await
@@ -278,9 +283,26 @@ impl Bus {
             .map_err(|e| js_err(format!("consumer {WORKERS}"))(&e))
     }
 
-    /// Publishes `task` (waits for the server's ack: the task is stored).
-    pub async fn publish_task(&self, task: &Task) -> Result<(), BusError> {
-        self.publish(task.subject(), task).await
+    /// Publishes `task` (waits for the server's ack: the task is stored). `attempt` (the dead
+    /// letters it already has) is part of its message id: the server drops the same task
+    /// published again within [`TASK_DEDUP_WINDOW`], but not a retry of a dead one.
+    pub async fn publish_task(&self, task: &Task, attempt: usize) -> Result<(), BusError> {
+        let subject = task.subject();
+        let failed = |e: &dyn std::fmt::Display| js_err(format!("publishing on {subject}"))(e);
+        let payload = serde_json::to_vec(task).map_err(|e| failed(&e))?;
+        let id = format!("{}#{attempt}", task.proof_blob());
+        self.js
+            .send_publish(
+                subject.clone(),
+                jetstream::message::PublishMessage::build()
+                    .payload(payload.into())
+                    .message_id(id),
+            )
+            .await
+            .map_err(|e| failed(&e))?
+            .await
+            .map_err(|e| failed(&e))?;
+        Ok(())
     }
 
     /// Publishes a result.

@@ -178,7 +178,7 @@ impl Worker {
         heartbeat.abort();
         match outcome {
             Ok(result) => {
-                if let Err(e) = self.bus.publish_result(&result).await {
+                if let Err(e) = retried(|| self.bus.publish_result(&result)).await {
                     eprintln!("zkroll worker {name}: {}: {e}", task.describe());
                     let _ = acker
                         .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
@@ -234,17 +234,13 @@ impl Worker {
     async fn finish(self: &Arc<Self>, task: &Task) -> Result<TaskResult, String> {
         let Task::Chunk(chunk) = task;
         let trace_blob = task.trace_blob();
-        let trace_bytes = self
-            .bus
-            .get_blob(&trace_blob)
+        let trace_bytes = retried(|| self.bus.get_blob(&trace_blob))
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("trace {trace_blob} is not in the object store"))?;
         let trace = BatchTrace::decode(&trace_bytes).map_err(|e| format!("{trace_blob}: {e}"))?;
         let proof_blob = task.proof_blob();
-        let stored = self
-            .bus
-            .get_blob(&proof_blob)
+        let stored = retried(|| self.bus.get_blob(&proof_blob))
             .await
             .map_err(|e| e.to_string())?;
         let worker = Arc::clone(self);
@@ -255,8 +251,7 @@ impl Worker {
                 .await
                 .map_err(|e| format!("the proving thread: {e}"))??;
         if !reused {
-            self.bus
-                .put_blob(&proof_blob, &bytes)
+            retried(|| self.bus.put_blob(&proof_blob, &bytes))
                 .await
                 .map_err(|e| e.to_string())?;
         }
@@ -379,6 +374,26 @@ impl Worker {
     }
 }
 
+/// `op` again after each failure for up to a minute (a server restarting, a connection
+/// being made again), then its last error.
+async fn retried<T, F, Fut>(mut op: F) -> Result<T, BusError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, BusError>>,
+{
+    let mut attempts = 0;
+    loop {
+        match op().await {
+            Ok(value) => return Ok(value),
+            Err(e) if attempts >= 60 => return Err(e),
+            Err(_) => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
 fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -387,14 +402,15 @@ fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
 }
 
 /// The coordinator's side for chunk proofs: stores `trace` in the object store and publishes
-/// a task for each chunk of `indices` (chunks of `chunk_size` slots) under job `job`; returns
-/// the tasks.
+/// a task for each chunk of `indices` (chunks of `chunk_size` slots) under job `job`; a task
+/// that already has dead letters (`dead`) is published as a new attempt. Returns the tasks.
 pub async fn publish_chunk_tasks(
     bus: &Bus,
     job: u64,
     trace: &BatchTrace,
     chunk_size: usize,
     indices: &[usize],
+    dead: &[DeadLetter],
 ) -> Result<Vec<Task>, BusError> {
     let trace_id = zkroll_prover::proof_file::trace_id(trace);
     let tasks: Vec<Task> = indices
@@ -413,7 +429,11 @@ pub async fn publish_chunk_tasks(
             .await?;
     }
     for task in &tasks {
-        bus.publish_task(task).await?;
+        let attempt = dead
+            .iter()
+            .filter(|d| d.task.as_ref() == Some(task))
+            .count();
+        bus.publish_task(task, attempt).await?;
     }
     Ok(tasks)
 }

@@ -12,6 +12,8 @@ use crate::{run_ok, s, zkroll};
 struct Nats {
     child: Child,
     url: String,
+    port: u16,
+    dir: PathBuf,
 }
 
 impl Nats {
@@ -21,6 +23,15 @@ impl Nats {
             .local_addr()
             .expect("its address")
             .port();
+        Self {
+            child: Self::spawn(dir, port),
+            url: format!("nats://127.0.0.1:{port}"),
+            port,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn spawn(dir: &Path, port: u16) -> Child {
         let child = Command::new("nats-server")
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
             .arg(dir.join("jetstream"))
@@ -36,10 +47,14 @@ impl Nats {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self {
-            child,
-            url: format!("nats://127.0.0.1:{port}"),
-        }
+        child
+    }
+
+    /// Kills the server (SIGKILL) and starts it again on the same port and storage.
+    fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::spawn(&self.dir, self.port);
     }
 }
 
@@ -260,11 +275,7 @@ fn a_worker_killed_mid_proof_is_replaced() {
     );
     // Each chunk proven once: by the victim before it died, or by the survivor.
     let all = format!("{killed_log}{}", survivor.log());
-    let mut proven: Vec<&str> = all
-        .lines()
-        .filter(|l| l.ends_with(" s)") && l.contains(") proven ("))
-        .filter_map(|l| l.split("chunk ").nth(1)?.split(' ').next())
-        .collect();
+    let mut proven = proven_chunks(&all);
     let total = proven.len();
     proven.sort_unstable();
     proven.dedup();
@@ -292,4 +303,80 @@ fn a_task_failing_every_time_is_a_dead_letter_with_its_reason() {
         worker.log()
     );
     assert!(!log.contains("panicked"), "{log}");
+}
+
+/// The chunks a worker's log says it proved (not found proven), in order.
+fn proven_chunks(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.ends_with(" s)") && l.contains(") proven ("))
+        .filter_map(|l| Some(l.split("chunk ").nth(1)?.split(' ').next()?.to_string()))
+        .collect()
+}
+
+/// The coordinator killed (SIGKILL) mid-job and started again: it takes the results already
+/// on the bus and publishes the chunks still missing, which the server drops as duplicates
+/// of the tasks still queued: every chunk is proven exactly once and no task is delivered
+/// twice.
+#[test]
+fn a_killed_coordinator_resumes_with_no_task_lost_or_doubled() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    // Chunks of 4 slots (~1 s a proof): most are still queued when the coordinator dies.
+    batch(root, 24, 4);
+    let nats = Nats::start(root);
+    let worker = Worker::start(root, &nats, "w1", &[]);
+    let mut first = prove(root, &nats, 4);
+    let started = Instant::now();
+    while !std::fs::read_to_string(root.join("prove.log"))
+        .unwrap_or_default()
+        .contains("proven by")
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "no result");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.kill().expect("kill -9 the coordinator");
+    let _ = first.wait();
+    let (ok, log) = finish(root, prove(root, &nats, 4), Duration::from_secs(120));
+    assert!(ok, "{log}\n{}", worker.log());
+    let chunks: usize = log
+        .lines()
+        .find(|l| l.contains("chunks:"))
+        .and_then(|l| l.split(' ').next()?.parse().ok())
+        .expect("summary line");
+    assert!(log.contains("found on the bus"), "{log}");
+    let mut proven = proven_chunks(&worker.log());
+    assert_eq!(proven.len(), chunks, "{}", worker.log());
+    proven.sort_unstable();
+    proven.dedup();
+    assert_eq!(
+        proven.len(),
+        chunks,
+        "a chunk proven twice: {}",
+        worker.log()
+    );
+    // A task published twice would still be queued: the worker would take it within a few
+    // seconds and find it proven.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        !worker.log().contains("was proven already"),
+        "a task was delivered twice: {}",
+        worker.log()
+    );
+}
+
+/// nats-server killed and started again (file storage) while a worker proves: the worker
+/// and the coordinator reconnect, and the job completes.
+#[test]
+fn the_job_completes_across_a_nats_server_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    batch(root, 8, 4);
+    let mut nats = Nats::start(root);
+    let worker = Worker::start(root, &nats, "w1", &["--ack-wait", "3"]);
+    let prover = prove(root, &nats, 4);
+    worker.wait_for("proving chunk", Duration::from_secs(60));
+    nats.restart();
+    let (ok, log) = finish(root, prover, Duration::from_secs(180));
+    assert!(ok, "{log}\n{}", worker.log());
+    assert!(log.contains("proven by workers"), "{log}");
 }
