@@ -1,11 +1,10 @@
 //! `zkroll prove`: prove a batch trace chunk by chunk, resuming where a run stopped.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -301,11 +300,9 @@ pub fn run(args: ProveArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `zkroll prove --nats`: the chunks without a valid proof on disk proven by workers. The job
-/// number is the trace's: a run started again (after a crash or a kill) first takes the
-/// results already on the bus, then publishes what is still missing (the server drops a task
-/// published again within its deduplication window). Bus errors (a server restarting) are
-/// retried for a minute.
+/// `zkroll prove --nats`: the chunks without a valid proof on disk proven by workers
+/// (`zkroll_service::farm::collect_chunk_proofs`). The job number is the trace's: a run
+/// started again (after a crash or a kill) takes the results already on the bus first.
 fn prove_on_bus(
     url: &str,
     args: &ProveArgs,
@@ -315,7 +312,8 @@ fn prove_on_bus(
     count: usize,
     started: Instant,
 ) -> Result<ExitCode> {
-    use zkroll_service::bus::{Bus, BusConfig, Task};
+    use zkroll_service::bus::{Bus, BusConfig};
+    use zkroll_service::farm::{collect_chunk_proofs, ChunkJob};
 
     if ProofFormat::from(args.format) != ProofFormat::Json {
         anyhow::bail!("--nats: workers write JSON proof files; use --format json");
@@ -337,116 +335,62 @@ fn prove_on_bus(
     let trace_id = zkroll_prover::proof_file::trace_id(trace);
     let job =
         u64::from_str_radix(&trace_id.trim_start_matches("0x")[..15], 16).context("trace id")?;
+    // Writes a worker's proof where `zkroll prove` would have, and checks it.
+    let mut keep = |index: usize, result: &TaskResult, bytes: &[u8]| -> Result<(), String> {
+        let path = path_of(index);
+        zkroll_prover::fs::write_atomic(&path, bytes)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if !valid(index) {
+            std::fs::remove_file(&path).ok();
+            return Err(format!(
+                "chunk {index}: the proof {} from worker {} does not verify",
+                result.proof_blob, result.worker
+            ));
+        }
+        eprintln!(
+            "chunk {index}: {} by {} ({:.1} s) -> {}",
+            if result.reused {
+                "found proven"
+            } else {
+                "proven"
+            },
+            result.worker,
+            result.seconds,
+            path.display()
+        );
+        Ok(())
+    };
+    let on_disk = count - missing.len();
+    let mut published = |published: usize, found: usize| {
+        eprintln!(
+            "job {job}: {published} chunk tasks published on {url} ({on_disk} proofs already \
+             on disk, {found} found on the bus); waiting for workers (zkroll worker --nats {url})"
+        );
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("async runtime")?;
-    let by_worker = runtime.block_on(async {
+    let collected = runtime.block_on(async {
         let bus = Bus::connect(url, BusConfig::default())
             .await
             .context("--nats")?;
-        let mut done: BTreeMap<usize, String> = BTreeMap::new();
-        // Takes a result of this run's chunks: its proof downloaded, checked and written.
-        let wanted = |result: &TaskResult, done: &BTreeMap<usize, String>| {
-            let Task::Chunk(task) = &result.task;
-            (task.trace_id == trace_id
-                && task.chunk_size == chunk_size
-                && missing.contains(&task.index)
-                && !done.contains_key(&task.index))
-            .then_some(task.index)
+        let chunks = ChunkJob {
+            job,
+            trace,
+            chunk_size,
+            missing: &missing,
         };
-        let keep = |index: usize, result: &TaskResult, bytes: &[u8]| -> Result<()> {
-            let path = path_of(index);
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
-            }
-            std::fs::write(&path, bytes).with_context(|| format!("{}", path.display()))?;
-            if !valid(index) {
-                std::fs::remove_file(&path).ok();
-                anyhow::bail!(
-                    "chunk {index}: the proof {} from worker {} does not verify",
-                    result.proof_blob,
-                    result.worker
-                );
-            }
-            eprintln!(
-                "chunk {index}: {} by {} ({:.1} s) -> {}",
-                if result.reused {
-                    "found proven"
-                } else {
-                    "proven"
-                },
-                result.worker,
-                result.seconds,
-                path.display()
-            );
-            Ok(())
-        };
-        let dead = bus
-            .dead_letters(job, usize::MAX, Duration::from_millis(200))
-            .await?;
-        // Results of an earlier run of this job first.
-        let earlier = bus.results(job, usize::MAX, Duration::from_secs(1)).await?;
-        take_results(&bus, earlier, &wanted, &keep, &mut done)
+        collect_chunk_proofs(&bus, chunks, &mut keep, &mut published, &|| false)
             .await
-            .map_err(unfatal)?;
-        let publish: Vec<usize> = missing
-            .iter()
-            .copied()
-            .filter(|i| !done.contains_key(i))
-            .collect();
-        zkroll_service::farm::publish_chunk_tasks(&bus, job, trace, chunk_size, &publish, &dead)
-            .await?;
-        eprintln!(
-            "job {job}: {} chunk tasks published on {url} ({} proofs already on disk, {} \
-             found on the bus); waiting for workers (zkroll worker --nats {url})",
-            publish.len(),
-            count - missing.len(),
-            missing.len() - publish.len()
-        );
-        let mut failing = 0;
-        while done.len() < missing.len() {
-            let round = async {
-                let results = bus.results(job, usize::MAX, Duration::from_secs(2)).await?;
-                take_results(&bus, results, &wanted, &keep, &mut done).await?;
-                let now_dead = bus
-                    .dead_letters(job, usize::MAX, Duration::from_millis(200))
-                    .await?;
-                anyhow::Ok(now_dead)
-            };
-            match round.await {
-                Ok(now_dead) => {
-                    failing = 0;
-                    if let Some(d) = now_dead.get(dead.len()) {
-                        anyhow::bail!(
-                            "{}: given up after {} deliveries (worker {}): {}",
-                            d.task.as_ref().map_or("a task".into(), Task::describe),
-                            d.deliveries,
-                            d.worker,
-                            d.reason
-                        );
-                    }
-                }
-                // A proof that does not verify, a file that cannot be written: not retried.
-                Err(e) if e.is::<Fatal>() => return Err(unfatal(e)),
-                Err(e) => {
-                    failing += 1;
-                    if failing > 60 {
-                        return Err(e.context("--nats"));
-                    }
-                    eprintln!("{url}: {e:#}; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-        }
-        let mut by_worker: BTreeMap<String, usize> = BTreeMap::new();
-        for worker in done.into_values() {
-            *by_worker.entry(worker).or_default() += 1;
-        }
-        anyhow::Ok(by_worker)
+            .context("--nats")
     })?;
-    let workers: Vec<String> = by_worker.iter().map(|(w, n)| format!("{w}: {n}")).collect();
-    let proven: usize = by_worker.values().sum();
+    let proven: usize = collected.by_worker.values().sum();
+    let workers: Vec<String> = collected
+        .by_worker
+        .iter()
+        .map(|(w, n)| format!("{w}: {n}"))
+        .collect();
     let workers = if workers.is_empty() {
         String::new()
     } else {
@@ -462,52 +406,6 @@ fn prove_on_bus(
             .unwrap_or_default()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Which chunk of this run a result is for (`None`: another run's, or one already taken).
-type Wanted<'a> = dyn Fn(&TaskResult, &BTreeMap<usize, String>) -> Option<usize> + 'a;
-/// Writes and checks a chunk's downloaded proof.
-type Keep<'a> = dyn Fn(usize, &TaskResult, &[u8]) -> Result<()> + 'a;
-
-/// Downloads the proof of each of `results` that `wanted` names a chunk for, and `keep`s it
-/// (a [`Fatal`] error if it is not valid); records the chunk's worker in `done`.
-async fn take_results(
-    bus: &zkroll_service::bus::Bus,
-    results: Vec<TaskResult>,
-    wanted: &Wanted<'_>,
-    keep: &Keep<'_>,
-    done: &mut BTreeMap<usize, String>,
-) -> Result<()> {
-    for result in results {
-        let Some(index) = wanted(&result, done) else {
-            continue;
-        };
-        let Some(bytes) = bus.get_blob(&result.proof_blob).await? else {
-            continue;
-        };
-        keep(index, &result, &bytes).map_err(Fatal)?;
-        done.insert(index, result.worker.clone());
-    }
-    Ok(())
-}
-
-/// An error of `zkroll prove --nats` that retrying cannot mend.
-#[derive(Debug)]
-struct Fatal(anyhow::Error);
-
-impl std::fmt::Display for Fatal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:#}", self.0)
-    }
-}
-
-impl std::error::Error for Fatal {}
-
-fn unfatal(e: anyhow::Error) -> anyhow::Error {
-    match e.downcast::<Fatal>() {
-        Ok(Fatal(inner)) => inner,
-        Err(other) => other,
-    }
 }
 
 /// Predicted seconds of one chunk proof on this project's reference machine (2 cores), when it

@@ -66,6 +66,8 @@ struct Worker {
     max_deliver: i64,
     ack_wait: Duration,
     prepared: Mutex<Prepared>,
+    /// The last trace downloaded (tasks of one batch follow each other).
+    trace: Mutex<Option<(String, Arc<BatchTrace>)>>,
 }
 
 /// Proves tasks until `stop` is set (the tasks in progress are finished first); returns the
@@ -92,6 +94,7 @@ pub async fn run(config: FarmConfig, stop: Arc<AtomicBool>) -> Result<u64, BusEr
         config,
         bus,
         prepared: Mutex::new(Prepared::default()),
+        trace: Mutex::new(None),
     });
     let jobs = worker.config.jobs.max(1);
     let slots = Arc::new(Semaphore::new(jobs));
@@ -233,12 +236,7 @@ impl Worker {
     /// The task's result: its proof found in the store, or made and uploaded.
     async fn finish(self: &Arc<Self>, task: &Task) -> Result<TaskResult, String> {
         let Task::Chunk(chunk) = task;
-        let trace_blob = task.trace_blob();
-        let trace_bytes = retried(|| self.bus.get_blob(&trace_blob))
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("trace {trace_blob} is not in the object store"))?;
-        let trace = BatchTrace::decode(&trace_bytes).map_err(|e| format!("{trace_blob}: {e}"))?;
+        let trace = self.trace(&task.trace_blob()).await?;
         let proof_blob = task.proof_blob();
         let stored = retried(|| self.bus.get_blob(&proof_blob))
             .await
@@ -277,6 +275,26 @@ impl Worker {
             seconds,
             reused,
         })
+    }
+
+    /// The trace stored as `name`: the last one again, or downloaded.
+    async fn trace(&self, name: &str) -> Result<Arc<BatchTrace>, String> {
+        if let Ok(last) = self.trace.lock() {
+            if let Some((last_name, trace)) = last.as_ref() {
+                if last_name == name {
+                    return Ok(Arc::clone(trace));
+                }
+            }
+        }
+        let bytes = retried(|| self.bus.get_blob(name))
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("trace {name} is not in the object store"))?;
+        let trace = Arc::new(BatchTrace::decode(&bytes).map_err(|e| format!("{name}: {e}"))?);
+        if let Ok(mut last) = self.trace.lock() {
+            *last = Some((name.to_string(), Arc::clone(&trace)));
+        }
+        Ok(trace)
     }
 
     /// Chunk `task.index`'s proof file: `stored` (the object store's) if it is a valid
@@ -436,4 +454,153 @@ pub async fn publish_chunk_tasks(
         bus.publish_task(task, attempt).await?;
     }
     Ok(tasks)
+}
+
+/// Why a coordinator stopped waiting for chunk proofs.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// The bus kept failing for a minute.
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    /// A task was given up by a worker.
+    #[error("{task}: given up after {deliveries} deliveries (worker {worker}): {reason}")]
+    Dead {
+        /// The task, in words.
+        task: String,
+        /// Deliveries made.
+        deliveries: i64,
+        /// The worker that gave up.
+        worker: String,
+        /// Why its last delivery failed.
+        reason: String,
+    },
+    /// The coordinator refused a proof (it does not verify, or could not be written).
+    #[error("{0}")]
+    Refused(String),
+    /// The caller asked to stop.
+    #[error("stopped")]
+    Stopped,
+}
+
+/// What a coordinator does with a worker's proof of chunk `index`: writes and checks it
+/// (`Err`: refused, with the reason).
+pub type KeepProof<'a> = dyn FnMut(usize, &TaskResult, &[u8]) -> Result<(), String> + Send + 'a;
+
+/// A batch's chunk proofs to have made by workers.
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkJob<'a> {
+    /// The job number on the bus.
+    pub job: u64,
+    /// The batch.
+    pub trace: &'a BatchTrace,
+    /// Slots per chunk.
+    pub chunk_size: usize,
+    /// The chunks to prove (those without a valid proof where the coordinator keeps them).
+    pub missing: &'a [usize],
+}
+
+/// What [`collect_chunk_proofs`] did.
+#[derive(Debug, Clone, Default)]
+pub struct Collected {
+    /// Tasks published by this call.
+    pub published: usize,
+    /// Chunks whose results were already on the bus (an earlier run of the job).
+    pub found: usize,
+    /// Proofs taken, by worker.
+    pub by_worker: std::collections::BTreeMap<String, usize>,
+}
+
+/// The coordinator's side for chunk proofs. Takes the results of `chunks.job` already on the
+/// bus (a coordinator started again), publishes the missing chunks still without one (the
+/// server drops a task still queued under the same message id), then waits for their
+/// results. Each result's proof is downloaded and handed to `keep(index, result, bytes)`,
+/// which writes and checks it (an error refuses it and ends the wait). `published(count,
+/// found)` is called once the tasks are out; `stop` is asked between rounds. Bus errors are
+/// retried for a minute.
+pub async fn collect_chunk_proofs(
+    bus: &Bus,
+    chunks: ChunkJob<'_>,
+    keep: &mut KeepProof<'_>,
+    published: &mut (dyn FnMut(usize, usize) + Send),
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<Collected, CollectError> {
+    let trace_id = zkroll_prover::proof_file::trace_id(chunks.trace);
+    let mut done: std::collections::BTreeMap<usize, String> = Default::default();
+    let dead_before =
+        retried(|| bus.dead_letters(chunks.job, usize::MAX, Duration::from_millis(200))).await?;
+    let earlier = retried(|| bus.results(chunks.job, usize::MAX, Duration::from_secs(1))).await?;
+    take(bus, &chunks, &trace_id, earlier, keep, &mut done).await?;
+    let found = done.len();
+    let publish: Vec<usize> = chunks
+        .missing
+        .iter()
+        .copied()
+        .filter(|i| !done.contains_key(i))
+        .collect();
+    retried(|| {
+        publish_chunk_tasks(
+            bus,
+            chunks.job,
+            chunks.trace,
+            chunks.chunk_size,
+            &publish,
+            &dead_before,
+        )
+    })
+    .await?;
+    published(publish.len(), found);
+    while done.len() < chunks.missing.len() {
+        if stop() {
+            return Err(CollectError::Stopped);
+        }
+        let results =
+            retried(|| bus.results(chunks.job, usize::MAX, Duration::from_secs(2))).await?;
+        take(bus, &chunks, &trace_id, results, keep, &mut done).await?;
+        let dead = retried(|| bus.dead_letters(chunks.job, usize::MAX, Duration::from_millis(200)))
+            .await?;
+        if let Some(d) = dead.get(dead_before.len()) {
+            return Err(CollectError::Dead {
+                task: d.task.as_ref().map_or("a task".into(), Task::describe),
+                deliveries: d.deliveries,
+                worker: d.worker.clone(),
+                reason: d.reason.clone(),
+            });
+        }
+    }
+    let mut by_worker = std::collections::BTreeMap::new();
+    for worker in done.into_values() {
+        *by_worker.entry(worker).or_default() += 1;
+    }
+    Ok(Collected {
+        published: publish.len(),
+        found,
+        by_worker,
+    })
+}
+
+/// Downloads and keeps the proof of each result for a chunk of `chunks` not taken yet.
+async fn take(
+    bus: &Bus,
+    chunks: &ChunkJob<'_>,
+    trace_id: &str,
+    results: Vec<TaskResult>,
+    keep: &mut KeepProof<'_>,
+    done: &mut std::collections::BTreeMap<usize, String>,
+) -> Result<(), CollectError> {
+    for result in results {
+        let Task::Chunk(task) = &result.task;
+        if task.trace_id != trace_id
+            || task.chunk_size != chunks.chunk_size
+            || !chunks.missing.contains(&task.index)
+            || done.contains_key(&task.index)
+        {
+            continue;
+        }
+        let Some(bytes) = retried(|| bus.get_blob(&result.proof_blob)).await? else {
+            continue;
+        };
+        keep(task.index, &result, &bytes).map_err(CollectError::Refused)?;
+        done.insert(task.index, result.worker.clone());
+    }
+    Ok(())
 }
