@@ -132,6 +132,14 @@ pub enum AggregateError {
         /// Node.
         index: usize,
     },
+    /// Node proofs asked of others ([`RemoteNodes`]: workers on a task bus) did not come.
+    #[error("layer {layer}: {reason}")]
+    Remote {
+        /// Layer.
+        layer: u32,
+        /// Why.
+        reason: String,
+    },
     /// Aggregation failed.
     #[error("layer {layer} node {index}: {source}")]
     Node {
@@ -357,6 +365,41 @@ pub fn aggregate_until(
     on: &(dyn Fn(Event) + Sync),
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<PathBuf, AggregateError> {
+    aggregate_with(data_dir, proofs_dir, settings, on, stop, None)
+}
+
+/// A node proof to be made elsewhere ([`RemoteNodes`]): the files of its inner proofs (in
+/// order) and the file to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRequest {
+    /// Layer (`layers + 1` is the final one).
+    pub layer: u32,
+    /// Node.
+    pub index: usize,
+    /// The final (EVM) node.
+    pub last: bool,
+    /// Proof files of the nodes (or chunks) below it.
+    pub inputs: Vec<PathBuf>,
+    /// Where its proof file is to be written.
+    pub output: PathBuf,
+}
+
+/// Makes the missing node proofs of one layer elsewhere (workers on a task bus) and writes
+/// each to its [`NodeRequest::output`]; returns the seconds each took. [`aggregate_with`]
+/// checks every file before it counts, as it checks a proof kept from an earlier run.
+pub type RemoteNodes<'a> = dyn Fn(&[NodeRequest]) -> Result<Vec<f64>, AggregateError> + Sync + 'a;
+
+/// [`aggregate_until`], with the node proofs made by `remote` when given: this process then
+/// needs only the layers' verifying keys (loaded from the cache, or generated with the
+/// keys once), not their proving keys, and checks each proof it is given.
+pub fn aggregate_with(
+    data_dir: &Path,
+    proofs_dir: &Path,
+    settings: &Settings,
+    on: &(dyn Fn(Event) + Sync),
+    stop: &(dyn Fn() -> bool + Sync),
+    remote: Option<&RemoteNodes<'_>>,
+) -> Result<PathBuf, AggregateError> {
     let check = |layer: u32, index: usize| {
         if stop() {
             Err(AggregateError::Stopped { layer, index })
@@ -501,6 +544,11 @@ pub fn aggregate_until(
         });
     }
 
+    let mut below_paths = files;
+    below_paths.extend(
+        (below_paths.len()..leaves.len())
+            .map(|index| node_path(proofs_dir, 0, index, false, settings.format)),
+    );
     let layer_params = Arc::new(srs::load(data_dir, settings.layer_k)?);
     let final_params = if settings.final_k == settings.layer_k {
         None
@@ -526,50 +574,108 @@ pub fn aggregate_until(
         let layer_started = Instant::now();
         zkroll_prover::memory::reset_peak_rss();
         check(layer, 0)?;
-        let keys = layer_keys(
-            data_dir,
-            params.as_ref(),
-            (below_params, &below_vk),
-            kind,
-            settings,
-            layer,
-            on,
-        )?;
-        let prover = settings
-            .msm
-            .params(Arc::clone(params))
-            .map_err(AggregateError::MsmParams)?;
-        let mut proven = Vec::new();
+        let inner = (below_params, &below_vk);
+        let (keys, vk) = if remote.is_some() {
+            let vk = layer_vk(data_dir, params.as_ref(), inner, kind, settings, layer, on)?;
+            (None, vk)
+        } else {
+            let keys = layer_keys(data_dir, params.as_ref(), inner, kind, settings, layer, on)?;
+            let vk = keys.pk.get_vk().clone();
+            (Some(keys), vk)
+        };
+        let prover = match &keys {
+            Some(_) => Some(
+                settings
+                    .msm
+                    .params(Arc::clone(params))
+                    .map_err(AggregateError::MsmParams)?,
+            ),
+            None => None,
+        };
+        let node_err = |index| node_failure(layer, index);
+        let mut proven: Vec<Option<Proven>> = Vec::new();
+        let mut requests = Vec::new();
+        let mut paths = Vec::new();
         for (index, children) in below.chunks(kind.fan_in).enumerate() {
             let span = plan.span(layer, index);
+            let path = node_path(proofs_dir, layer, index, last, settings.format);
+            paths.push(path.clone());
             check(layer, index)?;
-            let node = prove_node(
-                proofs_dir,
-                settings.format,
-                &info,
-                (&prover, &keys),
-                (below_params, &below_vk),
-                children,
-                (layer, index, span),
-                on,
-            )
-            .map_err(|e| match e {
-                NodeFailure::Aggregation(source) => AggregateError::Node {
+            if let (Some(keys), Some(prover)) = (&keys, &prover) {
+                let node = prove_node(
+                    proofs_dir,
+                    settings.format,
+                    &info,
+                    (prover, keys),
+                    inner,
+                    children,
+                    (layer, index, span),
+                    on,
+                )
+                .map_err(node_err(index))?;
+                proven.push(Some(node));
+                continue;
+            }
+            let expected = NodeExpected::of(kind, children).map_err(node_err(index))?;
+            match expected.kept(params, &vk, &path) {
+                Some(node) => {
+                    on(Event::Kept { layer, index });
+                    proven.push(Some(node));
+                }
+                None => {
+                    let first = index * kind.fan_in;
+                    requests.push((
+                        NodeRequest {
+                            layer,
+                            index,
+                            last,
+                            inputs: below_paths[first..first + kind.fan_in].to_vec(),
+                            output: path,
+                        },
+                        expected,
+                    ));
+                    proven.push(None);
+                }
+            }
+        }
+        if let (Some(remote), false) = (remote, requests.is_empty()) {
+            let asked: Vec<NodeRequest> = requests.iter().map(|(r, _)| r.clone()).collect();
+            let seconds = remote(&asked)?;
+            for ((request, expected), seconds) in requests.into_iter().zip(seconds) {
+                let node = expected.kept(params, &vk, &request.output).ok_or_else(|| {
+                    file_error(
+                        &request.output,
+                        format!(
+                            "made elsewhere for layer {layer} node {}: not a valid proof of it",
+                            request.index
+                        ),
+                    )
+                })?;
+                on(Event::Proven {
                     layer,
-                    index,
-                    source,
-                },
-                NodeFailure::Other(e) => e,
-            })?;
-            proven.push(node);
+                    index: request.index,
+                    seconds,
+                    path: request.output,
+                });
+                proven[request.index] = Some(node);
+            }
         }
         on(Event::LayerDone {
             layer,
             seconds: layer_started.elapsed().as_secs_f64(),
             peak_rss: zkroll_prover::memory::peak_rss(),
         });
-        below = proven;
-        below_vk = keys.pk.get_vk().clone();
+        below = proven
+            .into_iter()
+            .enumerate()
+            .map(|(index, node)| {
+                node.ok_or_else(|| {
+                    AggregateError::Batch(format!("layer {layer} node {index}: no proof"))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        below_paths = paths;
+        below_vk = vk;
         below_params = params.as_ref();
         below_inner = Inner::Aggregated;
     }
@@ -662,6 +768,18 @@ enum NodeFailure {
     Other(AggregateError),
 }
 
+/// The error of node `index` of `layer`.
+fn node_failure(layer: u32, index: usize) -> impl Fn(NodeFailure) -> AggregateError {
+    move |e| match e {
+        NodeFailure::Aggregation(source) => AggregateError::Node {
+            layer,
+            index,
+            source,
+        },
+        NodeFailure::Other(e) => e,
+    }
+}
+
 impl From<AggregationError> for NodeFailure {
     fn from(e: AggregationError) -> Self {
         NodeFailure::Aggregation(e)
@@ -687,37 +805,15 @@ fn prove_node(
 ) -> Result<Proven, NodeFailure> {
     let kind = keys.kind;
     let params = prover.kzg();
-    let links = children
-        .iter()
-        .enumerate()
-        .map(|(i, c)| kind.inner.link(i, &c.instances))
-        .collect::<Result<Vec<_>, _>>()?;
-    let expected = node_link(&links, kind)?;
-    let pubdata: Vec<u8> = children.iter().flat_map(|c| c.pubdata.clone()).collect();
-    if kind.last {
-        check_binding(&pubdata, &expected)?;
-    }
+    let expected = NodeExpected::of(kind, children)?;
     let path = node_path(dir, layer, index, kind.last, format);
     let vk = keys.pk.get_vk();
     // A valid proof of this node already on disk is kept.
-    if let Ok(file) = read_proof_file(&path) {
-        let same = file.vk_hash == vk_hash(vk)
-            && file.pubdata == pubdata
-            && file.public_inputs.len() == kind.num_instances()
-            && file.public_inputs[circuit::ACCUMULATOR_LIMBS..]
-                .iter()
-                .map(to_circuit)
-                .eq(expected.iter().copied());
-        let instances: Vec<Fr> = file.public_inputs.iter().map(to_circuit).collect();
-        if same && circuit::verify(params, vk, &instances, &file.proof, kind.last, true).is_ok() {
-            on(Event::Kept { layer, index });
-            return Ok(Proven {
-                instances,
-                proof: file.proof,
-                pubdata,
-            });
-        }
+    if let Some(node) = expected.kept(params, vk, &path) {
+        on(Event::Kept { layer, index });
+        return Ok(node);
     }
+    let pubdata = expected.pubdata;
     let snarks: Vec<Snark> = children
         .iter()
         .map(|c| {
@@ -766,6 +862,280 @@ fn prove_node(
         proof,
         pubdata,
     })
+}
+
+/// What a node's proof must show, from its inner proofs.
+struct NodeExpected {
+    kind: NodeKind,
+    /// Its public inputs after the accumulator.
+    link: Vec<Fr>,
+    /// The pubdata of the chunks it covers.
+    pubdata: Vec<u8>,
+}
+
+impl NodeExpected {
+    fn of(kind: NodeKind, children: &[Proven]) -> Result<Self, NodeFailure> {
+        let links = children
+            .iter()
+            .enumerate()
+            .map(|(i, c)| kind.inner.link(i, &c.instances))
+            .collect::<Result<Vec<_>, _>>()?;
+        let link = node_link(&links, kind)?;
+        let pubdata: Vec<u8> = children.iter().flat_map(|c| c.pubdata.clone()).collect();
+        if kind.last {
+            check_binding(&pubdata, &link)?;
+        }
+        Ok(Self {
+            kind,
+            link,
+            pubdata,
+        })
+    }
+
+    /// The proof in `path`, if it is a valid proof of this node under `vk`.
+    fn kept(
+        &self,
+        params: &ParamsKZG<Bn256>,
+        vk: &VerifyingKey<G1Affine>,
+        path: &Path,
+    ) -> Option<Proven> {
+        let file = read_proof_file(path).ok()?;
+        let same = file.vk_hash == vk_hash(vk)
+            && file.pubdata == self.pubdata
+            && file.public_inputs.len() == self.kind.num_instances()
+            && file.public_inputs[circuit::ACCUMULATOR_LIMBS..]
+                .iter()
+                .map(to_circuit)
+                .eq(self.link.iter().copied());
+        if !same {
+            return None;
+        }
+        let instances: Vec<Fr> = file.public_inputs.iter().map(to_circuit).collect();
+        circuit::verify(params, vk, &instances, &file.proof, self.kind.last, true).ok()?;
+        Some(Proven {
+            instances,
+            proof: file.proof,
+            pubdata: self.pubdata.clone(),
+        })
+    }
+}
+
+/// A layer's verifying key: from the cache (`vk.bin`, no proving key read), or made with the
+/// layer's keys when they are not cached.
+fn layer_vk(
+    data_dir: &Path,
+    params: &ParamsKZG<Bn256>,
+    inner: (&ParamsKZG<Bn256>, &VerifyingKey<G1Affine>),
+    kind: NodeKind,
+    settings: &Settings,
+    layer: u32,
+    on: &(dyn Fn(Event) + Sync),
+) -> Result<VerifyingKey<G1Affine>, AggregateError> {
+    if let Some(vk) = node_keys::load_vk(data_dir, params, inner.1, kind)
+        .map_err(|e| AggregateError::NodeKeys(NodeKeyError::Files(e)))?
+    {
+        return Ok(vk);
+    }
+    let keys = layer_keys(data_dir, params, inner, kind, settings, layer, on)?;
+    Ok(keys.pk.get_vk().clone())
+}
+
+/// Proves node `index` of layer `layer` alone, from its inner proofs' files in `proofs_dir`
+/// (named as [`aggregate`] names them: `chunk-<i>.json`, `layer<L>-<i>.json`), and writes it
+/// there; returns its path. A worker's task: the inner proofs were checked by whoever asked
+/// for it, and are checked again by this node's circuit (a bad one makes no valid proof).
+/// The inner layer's verifying key comes from the cache when it is there, else from the
+/// chain of keys up from the chunk circuit (generated once).
+pub fn prove_one_node(
+    data_dir: &Path,
+    proofs_dir: &Path,
+    settings: &Settings,
+    (layer, index): (u32, usize),
+    on: &(dyn Fn(Event) + Sync),
+) -> Result<PathBuf, AggregateError> {
+    let plan = TreePlan::new(settings.capacity, settings.shape);
+    if plan.leaves != settings.capacity {
+        return Err(AggregateError::Batch(format!(
+            "capacity {} is not a power of the fan-in {}",
+            settings.capacity, plan.shape.fan_in
+        )));
+    }
+    if layer == 0 || layer > plan.layers + 1 || index >= plan.nodes(layer) {
+        return Err(AggregateError::Batch(format!(
+            "layer {layer} node {index} is not in a tree of {} chunks ({} layers and the final one)",
+            settings.capacity, plan.layers
+        )));
+    }
+    let last = layer == plan.layers + 1;
+    let fan_in = plan.fan_in(layer);
+    let inner = if layer == 1 {
+        Inner::Chunks
+    } else {
+        Inner::Aggregated
+    };
+    let kind = NodeKind {
+        inner,
+        fan_in,
+        last,
+    };
+    let format = settings.format;
+    let mut files = Vec::new();
+    for j in index * fan_in..(index + 1) * fan_in {
+        let path = node_path(proofs_dir, layer - 1, j, false, format);
+        let file = read_proof_file(&path)?;
+        let subject_ok = match file.subject {
+            ProofSubject::Chunk { index: i, .. } => layer == 1 && i == j,
+            ProofSubject::Aggregation {
+                layer: l,
+                index: i,
+                evm: false,
+                ..
+            } => l == layer - 1 && i == j,
+            ProofSubject::Aggregation { evm: true, .. } => false,
+        };
+        if !subject_ok {
+            return Err(file_error(
+                &path,
+                format!("not the proof of layer {} node {j}", layer - 1),
+            ));
+        }
+        files.push((path, file));
+    }
+    let first = &files[0].1;
+    let info = BatchInfo {
+        chunk_size: first.chunk_size,
+        config: first.config,
+        chunk_k: first.k,
+        trace_id: first.trace_id.clone(),
+        steps_hint: 0,
+    };
+    for (path, file) in &files {
+        let same = file.trace_id == info.trace_id
+            && file.chunk_size == info.chunk_size
+            && file.config == info.config
+            && file.k == first.k
+            && file.vk_hash == first.vk_hash;
+        if !same {
+            return Err(file_error(
+                path,
+                "not of the same batch and circuit as its siblings",
+            ));
+        }
+    }
+    let inner_params = srs::load(data_dir, first.k)?;
+    let inner_vk = match inner {
+        Inner::Chunks => {
+            let (keys, _) = chunk_keys::load_or_generate(
+                data_dir,
+                &inner_params,
+                info.chunk_size,
+                info.config,
+            )?;
+            keys.vk().clone()
+        }
+        Inner::Aggregated => {
+            match node_keys::find_vk(data_dir, &first.vk_hash)
+                .map_err(|e| AggregateError::NodeKeys(NodeKeyError::Files(e)))?
+            {
+                Some((vk, _)) => vk,
+                None => vk_below(data_dir, settings, &info, layer - 1, on)?,
+            }
+        }
+    };
+    if vk_hash(&inner_vk) != first.vk_hash {
+        return Err(file_error(
+            &files[0].0,
+            format!(
+                "made with verifying key {}; this tree's layer {} has {}",
+                first.vk_hash,
+                layer - 1,
+                vk_hash(&inner_vk)
+            ),
+        ));
+    }
+    let children: Vec<Proven> = files
+        .into_iter()
+        .map(|(_, file)| Proven {
+            instances: file.public_inputs.iter().map(to_circuit).collect(),
+            proof: file.proof,
+            pubdata: file.pubdata,
+        })
+        .collect();
+    let params = srs::load(
+        data_dir,
+        if last {
+            settings.final_k
+        } else {
+            settings.layer_k
+        },
+    )?;
+    let keys = layer_keys(
+        data_dir,
+        &params,
+        (&inner_params, &inner_vk),
+        kind,
+        settings,
+        layer,
+        on,
+    )?;
+    let prover = settings
+        .msm
+        .params(Arc::new(params))
+        .map_err(AggregateError::MsmParams)?;
+    prove_node(
+        proofs_dir,
+        format,
+        &info,
+        (&prover, &keys),
+        (&inner_params, &inner_vk),
+        &children,
+        (layer, index, plan.span(layer, index)),
+        on,
+    )
+    .map_err(node_failure(layer, index))?;
+    Ok(node_path(proofs_dir, layer, index, last, format))
+}
+
+/// The verifying key of layer `top` of the tree (not the final one), following the keys up
+/// from the chunk circuit's (each loaded from the cache, or generated once).
+fn vk_below(
+    data_dir: &Path,
+    settings: &Settings,
+    info: &BatchInfo,
+    top: u32,
+    on: &(dyn Fn(Event) + Sync),
+) -> Result<VerifyingKey<G1Affine>, AggregateError> {
+    let plan = TreePlan::new(settings.capacity, settings.shape);
+    let chunk_k = zkroll_circuits::stats::chunk_stats(info.chunk_size, info.config, None).k;
+    let chunk_params = srs::load(data_dir, chunk_k)?;
+    let (chunks, _) =
+        chunk_keys::load_or_generate(data_dir, &chunk_params, info.chunk_size, info.config)?;
+    let mut vk = chunks.vk().clone();
+    drop(chunks);
+    let layer_params = srs::load(data_dir, settings.layer_k)?;
+    let mut below_params = chunk_params;
+    for layer in 1..=top {
+        let kind = NodeKind {
+            inner: if layer == 1 {
+                Inner::Chunks
+            } else {
+                Inner::Aggregated
+            },
+            fan_in: plan.fan_in(layer),
+            last: false,
+        };
+        vk = layer_vk(
+            data_dir,
+            &layer_params,
+            (&below_params, &vk),
+            kind,
+            settings,
+            layer,
+            on,
+        )?;
+        below_params = layer_params.clone();
+    }
+    Ok(vk)
 }
 
 /// The final node's pubdata binding (`expected`: old root, new root, commitment, point,

@@ -90,6 +90,40 @@ pub fn is_cached(
         .is_ok_and(|m| m.version == AGGREGATION_VERSION && m.inner_vk_hash == vk_hash(inner_vk))
 }
 
+/// The cached verifying key of node `kind` over proofs of `inner_vk` (`vk.bin`: no proving
+/// key is read), or `None` when the node's keys are not cached.
+pub fn load_vk(
+    data_dir: &Path,
+    params: &ParamsKZG<Bn256>,
+    inner_vk: &VerifyingKey<G1Affine>,
+    kind: NodeKind,
+) -> Result<Option<VerifyingKey<G1Affine>>, KeyError> {
+    let dir = node_key_dir(data_dir, kind, inner_vk, params);
+    let meta_path = dir.join("meta.json");
+    if !meta_path.exists() {
+        return Ok(None);
+    }
+    let meta = read_meta(&meta_path)?;
+    if meta.version != AGGREGATION_VERSION || meta.inner_vk_hash != vk_hash(inner_vk) {
+        return Ok(None);
+    }
+    read_vk(&dir.join("vk.bin"), &meta).map(Some)
+}
+
+/// `vk.bin` of a cached node, checked against its metadata.
+fn read_vk(path: &Path, meta: &NodeMeta) -> Result<VerifyingKey<G1Affine>, KeyError> {
+    let vk = read_key(path, |r| {
+        VerifyingKey::<G1Affine>::read::<_, NodeCircuit>(r, SerdeFormat::RawBytes, meta.config)
+    })?;
+    if vk_hash(&vk) != meta.vk_hash {
+        return Err(corrupt(
+            path,
+            "verifying key hash differs from metadata".into(),
+        ));
+    }
+    Ok(vk)
+}
+
 /// Loads the keys of node `kind` over proofs of `inner_vk` (made with `inner_params`), or
 /// generates and stores them. `admit` sees the node's configuration first (from the cache's
 /// metadata, or from the circuit's layout before key generation) and may refuse to go on,
@@ -231,16 +265,7 @@ pub fn find_vk(
         if meta.vk_hash != vk_hash_wanted {
             continue;
         }
-        let path = entry.path().join("vk.bin");
-        let vk = read_key(&path, |r| {
-            VerifyingKey::<G1Affine>::read::<_, NodeCircuit>(r, SerdeFormat::RawBytes, meta.config)
-        })?;
-        if vk_hash(&vk) != meta.vk_hash {
-            return Err(corrupt(
-                &path,
-                "verifying key hash differs from metadata".into(),
-            ));
-        }
+        let vk = read_vk(&entry.path().join("vk.bin"), &meta)?;
         let kind = NodeKind {
             inner: if meta.inner_aggregated {
                 Inner::Aggregated

@@ -312,7 +312,7 @@ fn prove_on_bus(
     count: usize,
     started: Instant,
 ) -> Result<ExitCode> {
-    use zkroll_service::bus::{Bus, BusConfig};
+    use zkroll_service::bus::BusConfig;
     use zkroll_service::farm::{collect_chunk_proofs, ChunkJob};
 
     if ProofFormat::from(args.format) != ProofFormat::Json {
@@ -332,21 +332,12 @@ fn prove_on_bus(
         )
     };
     let missing: Vec<usize> = (0..count).filter(|&i| !valid(i)).collect();
-    let trace_id = zkroll_prover::proof_file::trace_id(trace);
-    let job =
-        u64::from_str_radix(&trace_id.trim_start_matches("0x")[..15], 16).context("trace id")?;
+    let job = zkroll_service::farm::bus_job(&zkroll_prover::proof_file::trace_id(trace));
     // Writes a worker's proof where `zkroll prove` would have, and checks it.
     let mut keep = |index: usize, result: &TaskResult, bytes: &[u8]| -> Result<(), String> {
         let path = path_of(index);
-        zkroll_prover::fs::write_atomic(&path, bytes)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        if !valid(index) {
-            std::fs::remove_file(&path).ok();
-            return Err(format!(
-                "chunk {index}: the proof {} from worker {} does not verify",
-                result.proof_blob, result.worker
-            ));
-        }
+        zkroll_service::farm::keep_chunk_proof(&path, bytes, result, || valid(index))
+            .map_err(|e| format!("chunk {index}: {e}"))?;
         eprintln!(
             "chunk {index}: {} by {} ({:.1} s) -> {}",
             if result.reused {
@@ -372,7 +363,7 @@ fn prove_on_bus(
         .build()
         .context("async runtime")?;
     let collected = runtime.block_on(async {
-        let bus = Bus::connect(url, BusConfig::default())
+        let bus = zkroll_service::farm::connect(url, BusConfig::default())
             .await
             .context("--nats")?;
         let chunks = ChunkJob {

@@ -78,6 +78,19 @@ pub struct ServeArgs {
     /// The operator's L1 key (64 hex digits; from the environment rather than the command line).
     #[arg(long, env = "ZKROLL_L1_KEY", hide_env_values = true)]
     l1_key: Option<String>,
+    /// Have the chunk proofs made by `zkroll worker` processes through this NATS server
+    /// (JetStream enabled, e.g. nats://127.0.0.1:4222); this process checks each proof and
+    /// aggregates. Without it, everything is proven here.
+    #[arg(long)]
+    nats: Option<String>,
+    /// With --nats: seconds a task may go without a worker's heartbeat before it is delivered
+    /// again (used when this process creates the consumer: the first to connect sets it).
+    #[arg(long, default_value_t = 30, requires = "nats")]
+    ack_wait: u64,
+    /// With --nats: deliveries of a failing task before it is a dead letter (as --ack-wait);
+    /// a dead letter fails its job with the reason.
+    #[arg(long, default_value_t = 3, requires = "nats")]
+    max_deliver: i64,
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
@@ -104,6 +117,15 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         }
         _ => None,
     };
+    if args.ack_wait < 3 {
+        anyhow::bail!("--ack-wait {}: must be at least 3 seconds", args.ack_wait);
+    }
+    if args.max_deliver < 1 {
+        anyhow::bail!("--max-deliver {}: must be at least 1", args.max_deliver);
+    }
+    if args.nats.is_some() && !matches!(args.format, Format::Json) {
+        anyhow::bail!("--nats: workers write JSON proof files; use --format json");
+    }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("--data-dir {}", args.data_dir.display()))?;
     let config = zkroll_service::Config {
@@ -128,6 +150,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             }),
             _ => None,
         },
+        nats: args.nats.map(|url| zkroll_service::Nats {
+            url,
+            bus: zkroll_service::bus::BusConfig {
+                ack_wait: Duration::from_secs(args.ack_wait),
+                max_deliver: args.max_deliver,
+            },
+        }),
     };
     zkroll_service::serve(config)?;
     Ok(ExitCode::SUCCESS)

@@ -104,12 +104,117 @@ pub struct ChunkTask {
     pub index: usize,
 }
 
+/// The aggregation tree a node task belongs to (fixed per deployment: the L1 verifier
+/// depends on it), as `zkroll aggregate`'s flags give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeSpec {
+    /// Chunks per batch the tree is built for.
+    pub capacity: usize,
+    /// Proofs per node.
+    pub fan_in: usize,
+    /// A one-proof final node over the top node.
+    pub wrap: bool,
+    /// Rows exponent of the Poseidon layers.
+    pub layer_k: u32,
+    /// Rows exponent of the final layer.
+    pub final_k: u32,
+}
+
+impl TreeSpec {
+    /// The tree of `settings`.
+    pub fn of(settings: &zkroll_aggregator::batch::Settings) -> Self {
+        Self {
+            capacity: settings.capacity,
+            fan_in: settings.shape.fan_in,
+            wrap: settings.shape.wrap,
+            layer_k: settings.layer_k,
+            final_k: settings.final_k,
+        }
+    }
+
+    /// Aggregation settings for this tree, writing JSON proof files.
+    pub fn settings(
+        &self,
+        memory_budget: Option<u64>,
+        msm: zkroll_msm::Backend,
+    ) -> zkroll_aggregator::batch::Settings {
+        zkroll_aggregator::batch::Settings {
+            capacity: self.capacity,
+            shape: zkroll_aggregator::Shape {
+                fan_in: self.fan_in,
+                wrap: self.wrap,
+            },
+            layer_k: self.layer_k,
+            final_k: self.final_k,
+            format: zkroll_prover::proof_file::ProofFormat::Json,
+            memory_budget,
+            msm,
+        }
+    }
+
+    /// In object names: `c<capacity>f<fan-in><wrap|top>k<layer k>-<final k>`.
+    pub fn id(&self) -> String {
+        format!(
+            "c{}f{}{}k{}-{}",
+            self.capacity,
+            self.fan_in,
+            if self.wrap { "wrap" } else { "top" },
+            self.layer_k,
+            self.final_k
+        )
+    }
+}
+
+/// An input of a node task: a proof file in the object store, and the name the node's
+/// prover reads it under (`chunk-<i>.json`, `layer<L>-<i>.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInput {
+    /// The object.
+    pub blob: String,
+    /// The file name.
+    pub file: String,
+}
+
+/// An aggregation node's proof to make from the proofs below it (its inputs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeTask {
+    /// The coordinator's job.
+    pub job: u64,
+    /// The trace's id.
+    pub trace_id: String,
+    /// Slots per chunk.
+    pub chunk_size: usize,
+    /// The tree.
+    pub tree: TreeSpec,
+    /// Layer (`layers + 1` is the final one).
+    pub layer: u32,
+    /// Node.
+    pub index: usize,
+    /// The proofs it aggregates, in order.
+    pub inputs: Vec<NodeInput>,
+    /// The name of the file it writes (`layer<L>-<i>.json`, `final.json`).
+    pub output: String,
+}
+
+/// The object name of the proof file `file` (`chunk-<i>.json`, `layer<L>-<i>.json`,
+/// `final.json`) of the batch `trace_id` in chunks of `chunk_size`, aggregated in `tree`:
+/// named after what it proves, so a proof made once is found by any worker.
+pub fn proof_object(trace_id: &str, chunk_size: usize, tree: &TreeSpec, file: &str) -> String {
+    let stem = file.strip_suffix(".json").unwrap_or(file);
+    match stem.strip_prefix("chunk-") {
+        Some(index) => format!("proof-{trace_id}-chunk{chunk_size}-{index}"),
+        None => format!("proof-{trace_id}-chunk{chunk_size}-{}-{stem}", tree.id()),
+    }
+}
+
 /// A task on the bus.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Task {
     /// A chunk proof.
     Chunk(ChunkTask),
+    /// An aggregation node's proof.
+    Node(NodeTask),
 }
 
 impl Task {
@@ -117,14 +222,17 @@ impl Task {
     pub fn job(&self) -> u64 {
         match self {
             Task::Chunk(t) => t.job,
+            Task::Node(t) => t.job,
         }
     }
 
-    /// The object holding its input trace.
+    /// The object holding the input trace (of a chunk task).
     pub fn trace_blob(&self) -> String {
-        match self {
-            Task::Chunk(t) => format!("trace-{}", t.trace_id),
-        }
+        let trace_id = match self {
+            Task::Chunk(t) => &t.trace_id,
+            Task::Node(t) => &t.trace_id,
+        };
+        format!("trace-{trace_id}")
     }
 
     /// The object its proof is stored as: named after what it proves, so that any worker
@@ -132,6 +240,7 @@ impl Task {
     pub fn proof_blob(&self) -> String {
         match self {
             Task::Chunk(t) => format!("proof-{}-chunk{}-{}", t.trace_id, t.chunk_size, t.index),
+            Task::Node(t) => proof_object(&t.trace_id, t.chunk_size, &t.tree, &t.output),
         }
     }
 
@@ -139,6 +248,7 @@ impl Task {
     pub fn subject(&self) -> String {
         match self {
             Task::Chunk(t) => format!("zkroll.task.chunk.{}", t.job),
+            Task::Node(t) => format!("zkroll.task.node.{}", t.job),
         }
     }
 
@@ -148,6 +258,14 @@ impl Task {
             Task::Chunk(t) => format!(
                 "chunk {} of job {} (trace {}, {} slots a chunk)",
                 t.index, t.job, t.trace_id, t.chunk_size
+            ),
+            Task::Node(t) => format!(
+                "layer {} node {} of job {} (trace {}, tree {})",
+                t.layer,
+                t.index,
+                t.job,
+                t.trace_id,
+                t.tree.id()
             ),
         }
     }

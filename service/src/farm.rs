@@ -1,4 +1,6 @@
-//! `zkroll worker`: a prover process that takes tasks from the [`crate::bus`] and proves them.
+//! `zkroll worker`: a prover process that takes tasks from the [`crate::bus`] and proves them
+//! (chunk proofs, and aggregation nodes from their input proofs), and the coordinators' side
+//! ([`collect_chunk_proofs`], [`collect_node_proofs`]).
 //!
 //! A worker pulls one task at a time per free slot (`--jobs`) from the shared durable
 //! consumer, so tasks spread over however many workers there are and a busy worker takes no
@@ -12,7 +14,7 @@
 //! directory (keys are deterministic: a worker without them generates them once, or copies
 //! `<data-dir>/keys` from another machine).
 //!
-//! Main types: [`FarmConfig`], [`run`].
+//! Main types: [`FarmConfig`], [`run`], [`ChunkJob`], [`NodeJob`], [`CollectError`].
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,7 +32,12 @@ use zkroll_msm::Backend;
 use zkroll_prover::proof_file::ProofFormat;
 use zkroll_prover::{chunks, keys, srs};
 
-use crate::bus::{Bus, BusConfig, BusError, ChunkTask, DeadLetter, Task, TaskResult};
+use zkroll_aggregator::batch::{prove_one_node, Event, NodeRequest};
+
+use crate::bus::{
+    proof_object, Bus, BusConfig, BusError, ChunkTask, DeadLetter, NodeInput, NodeTask, Task,
+    TaskResult, TreeSpec,
+};
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -235,7 +242,10 @@ impl Worker {
 
     /// The task's result: its proof found in the store, or made and uploaded.
     async fn finish(self: &Arc<Self>, task: &Task) -> Result<TaskResult, String> {
-        let Task::Chunk(chunk) = task;
+        let chunk = match task {
+            Task::Chunk(chunk) => chunk,
+            Task::Node(node) => return self.finish_node(task, node).await,
+        };
         let trace = self.trace(&task.trace_blob()).await?;
         let proof_blob = task.proof_blob();
         let stored = retried(|| self.bus.get_blob(&proof_blob))
@@ -248,6 +258,95 @@ impl Worker {
             tokio::task::spawn_blocking(move || worker.prove_chunk(&trace, &chunk, stored))
                 .await
                 .map_err(|e| format!("the proving thread: {e}"))??;
+        if !reused {
+            retried(|| self.bus.put_blob(&proof_blob, &bytes))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let seconds = if reused {
+            0.0
+        } else {
+            started.elapsed().as_secs_f64()
+        };
+        eprintln!(
+            "zkroll worker {}: {} {} ({seconds:.1} s)",
+            self.config.name,
+            task.describe(),
+            if reused {
+                "was proven already"
+            } else {
+                "proven"
+            }
+        );
+        Ok(TaskResult {
+            task: task.clone(),
+            proof_blob,
+            worker: self.config.name.clone(),
+            seconds,
+            reused,
+        })
+    }
+
+    /// A node task's result: its inputs downloaded into a directory of the tree's, the proof
+    /// found in the store (and valid) or made there ([`prove_one_node`]) and uploaded.
+    async fn finish_node(
+        self: &Arc<Self>,
+        task: &Task,
+        node: &NodeTask,
+    ) -> Result<TaskResult, String> {
+        let dir = chunks::proofs_dir(&self.config.data_dir, &node.trace_id, node.chunk_size)
+            .join(format!("nodes-{}", node.tree.id()));
+        let safe = |file: &str| {
+            !file.is_empty()
+                && !file.contains('/')
+                && !file.starts_with('.')
+                && file.ends_with(".json")
+        };
+        if !node.inputs.iter().all(|i| safe(&i.file)) || !safe(&node.output) {
+            return Err(format!(
+                "{}: file names not of a proofs directory",
+                task.describe()
+            ));
+        }
+        for input in &node.inputs {
+            let bytes = retried(|| self.bus.get_blob(&input.blob))
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("input {} is not in the object store", input.blob))?;
+            write_file(&dir.join(&input.file), &bytes)?;
+        }
+        let proof_blob = task.proof_blob();
+        let output = dir.join(&node.output);
+        if let Some(bytes) = retried(|| self.bus.get_blob(&proof_blob))
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            // Kept by the prover below if it is a valid proof of this node.
+            write_file(&output, &bytes)?;
+        }
+        let settings = node
+            .tree
+            .settings(self.config.memory_limit, self.config.msm);
+        let (data_dir, at) = (self.config.data_dir.clone(), (node.layer, node.index));
+        let started = Instant::now();
+        eprintln!(
+            "zkroll worker {}: proving layer {} node {} of job {}",
+            self.config.name, node.layer, node.index, node.job
+        );
+        let reused = tokio::task::spawn_blocking(move || {
+            let kept = AtomicBool::new(false);
+            let on = |event: Event| {
+                if matches!(event, Event::Kept { .. }) {
+                    kept.store(true, Ordering::SeqCst);
+                }
+            };
+            prove_one_node(&data_dir, &dir, &settings, at, &on)
+                .map(|_| kept.load(Ordering::SeqCst))
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| format!("the proving thread: {e}"))??;
+        let bytes = std::fs::read(&output).map_err(|e| format!("{}: {e}", output.display()))?;
         if !reused {
             retried(|| self.bus.put_blob(&proof_blob, &bytes))
                 .await
@@ -392,6 +491,43 @@ impl Worker {
     }
 }
 
+/// The job number on the bus of a batch: the first 60 bits of its trace id. Every
+/// coordinator (`zkroll prove --nats`, `zkroll serve --nats`) gives a trace the same number,
+/// so a coordinator started again, or another one proving the same trace, takes the results
+/// already on the bus.
+pub fn bus_job(trace_id: &str) -> u64 {
+    let hex = trace_id.trim_start_matches("0x");
+    u64::from_str_radix(hex.get(..15).unwrap_or(hex), 16).unwrap_or(0)
+}
+
+/// [`Bus::connect`], tried again every second for up to a minute (a server starting or
+/// restarting), then its last error.
+pub async fn connect(url: &str, config: BusConfig) -> Result<Bus, BusError> {
+    retried(|| Bus::connect(url, config)).await
+}
+
+/// Writes a worker's proof of a chunk to `path` (atomically, where `zkroll prove` would
+/// have) and checks it with `valid`; a proof that does not verify is removed and refused,
+/// with the reason naming the object and the worker.
+pub fn keep_chunk_proof(
+    path: &std::path::Path,
+    bytes: &[u8],
+    result: &TaskResult,
+    valid: impl FnOnce() -> bool,
+) -> Result<(), String> {
+    zkroll_prover::fs::write_atomic(path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    if valid() {
+        return Ok(());
+    }
+    if let Err(e) = std::fs::remove_file(path) {
+        eprintln!("removing {}: {e}", path.display());
+    }
+    Err(format!(
+        "the proof {} from worker {} does not verify",
+        result.proof_blob, result.worker
+    ))
+}
+
 /// `op` again after each failure for up to a minute (a server restarting, a connection
 /// being made again), then its last error.
 async fn retried<T, F, Fut>(mut op: F) -> Result<T, BusError>
@@ -419,44 +555,7 @@ fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The coordinator's side for chunk proofs: stores `trace` in the object store and publishes
-/// a task for each chunk of `indices` (chunks of `chunk_size` slots) under job `job`; a task
-/// that already has dead letters (`dead`) is published as a new attempt. Returns the tasks.
-pub async fn publish_chunk_tasks(
-    bus: &Bus,
-    job: u64,
-    trace: &BatchTrace,
-    chunk_size: usize,
-    indices: &[usize],
-    dead: &[DeadLetter],
-) -> Result<Vec<Task>, BusError> {
-    let trace_id = zkroll_prover::proof_file::trace_id(trace);
-    let tasks: Vec<Task> = indices
-        .iter()
-        .map(|&index| {
-            Task::Chunk(ChunkTask {
-                job,
-                trace_id: trace_id.clone(),
-                chunk_size,
-                index,
-            })
-        })
-        .collect();
-    if let Some(first) = tasks.first() {
-        bus.put_blob(&first.trace_blob(), &trace.to_binary())
-            .await?;
-    }
-    for task in &tasks {
-        let attempt = dead
-            .iter()
-            .filter(|d| d.task.as_ref() == Some(task))
-            .count();
-        bus.publish_task(task, attempt).await?;
-    }
-    Ok(tasks)
-}
-
-/// Why a coordinator stopped waiting for chunk proofs.
+/// Why a coordinator stopped waiting for proofs.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
     /// The bus kept failing for a minute.
@@ -504,19 +603,19 @@ pub struct ChunkJob<'a> {
 pub struct Collected {
     /// Tasks published by this call.
     pub published: usize,
-    /// Chunks whose results were already on the bus (an earlier run of the job).
+    /// Tasks whose results were already on the bus (an earlier run of the job).
     pub found: usize,
     /// Proofs taken, by worker.
     pub by_worker: std::collections::BTreeMap<String, usize>,
 }
 
 /// The coordinator's side for chunk proofs. Takes the results of `chunks.job` already on the
-/// bus (a coordinator started again), publishes the missing chunks still without one (the
-/// server drops a task still queued under the same message id), then waits for their
-/// results. Each result's proof is downloaded and handed to `keep(index, result, bytes)`,
-/// which writes and checks it (an error refuses it and ends the wait). `published(count,
-/// found)` is called once the tasks are out; `stop` is asked between rounds. Bus errors are
-/// retried for a minute.
+/// bus (a coordinator started again), stores the trace and publishes the missing chunks still
+/// without one (the server drops a task still queued under the same message id), then waits
+/// for their results. Each result's proof is downloaded and handed to `keep(index, result,
+/// bytes)`, which writes and checks it (an error refuses it and ends the wait).
+/// `published(count, found)` is called once the tasks are out; `stop` is asked between
+/// rounds. Bus errors are retried for a minute.
 pub async fn collect_chunk_proofs(
     bus: &Bus,
     chunks: ChunkJob<'_>,
@@ -525,40 +624,176 @@ pub async fn collect_chunk_proofs(
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<Collected, CollectError> {
     let trace_id = zkroll_prover::proof_file::trace_id(chunks.trace);
-    let mut done: std::collections::BTreeMap<usize, String> = Default::default();
-    let dead_before =
-        retried(|| bus.dead_letters(chunks.job, usize::MAX, Duration::from_millis(200))).await?;
-    let earlier = retried(|| bus.results(chunks.job, usize::MAX, Duration::from_secs(1))).await?;
-    take(bus, &chunks, &trace_id, earlier, keep, &mut done).await?;
-    let found = done.len();
-    let publish: Vec<usize> = chunks
+    let tasks: Vec<Task> = chunks
         .missing
         .iter()
-        .copied()
-        .filter(|i| !done.contains_key(i))
+        .map(|&index| {
+            Task::Chunk(ChunkTask {
+                job: chunks.job,
+                trace_id: trace_id.clone(),
+                chunk_size: chunks.chunk_size,
+                index,
+            })
+        })
         .collect();
-    retried(|| {
-        publish_chunk_tasks(
-            bus,
-            chunks.job,
-            chunks.trace,
-            chunks.chunk_size,
-            &publish,
-            &dead_before,
-        )
-    })
-    .await?;
+    let trace = || match tasks.first() {
+        Some(first) => vec![(first.trace_blob(), chunks.trace.to_binary())],
+        None => Vec::new(),
+    };
+    let mut keep_task =
+        |at: usize, result: &TaskResult, bytes: &[u8]| keep(chunks.missing[at], result, bytes);
+    collect(
+        bus,
+        chunks.job,
+        &tasks,
+        &trace,
+        &mut keep_task,
+        published,
+        stop,
+    )
+    .await
+}
+
+/// A batch's aggregation nodes of one layer to have made by workers.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeJob<'a> {
+    /// The job number on the bus.
+    pub job: u64,
+    /// The trace's id.
+    pub trace_id: &'a str,
+    /// Slots per chunk.
+    pub chunk_size: usize,
+    /// The tree.
+    pub tree: TreeSpec,
+    /// The nodes, as the aggregator asks for them.
+    pub requests: &'a [NodeRequest],
+}
+
+/// The coordinator's side for aggregation nodes (the [`zkroll_aggregator::batch::RemoteNodes`]
+/// of a coordinator): stores each node's inputs from the coordinator's files, publishes a
+/// task per node, and writes each result's proof to its request's output (the aggregator
+/// checks it). Returns the seconds each took (0 for one found made). As
+/// [`collect_chunk_proofs`] otherwise.
+pub async fn collect_node_proofs(
+    bus: &Bus,
+    nodes: NodeJob<'_>,
+    published: &mut (dyn FnMut(usize, usize) + Send),
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<Vec<f64>, CollectError> {
+    let name = |path: &std::path::Path| {
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let tasks: Vec<Task> = nodes
+        .requests
+        .iter()
+        .map(|r| {
+            Task::Node(NodeTask {
+                job: nodes.job,
+                trace_id: nodes.trace_id.to_string(),
+                chunk_size: nodes.chunk_size,
+                tree: nodes.tree,
+                layer: r.layer,
+                index: r.index,
+                inputs: r
+                    .inputs
+                    .iter()
+                    .map(|path| NodeInput {
+                        blob: proof_object(
+                            nodes.trace_id,
+                            nodes.chunk_size,
+                            &nodes.tree,
+                            &name(path),
+                        ),
+                        file: name(path),
+                    })
+                    .collect(),
+                output: name(&r.output),
+            })
+        })
+        .collect();
+    // The inputs, from the coordinator's files (a chunk proof is there already when a worker
+    // made it; storing it again is harmless and covers proofs made elsewhere).
+    let mut inputs = Vec::new();
+    for (request, task) in nodes.requests.iter().zip(&tasks) {
+        let Task::Node(node) = task else { continue };
+        for (path, input) in request.inputs.iter().zip(&node.inputs) {
+            let bytes = std::fs::read(path)
+                .map_err(|e| CollectError::Refused(format!("{}: {e}", path.display())))?;
+            inputs.push((input.blob.clone(), bytes));
+        }
+    }
+    let inputs = std::sync::Mutex::new(Some(inputs));
+    let uploads = || {
+        inputs
+            .lock()
+            .ok()
+            .and_then(|mut i| i.take())
+            .unwrap_or_default()
+    };
+    let mut seconds = vec![0.0; tasks.len()];
+    let mut keep = |at: usize, result: &TaskResult, bytes: &[u8]| {
+        let path = &nodes.requests[at].output;
+        zkroll_prover::fs::write_atomic(path, bytes)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        seconds[at] = result.seconds;
+        Ok(())
+    };
+    collect(bus, nodes.job, &tasks, &uploads, &mut keep, published, stop).await?;
+    Ok(seconds)
+}
+
+/// The coordinator's loop: takes the results of `tasks` already on the bus, stores `uploads()`
+/// and publishes the tasks still without one (as new attempts of those with dead letters),
+/// then waits for the rest. `keep(position in tasks, result, proof)` takes each proof once.
+async fn collect(
+    bus: &Bus,
+    job: u64,
+    tasks: &[Task],
+    uploads: &(dyn Fn() -> Vec<(String, Vec<u8>)> + Sync),
+    keep: &mut KeepProof<'_>,
+    published: &mut (dyn FnMut(usize, usize) + Send),
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<Collected, CollectError> {
+    let mut done: std::collections::BTreeMap<usize, String> = Default::default();
+    let dead_before =
+        retried(|| bus.dead_letters(job, usize::MAX, Duration::from_millis(200))).await?;
+    let earlier = retried(|| bus.results(job, usize::MAX, Duration::from_secs(1))).await?;
+    take(bus, tasks, earlier, keep, &mut done).await?;
+    let found = done.len();
+    let publish: Vec<&Task> = tasks
+        .iter()
+        .enumerate()
+        .filter(|(at, _)| !done.contains_key(at))
+        .map(|(_, task)| task)
+        .collect();
+    if !publish.is_empty() {
+        for (name, bytes) in uploads() {
+            retried(|| bus.put_blob(&name, &bytes)).await?;
+        }
+    }
+    for task in &publish {
+        let attempt = dead_before
+            .iter()
+            .filter(|d| d.task.as_ref() == Some(*task))
+            .count();
+        retried(|| bus.publish_task(task, attempt)).await?;
+    }
     published(publish.len(), found);
-    while done.len() < chunks.missing.len() {
+    while done.len() < tasks.len() {
         if stop() {
             return Err(CollectError::Stopped);
         }
-        let results =
-            retried(|| bus.results(chunks.job, usize::MAX, Duration::from_secs(2))).await?;
-        take(bus, &chunks, &trace_id, results, keep, &mut done).await?;
-        let dead = retried(|| bus.dead_letters(chunks.job, usize::MAX, Duration::from_millis(200)))
-            .await?;
-        if let Some(d) = dead.get(dead_before.len()) {
+        let results = retried(|| bus.results(job, usize::MAX, Duration::from_secs(2))).await?;
+        take(bus, tasks, results, keep, &mut done).await?;
+        let dead =
+            retried(|| bus.dead_letters(job, usize::MAX, Duration::from_millis(200))).await?;
+        let fatal = dead
+            .iter()
+            .skip(dead_before.len())
+            .find(|d| d.task.as_ref().is_none_or(|t| tasks.contains(t)));
+        if let Some(d) = fatal {
             return Err(CollectError::Dead {
                 task: d.task.as_ref().map_or("a task".into(), Task::describe),
                 deliveries: d.deliveries,
@@ -578,29 +813,26 @@ pub async fn collect_chunk_proofs(
     })
 }
 
-/// Downloads and keeps the proof of each result for a chunk of `chunks` not taken yet.
+/// Downloads and keeps the proof of each result for a task of `tasks` not taken yet.
 async fn take(
     bus: &Bus,
-    chunks: &ChunkJob<'_>,
-    trace_id: &str,
+    tasks: &[Task],
     results: Vec<TaskResult>,
     keep: &mut KeepProof<'_>,
     done: &mut std::collections::BTreeMap<usize, String>,
 ) -> Result<(), CollectError> {
     for result in results {
-        let Task::Chunk(task) = &result.task;
-        if task.trace_id != trace_id
-            || task.chunk_size != chunks.chunk_size
-            || !chunks.missing.contains(&task.index)
-            || done.contains_key(&task.index)
-        {
+        let Some(at) = tasks.iter().position(|t| *t == result.task) else {
+            continue;
+        };
+        if done.contains_key(&at) {
             continue;
         }
         let Some(bytes) = retried(|| bus.get_blob(&result.proof_blob)).await? else {
             continue;
         };
-        keep(task.index, &result, &bytes).map_err(CollectError::Refused)?;
-        done.insert(task.index, result.worker.clone());
+        keep(at, &result, &bytes).map_err(CollectError::Refused)?;
+        done.insert(at, result.worker.clone());
     }
     Ok(())
 }

@@ -3,8 +3,8 @@
 //! Where it sits: on top of the whole pipeline. A submission (a batch trace, or transactions
 //! it executes against the rollup state in the data directory) becomes a job in the
 //! [`store`] (RocksDB, synced writes); the [`worker`] proves its chunks (side by side, as many
-//! as memory allows), aggregates them into the final proof, and records progress after every
-//! proof. Proofs are files under `<data-dir>/proofs/<trace id>`, and a proof already there
+//! as memory allows, or through `zkroll worker` processes on a NATS JetStream [`bus`], see
+//! [`farm`]), aggregates them into the final proof, and records progress after every proof. Proofs are files under `<data-dir>/proofs/<trace id>`, and a proof already there
 //! and valid is kept, so a crash or a restart loses at most the proofs in progress. The
 //! [`api`] serves submissions, status, cancellation, the final proof and its L1 calldata
 //! over HTTP (axum), with bearer-token auth on mutations, a bounded queue (429 when full)
@@ -65,6 +65,18 @@ pub struct Config {
     /// Submit each finished batch to the rollup contract on an L1 node (`None`: its calldata
     /// is served, not sent).
     pub l1_submit: Option<L1Submit>,
+    /// Have the chunk proofs made by `zkroll worker` processes through NATS JetStream
+    /// (`None`: proven in this process).
+    pub nats: Option<Nats>,
+}
+
+/// The task bus the service publishes chunk tasks on ([`farm::collect_chunk_proofs`]).
+#[derive(Debug, Clone)]
+pub struct Nats {
+    /// The NATS server's URL.
+    pub url: String,
+    /// Stream and consumer settings, when the service is the first to connect.
+    pub bus: bus::BusConfig,
 }
 
 /// Where and as whom the service submits finished batches.

@@ -83,17 +83,22 @@ pub enum JobSource {
 }
 
 /// One chunk proof's progress.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ChunkProgress {
     /// Not started.
     Pending,
     /// Being proven.
     Proving,
+    /// Published on the task bus, waiting for a worker's proof (`zkroll serve --nats`).
+    OnBus,
     /// Proven by this job.
     Proven {
         /// Seconds it took.
         seconds: f64,
+        /// The `zkroll worker` that made it (`None`: this process).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        worker: Option<String>,
     },
     /// A valid proof was already on disk (an earlier run, or another job of the same trace).
     Kept,
@@ -370,7 +375,10 @@ mod tests {
             store
                 .update(1, |j| {
                     j.state = JobState::Running;
-                    j.chunks[0] = ChunkProgress::Proven { seconds: 1.5 };
+                    j.chunks[0] = ChunkProgress::Proven {
+                        seconds: 1.5,
+                        worker: Some("w1".into()),
+                    };
                 })
                 .expect("update");
             assert!(store.update(9, |_| {}).expect("update").is_none());
@@ -379,7 +387,13 @@ mod tests {
         let jobs = store.list().expect("list");
         assert_eq!(jobs.len(), 2);
         assert_eq!(jobs[0].state, JobState::Running);
-        assert_eq!(jobs[0].chunks[0], ChunkProgress::Proven { seconds: 1.5 });
+        assert_eq!(
+            jobs[0].chunks[0],
+            ChunkProgress::Proven {
+                seconds: 1.5,
+                worker: Some("w1".into()),
+            }
+        );
         assert_eq!(
             store.trace(2).expect("trace").as_deref(),
             Some(&b"trace b"[..])

@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
-use zkroll_aggregator::batch::{aggregate_until, AggregateError, Event};
+use zkroll_aggregator::batch::{aggregate_with, AggregateError, Event, NodeRequest, RemoteNodes};
 use zkroll_aggregator::TreePlan;
 use zkroll_circuits::proof::ChunkKeys;
 use zkroll_circuits::stats::chunk_stats;
@@ -376,7 +376,12 @@ fn run_job(shared: &Shared, id: u64, prepared: &mut Prepared) -> Result<Finish, 
                 .msm
                 .params(Arc::new(kzg))
                 .map_err(|e| format!("parameters for the MSM backend: {e}"))?
-                .with_fixed_bases(shared.config.msm_tables_bytes);
+                .with_fixed_bases(if shared.config.nats.is_some() {
+                    // Workers make the proofs: only their verification happens here.
+                    0
+                } else {
+                    shared.config.msm_tables_bytes
+                });
             let params = Arc::new(params);
             prepared.params = Some((k, Arc::clone(&params)));
             params
@@ -394,69 +399,22 @@ fn run_job(shared: &Shared, id: u64, prepared: &mut Prepared) -> Result<Finish, 
             keys
         }
     };
-    let tables = params.fixed_bases_bytes() as u64;
-    let per_proof = ProofMemory {
-        peak: stats.estimated_peak_bytes + tables,
-        shared: stats.estimated_pk_bytes + tables,
+    let proving = ChunkProving {
+        shared,
+        id,
+        job: &job,
+        trace: &trace,
+        params: &params,
+        keys: &chunk_keys,
+        stop: &stop,
     };
-    let count = job.chunks.len();
-    let (_, available) = memory::machine_memory().unwrap_or((u64::MAX, u64::MAX));
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let jobs = shared
-        .config
-        .chunk_jobs
-        .unwrap_or_else(|| per_proof.jobs(available, cores, count))
-        .max(1);
-    let format = shared.config.tree.format;
-    // Up to `jobs` proofs side by side, each using every core (not a pool of `jobs` threads).
-    let results: Vec<Result<Option<Finish>, String>> =
-        memory::run_side_by_side(jobs, count, |index| {
-            if let Some(finish) = stop() {
-                return Ok(Some(finish));
-            }
-            let path = chunks::proof_path(data_dir, &trace, job.chunk_size, index, format);
-            let kzg = params.kzg();
-            if chunks::existing_proof_is_valid(
-                kzg,
-                &chunk_keys,
-                &trace,
-                job.chunk_size,
-                index,
-                &path,
-            ) {
-                update(shared, id, |j| j.chunks[index] = ChunkProgress::Kept)?;
-                return Ok(None);
-            }
-            update(shared, id, |j| j.chunks[index] = ChunkProgress::Proving)?;
-            let t = Instant::now();
-            chunks::prove_chunk(
-                data_dir,
-                format,
-                &params,
-                &chunk_keys,
-                &trace,
-                job.chunk_size,
-                index,
-            )
-            .map_err(|e| format!("chunk {index}: {e}"))?;
-            let seconds = t.elapsed().as_secs_f64();
-            shared.metrics.proof(Stage::Chunk, seconds);
-            update(shared, id, |j| {
-                j.chunks[index] = ChunkProgress::Proven { seconds }
-            })?;
-            Ok(None)
-        });
+    let stopped = match &shared.config.nats {
+        Some(nats) => proving.on_bus(nats)?,
+        None => proving.here(stats.estimated_peak_bytes, stats.estimated_pk_bytes)?,
+    };
     shared
         .metrics
         .phase(Stage::Chunk, chunk_started.elapsed().as_secs_f64());
-    let mut stopped = None;
-    for r in results {
-        if let Some(finish) = r? {
-            stopped = Some(finish);
-        }
-    }
-    // Chunks not started stay pending; every proof in progress finished before
-    // `run_side_by_side` returned.
     if let Some(finish) = stopped {
         return Ok(finish);
     }
@@ -534,9 +492,54 @@ fn run_job(shared: &Shared, id: u64, prepared: &mut Prepared) -> Result<Finish, 
             eprintln!("zkroll serve: job {id}: recording progress: {e}");
         }
     };
-    let result = aggregate_until(data_dir, &proofs_dir, &shared.config.tree, &on, &|| {
-        stop().is_some()
+    let stop_asked = || stop().is_some();
+    let remote = shared.config.nats.as_ref().map(|nats| {
+        let bus_job = crate::farm::bus_job(&job.trace_id);
+        let tree = crate::bus::TreeSpec::of(&shared.config.tree);
+        let (trace_id, chunk_size) = (job.trace_id.as_str(), job.chunk_size);
+        move |requests: &[NodeRequest]| -> Result<Vec<f64>, AggregateError> {
+            let layer = requests.first().map_or(0, |r| r.layer);
+            let failed = |reason: String| AggregateError::Remote { layer, reason };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| failed(format!("async runtime: {e}")))?;
+            let mut published = |count: usize, found: usize| {
+                eprintln!(
+                    "zkroll serve: job {id}: layer {layer}: {count} node tasks published on {} \
+                     ({found} results found there)",
+                    nats.url
+                );
+            };
+            let nodes = crate::farm::NodeJob {
+                job: bus_job,
+                trace_id,
+                chunk_size,
+                tree,
+                requests,
+            };
+            runtime
+                .block_on(async {
+                    let bus = crate::farm::connect(&nats.url, nats.bus).await?;
+                    crate::farm::collect_node_proofs(&bus, nodes, &mut published, &stop_asked).await
+                })
+                .map_err(|e| match e {
+                    crate::farm::CollectError::Stopped => AggregateError::Stopped {
+                        layer,
+                        index: requests.first().map_or(0, |r| r.index),
+                    },
+                    e => failed(format!("node proofs on the bus {}: {e}", nats.url)),
+                })
+        }
     });
+    let result = aggregate_with(
+        data_dir,
+        &proofs_dir,
+        &shared.config.tree,
+        &on,
+        &stop_asked,
+        remote.as_ref().map(|r| r as &RemoteNodes<'_>),
+    );
     shared.metrics.phase(
         Stage::Aggregation,
         aggregation_started.elapsed().as_secs_f64(),
@@ -545,6 +548,182 @@ fn run_job(shared: &Shared, id: u64, prepared: &mut Prepared) -> Result<Finish, 
         Ok(path) => Ok(Finish::Done(path)),
         Err(AggregateError::Stopped { .. }) => Ok(stop().unwrap_or(Finish::Interrupted)),
         Err(e) => Err(format!("aggregation: {e}")),
+    }
+}
+
+/// A job's chunk proofs to make, here or by workers on the bus.
+struct ChunkProving<'a> {
+    shared: &'a Shared,
+    id: u64,
+    job: &'a Job,
+    trace: &'a BatchTrace,
+    params: &'a Arc<MsmParams>,
+    keys: &'a Arc<ChunkKeys>,
+    stop: &'a (dyn Fn() -> Option<Finish> + Sync),
+}
+
+impl ChunkProving<'_> {
+    fn path(&self, index: usize) -> PathBuf {
+        let format = self.shared.config.tree.format;
+        chunks::proof_path(
+            &self.shared.config.data_dir,
+            self.trace,
+            self.job.chunk_size,
+            index,
+            format,
+        )
+    }
+
+    /// Whether chunk `index` has a valid proof on disk.
+    fn valid(&self, index: usize) -> bool {
+        chunks::existing_proof_is_valid(
+            self.params.kzg(),
+            self.keys,
+            self.trace,
+            self.job.chunk_size,
+            index,
+            &self.path(index),
+        )
+    }
+
+    /// Proves the chunks without a valid proof on disk in this process: up to as many side by
+    /// side as memory and cores allow, each using every core (not a pool of threads). A stop
+    /// is seen before each proof; the proofs in progress finish first.
+    fn here(&self, peak: u64, shared_bytes: u64) -> Result<Option<Finish>, String> {
+        let (shared, id) = (self.shared, self.id);
+        let tables = self.params.fixed_bases_bytes() as u64;
+        let per_proof = ProofMemory {
+            peak: peak + tables,
+            shared: shared_bytes + tables,
+        };
+        let count = self.job.chunks.len();
+        let (_, available) = memory::machine_memory().unwrap_or((u64::MAX, u64::MAX));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let jobs = shared
+            .config
+            .chunk_jobs
+            .unwrap_or_else(|| per_proof.jobs(available, cores, count))
+            .max(1);
+        let results: Vec<Result<Option<Finish>, String>> =
+            memory::run_side_by_side(jobs, count, |index| {
+                if let Some(finish) = (self.stop)() {
+                    return Ok(Some(finish));
+                }
+                if self.valid(index) {
+                    update(shared, id, |j| j.chunks[index] = ChunkProgress::Kept)?;
+                    return Ok(None);
+                }
+                update(shared, id, |j| j.chunks[index] = ChunkProgress::Proving)?;
+                let t = Instant::now();
+                chunks::prove_chunk(
+                    &shared.config.data_dir,
+                    shared.config.tree.format,
+                    self.params,
+                    self.keys,
+                    self.trace,
+                    self.job.chunk_size,
+                    index,
+                )
+                .map_err(|e| format!("chunk {index}: {e}"))?;
+                let seconds = t.elapsed().as_secs_f64();
+                shared.metrics.proof(Stage::Chunk, seconds);
+                update(shared, id, |j| {
+                    j.chunks[index] = ChunkProgress::Proven {
+                        seconds,
+                        worker: None,
+                    }
+                })?;
+                Ok(None)
+            });
+        // Chunks not started stay pending; every proof in progress finished before
+        // `run_side_by_side` returned.
+        let mut stopped = None;
+        for r in results {
+            if let Some(finish) = r? {
+                stopped = Some(finish);
+            }
+        }
+        Ok(stopped)
+    }
+
+    /// Has the chunks without a valid proof on disk proven by `zkroll worker` processes
+    /// ([`crate::farm::collect_chunk_proofs`]): each worker's proof is written where this
+    /// process would have written it and checked before it counts. A dead letter fails the
+    /// job with its reason (the next job is taken up as usual); a stop is seen every round.
+    fn on_bus(&self, nats: &crate::Nats) -> Result<Option<Finish>, String> {
+        use crate::farm::{self, ChunkJob, CollectError};
+
+        let (shared, id) = (self.shared, self.id);
+        if shared.config.tree.format != zkroll_prover::proof_file::ProofFormat::Json {
+            return Err("--nats: workers write JSON proof files; serve with --format json".into());
+        }
+        let mut missing = Vec::new();
+        for index in 0..self.job.chunks.len() {
+            if self.valid(index) {
+                update(shared, id, |j| j.chunks[index] = ChunkProgress::Kept)?;
+            } else {
+                missing.push(index);
+            }
+        }
+        if missing.is_empty() {
+            return Ok(None);
+        }
+        let bus_job = farm::bus_job(&self.job.trace_id);
+        let mut keep = |index: usize, result: &crate::bus::TaskResult, bytes: &[u8]| {
+            farm::keep_chunk_proof(&self.path(index), bytes, result, || self.valid(index))
+                .map_err(|e| format!("chunk {index}: {e}"))?;
+            if !result.reused {
+                shared.metrics.proof(Stage::Chunk, result.seconds);
+            }
+            update(shared, id, |j| {
+                j.chunks[index] = ChunkProgress::Proven {
+                    seconds: result.seconds,
+                    worker: Some(result.worker.clone()),
+                }
+            })?;
+            eprintln!(
+                "zkroll serve: job {id}: chunk {index} proven by {} ({:.1} s)",
+                result.worker, result.seconds
+            );
+            Ok(())
+        };
+        let mut published = |published: usize, found: usize| {
+            eprintln!(
+                "zkroll serve: job {id}: {published} chunk tasks published on {} as bus job \
+                 {bus_job} ({found} results found there)",
+                nats.url
+            );
+            let on_bus: Vec<usize> = missing.clone();
+            if let Err(e) = update(shared, id, |j| {
+                for &index in &on_bus {
+                    if matches!(j.chunks[index], ChunkProgress::Pending) {
+                        j.chunks[index] = ChunkProgress::OnBus;
+                    }
+                }
+            }) {
+                eprintln!("zkroll serve: job {id}: recording progress: {e}");
+            }
+        };
+        let stop = || (self.stop)().is_some();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("async runtime: {e}"))?;
+        let collected = runtime.block_on(async {
+            let bus = farm::connect(&nats.url, nats.bus).await?;
+            let chunks = ChunkJob {
+                job: bus_job,
+                trace: self.trace,
+                chunk_size: self.job.chunk_size,
+                missing: &missing,
+            };
+            farm::collect_chunk_proofs(&bus, chunks, &mut keep, &mut published, &stop).await
+        });
+        match collected {
+            Ok(_) => Ok(None),
+            Err(CollectError::Stopped) => Ok(Some((self.stop)().unwrap_or(Finish::Interrupted))),
+            Err(e) => Err(format!("chunk proofs on the bus {}: {e}", nats.url)),
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! Distributed chunk proving through NATS JetStream: `zkroll prove --nats` publishes tasks,
-//! `zkroll worker` processes prove them. A `nats-server` (installed by scripts/setup.sh) is
+//! Distributed chunk proving through NATS JetStream: `zkroll prove --nats` and `zkroll serve
+//! --nats` publish tasks, `zkroll worker` processes prove them. A `nats-server` (installed by scripts/setup.sh) is
 //! started on a free loopback port per test, with its own storage, and killed at the end.
 
 use std::path::{Path, PathBuf};
@@ -9,15 +9,15 @@ use std::time::{Duration, Instant};
 use crate::{run_ok, s, zkroll};
 
 /// A `nats-server` with JetStream on a free loopback port; killed when dropped.
-struct Nats {
+pub(crate) struct Nats {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     port: u16,
     dir: PathBuf,
 }
 
 impl Nats {
-    fn start(dir: &Path) -> Self {
+    pub(crate) fn start(dir: &Path) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("a free port")
             .local_addr()
@@ -67,14 +67,14 @@ impl Drop for Nats {
 
 /// A `zkroll worker` with its own data directory (the test's parameters linked in, keys
 /// generated there); killed (SIGKILL) when dropped. Its stderr goes to `<name>.log`.
-struct Worker {
+pub(crate) struct Worker {
     child: Child,
-    name: String,
+    pub(crate) name: String,
     log: PathBuf,
 }
 
 impl Worker {
-    fn start(root: &Path, nats: &Nats, name: &str, extra: &[&str]) -> Self {
+    pub(crate) fn start(root: &Path, nats: &Nats, name: &str, extra: &[&str]) -> Self {
         let data = root.join(name);
         std::fs::create_dir_all(data.join("params")).expect("worker params dir");
         for entry in std::fs::read_dir(root.join("d/params")).expect("params") {
@@ -101,7 +101,7 @@ impl Worker {
         worker
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
@@ -379,4 +379,129 @@ fn the_job_completes_across_a_nats_server_restart() {
     let (ok, log) = finish(root, prover, Duration::from_secs(180));
     assert!(ok, "{log}\n{}", worker.log());
     assert!(log.contains("proven by workers"), "{log}");
+}
+
+/// `zkroll serve --nats` as the coordinator of three workers. A job whose tasks fail on every
+/// delivery (the workers' parameters are gone) is failed with the dead letter's reason, and
+/// the service goes on to the next job once the workers are whole again: its chunks are
+/// proven by the workers, each some, and recorded with the worker's name in the job store. The
+/// service is killed (-9) after the first of them and started again: it resumes from its
+/// store and the stream, and no chunk is proven twice. (The job then fails at aggregation,
+/// for want of its parameters: aggregation is the ignored end-to-end test's part.)
+#[test]
+fn serve_with_nats_fails_a_dead_job_alone_and_resumes_after_kill_9() {
+    use crate::service::{state_of, Server};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    // Two batches of the same chain: A (2 transactions) and B (8, and the L1 deposits).
+    let trace_a = batch(&root.join("a"), 2, 1);
+    let trace_b = batch(root, 8, 1);
+    let submission = |path: &Path| {
+        let trace: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("trace")).expect("json");
+        serde_json::json!({ "trace": trace }).to_string()
+    };
+    let nats = Nats::start(root);
+    let workers: Vec<Worker> = ["w1", "w2", "w3"]
+        .iter()
+        .map(|name| Worker::start(root, &nats, name, &["--max-deliver", "2"]))
+        .collect();
+    let args = [
+        "--chunk-size",
+        "1",
+        "--nats",
+        &nats.url,
+        "--max-deliver",
+        "2",
+    ];
+    let data = root.join("d");
+    let server = Server::start(&data, &args);
+
+    // Job A: every delivery fails; the job fails with the reason, in the store.
+    for w in &workers {
+        std::fs::rename(
+            root.join(&w.name).join("params"),
+            root.join(&w.name).join("off"),
+        )
+        .expect("hide the parameters");
+    }
+    let (status, job) = server.json("POST", "/v1/jobs", true, Some(&submission(&trace_a)));
+    assert_eq!(status, 202, "{job}");
+    let a = job["id"].as_u64().expect("id");
+    let failed = server.wait(a, Duration::from_secs(120), |j| state_of(j) == "failed");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("given up after 2 deliveries") && error.contains("parameters"),
+        "{failed}"
+    );
+
+    // Job B: proven by the workers, across a kill -9 of the service.
+    for w in &workers {
+        std::fs::rename(
+            root.join(&w.name).join("off"),
+            root.join(&w.name).join("params"),
+        )
+        .expect("restore the parameters");
+    }
+    let (status, job) = server.json("POST", "/v1/jobs", true, Some(&submission(&trace_b)));
+    assert_eq!(status, 202, "{job}");
+    let b = job["id"].as_u64().expect("id");
+    let trace_id = job["trace_id"].as_str().expect("trace id").to_string();
+    server.wait(b, Duration::from_secs(120), |j| {
+        j["chunks"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["state"] == "proven"))
+    });
+    server.kill9();
+    let server = Server::start(&data, &args);
+    let done = server.wait(b, Duration::from_secs(180), |j| state_of(j) == "failed");
+    let log = server.log();
+    assert!(
+        done["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("aggregation")),
+        "{done}\n{log}"
+    );
+    assert_eq!(done["attempts"], 2, "{done}");
+    let chunks = done["chunks"].as_array().expect("chunks");
+    assert_eq!(
+        chunks.len() as u64,
+        done["steps"].as_u64().expect("steps"),
+        "{done}"
+    );
+    let mut by_worker = std::collections::BTreeMap::<String, usize>::new();
+    for chunk in chunks {
+        match chunk["state"].as_str() {
+            Some("proven") => {
+                *by_worker
+                    .entry(chunk["worker"].as_str().expect("worker").to_string())
+                    .or_default() += 1
+            }
+            // Proven before the kill and checked on disk after the restart.
+            Some("kept") => {}
+            _ => panic!("chunk not proven: {done}"),
+        }
+    }
+    let logs: String = workers.iter().map(Worker::log).collect();
+    for w in &workers {
+        assert!(
+            w.log()
+                .lines()
+                .any(|l| l.contains(&trace_id) && l.contains(") proven (")),
+            "worker {} proved nothing of job B (in the store: {by_worker:?}):\n{logs}",
+            w.name
+        );
+    }
+    // Each chunk of B proven once, by whichever worker took it.
+    let of_b: String = logs
+        .lines()
+        .filter(|l| l.contains(&trace_id))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mut proven = proven_chunks(&of_b);
+    assert_eq!(proven.len(), chunks.len(), "{of_b}");
+    proven.sort_unstable();
+    proven.dedup();
+    assert_eq!(proven.len(), chunks.len(), "a chunk proven twice: {of_b}");
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::{cache_dir, run_ok, s, zkroll};
 
 /// A running `zkroll serve`; killed (SIGKILL) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     base: String,
     token: String,
@@ -21,7 +21,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(data_dir: &Path, extra: &[&str]) -> Self {
+    pub(crate) fn start(data_dir: &Path, extra: &[&str]) -> Self {
         let log = data_dir.with_extension(format!("serve-{}.log", std::process::id()));
         let stderr = std::fs::OpenOptions::new()
             .create(true)
@@ -68,7 +68,7 @@ impl Server {
     }
 
     /// `method path` with `body`, with the token when `auth`: (status, body, Retry-After).
-    fn call(
+    pub(crate) fn call(
         &self,
         method: &str,
         path: &str,
@@ -79,21 +79,27 @@ impl Server {
         request(&self.base, token, method, path, body)
     }
 
-    fn json(&self, method: &str, path: &str, auth: bool, body: Option<&str>) -> (u16, Value) {
+    pub(crate) fn json(
+        &self,
+        method: &str,
+        path: &str,
+        auth: bool,
+        body: Option<&str>,
+    ) -> (u16, Value) {
         let (status, text, _) = self.call(method, path, auth, body);
         let value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{method} {path}: {status} {text:?} is not JSON: {e}"));
         (status, value)
     }
 
-    fn job(&self, id: u64) -> Value {
+    pub(crate) fn job(&self, id: u64) -> Value {
         let (status, job) = self.json("GET", &format!("/v1/jobs/{id}"), false, None);
         assert_eq!(status, 200, "{job}");
         job
     }
 
     /// Polls job `id` until `done(job)`, at most `limit`.
-    fn wait(&self, id: u64, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait(&self, id: u64, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
         let started = Instant::now();
         loop {
             let job = self.job(id);
@@ -109,13 +115,18 @@ impl Server {
         }
     }
 
-    fn kill9(mut self) {
+    /// What it wrote on stderr (across restarts on the same data directory).
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub(crate) fn kill9(mut self) {
         self.child.kill().expect("kill -9");
         self.child.wait().expect("wait");
     }
 
     /// SIGTERM; the exit status.
-    fn terminate(mut self, limit: Duration) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self, limit: Duration) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         assert!(zkroll_kill("-TERM", &pid), "kill -TERM {pid}");
         let started = Instant::now();
@@ -205,7 +216,7 @@ fn zkroll_kill(signal: &str, pid: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn state_of(job: &Value) -> &str {
+pub(crate) fn state_of(job: &Value) -> &str {
     job["state"].as_str().expect("state")
 }
 
@@ -603,11 +614,12 @@ fn service_auth_bad_requests_backpressure_cancel_and_restarts() {
 }
 
 /// The operator's path through the service: transactions submitted over HTTP, executed,
-/// proven (chunks, then the aggregation tree); the server is killed (-9) right after the
-/// first aggregation proof and restarted; the job completes with every finished proof
-/// kept; the final proof is fetched, checked by `zkroll verify` and on the EVM, and the
-/// calldata the service gives is the one for it. Parameters and keys come from the cache
-/// the end-to-end test uses.
+/// proven by two `zkroll worker` processes through NATS JetStream (`serve --nats`: the chunk
+/// proofs, then the aggregation nodes layer by layer, each checked by the service); the
+/// server is killed (-9) right after the first aggregation proof and restarted; the job completes with every finished proof kept; the
+/// final proof is fetched, checked by `zkroll verify` and on the EVM, and the calldata the
+/// service gives is the one for it. Parameters and keys come from the cache the end-to-end
+/// test uses.
 #[test]
 #[ignore = "aggregation proofs: ~10 min and ~10 GiB; run alone by scripts/test.sh"]
 fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
@@ -643,6 +655,21 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
         &["--final-node", "wrap", "--final-k", "21"],
     );
     let node = crate::devnet::Devnet::start();
+    // Two workers on a NATS server; their keys are the cache's (keys are deterministic: a
+    // new machine copies them, or generates them once).
+    let nats = crate::farm::Nats::start(dir.path());
+    let workers: Vec<crate::farm::Worker> = ["w1", "w2"]
+        .iter()
+        .map(|name| {
+            std::fs::create_dir_all(dir.path().join(name)).expect("worker dir");
+            std::os::unix::fs::symlink(
+                cache_dir().join("keys"),
+                dir.path().join(name).join("keys"),
+            )
+            .expect("link the keys");
+            crate::farm::Worker::start(dir.path(), &nats, name, &[])
+        })
+        .collect();
     let (operator, user) = (0, 1);
     let dep = p("deployment.json");
     crate::devnet::l1_ok(
@@ -673,6 +700,8 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
         crate::devnet::KEYS[operator].0,
         // A test chain: the development parameters' proofs are submitted and served.
         "--allow-unsafe-dev-params",
+        "--nats",
+        &nats.url,
     ]);
 
     let started = Instant::now();
@@ -685,6 +714,14 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
     let layer1 = server.wait(id, Duration::from_secs(1800), |j| {
         j["layers"].get(0).is_some_and(|l| l["proven"] == 1)
     });
+    // The chunks were the workers'.
+    for chunk in layer1["chunks"].as_array().expect("chunks") {
+        let worker = chunk["worker"].as_str().unwrap_or_default();
+        assert!(
+            chunk["state"] == "proven" && workers.iter().any(|w| w.name == worker),
+            "{layer1}"
+        );
+    }
     eprintln!(
         "first aggregation proof after {:.0} s: {layer1}",
         started.elapsed().as_secs_f64()
@@ -732,6 +769,15 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
         mtime("layer1-0.json"),
     ];
     assert_eq!(before, after, "finished proofs were redone");
+    // Every proof was a worker's: the chunks (above), the layer-1 node and the final node.
+    let logs: String = workers.iter().map(crate::farm::Worker::log).collect();
+    for node in ["layer 1 node 0", "layer 2 node 0"] {
+        assert!(
+            logs.lines()
+                .any(|l| l.contains(node) && l.contains(") proven (")),
+            "{node} not proven by a worker:\n{logs}"
+        );
+    }
     // On L1: submitted by the service once proven (after the restart).
     let submitted = server.wait(id, Duration::from_secs(120), |j| {
         j.get("l1_tx").is_some() || j.get("l1_error").is_some()
