@@ -382,6 +382,8 @@ pub struct NodeRequest {
     pub inputs: Vec<PathBuf>,
     /// Where its proof file is to be written.
     pub output: PathBuf,
+    /// Memory its proof is predicted to need, bytes ([`predicted_peak`]).
+    pub memory: u64,
 }
 
 /// Makes the missing node proofs of one layer elsewhere (workers on a task bus) and writes
@@ -575,13 +577,15 @@ pub fn aggregate_with(
         zkroll_prover::memory::reset_peak_rss();
         check(layer, 0)?;
         let inner = (below_params, &below_vk);
-        let (keys, vk) = if remote.is_some() {
-            let vk = layer_vk(data_dir, params.as_ref(), inner, kind, settings, layer, on)?;
-            (None, vk)
+        let (keys, vk, memory) = if remote.is_some() {
+            let (vk, config) =
+                layer_vk(data_dir, params.as_ref(), inner, kind, settings, layer, on)?;
+            (None, vk, predicted_peak(&config))
         } else {
             let keys = layer_keys(data_dir, params.as_ref(), inner, kind, settings, layer, on)?;
             let vk = keys.pk.get_vk().clone();
-            (Some(keys), vk)
+            let memory = predicted_peak(&keys.config);
+            (Some(keys), vk, memory)
         };
         let prover = match &keys {
             Some(_) => Some(
@@ -631,6 +635,7 @@ pub fn aggregate_with(
                             last,
                             inputs: below_paths[first..first + kind.fan_in].to_vec(),
                             output: path,
+                            memory,
                         },
                         expected,
                     ));
@@ -920,8 +925,8 @@ impl NodeExpected {
     }
 }
 
-/// A layer's verifying key: from the cache (`vk.bin`, no proving key read), or made with the
-/// layer's keys when they are not cached.
+/// A layer's verifying key and circuit configuration: from the cache (`vk.bin`, no proving
+/// key read), or made with the layer's keys when they are not cached.
 fn layer_vk(
     data_dir: &Path,
     params: &ParamsKZG<Bn256>,
@@ -930,14 +935,14 @@ fn layer_vk(
     settings: &Settings,
     layer: u32,
     on: &(dyn Fn(Event) + Sync),
-) -> Result<VerifyingKey<G1Affine>, AggregateError> {
-    if let Some(vk) = node_keys::load_vk(data_dir, params, inner.1, kind)
+) -> Result<(VerifyingKey<G1Affine>, AggregationConfigParams), AggregateError> {
+    if let Some(cached) = node_keys::load_vk(data_dir, params, inner.1, kind)
         .map_err(|e| AggregateError::NodeKeys(NodeKeyError::Files(e)))?
     {
-        return Ok(vk);
+        return Ok(cached);
     }
     let keys = layer_keys(data_dir, params, inner, kind, settings, layer, on)?;
-    Ok(keys.pk.get_vk().clone())
+    Ok((keys.pk.get_vk().clone(), keys.config))
 }
 
 /// Proves node `index` of layer `layer` alone, from its inner proofs' files in `proofs_dir`
@@ -1124,7 +1129,7 @@ fn vk_below(
             fan_in: plan.fan_in(layer),
             last: false,
         };
-        vk = layer_vk(
+        (vk, _) = layer_vk(
             data_dir,
             &layer_params,
             (&below_params, &vk),

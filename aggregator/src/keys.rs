@@ -91,13 +91,14 @@ pub fn is_cached(
 }
 
 /// The cached verifying key of node `kind` over proofs of `inner_vk` (`vk.bin`: no proving
-/// key is read), or `None` when the node's keys are not cached.
+/// key is read) with the node's circuit configuration, or `None` when the node's keys are not
+/// cached.
 pub fn load_vk(
     data_dir: &Path,
     params: &ParamsKZG<Bn256>,
     inner_vk: &VerifyingKey<G1Affine>,
     kind: NodeKind,
-) -> Result<Option<VerifyingKey<G1Affine>>, KeyError> {
+) -> Result<Option<(VerifyingKey<G1Affine>, AggregationConfigParams)>, KeyError> {
     let dir = node_key_dir(data_dir, kind, inner_vk, params);
     let meta_path = dir.join("meta.json");
     if !meta_path.exists() {
@@ -107,7 +108,7 @@ pub fn load_vk(
     if meta.version != AGGREGATION_VERSION || meta.inner_vk_hash != vk_hash(inner_vk) {
         return Ok(None);
     }
-    read_vk(&dir.join("vk.bin"), &meta).map(Some)
+    Ok(Some((read_vk(&dir.join("vk.bin"), &meta)?, meta.config)))
 }
 
 /// `vk.bin` of a cached node, checked against its metadata.

@@ -23,8 +23,9 @@ pub struct WorkerArgs {
     /// Tasks proven at once.
     #[arg(long, default_value_t = 1)]
     jobs: usize,
-    /// Memory a task may need, in GiB: a task predicted to need more is given back for a
-    /// worker with more memory.
+    /// Memory this worker has for a task, in GiB (default: this machine's memory). Tasks are
+    /// published by memory class (predicted memory rounded up to a power of two MiB): the
+    /// worker takes only those of the classes that fit.
     #[arg(long, value_name = "GIB")]
     memory_limit: Option<f64>,
     /// This worker's name in results and logs (default: host name and process id).

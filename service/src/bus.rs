@@ -3,8 +3,10 @@
 //! Where it sits: between a coordinator that cuts a batch into proving tasks and the
 //! `zkroll worker` processes (on this machine or others) that prove them ([`crate::farm`]).
 //! Nothing here is a protocol of our own: the tasks are JSON messages on a JetStream
-//! **work-queue stream** ([`TASK_STREAM`]), taken by a durable pull consumer ([`WORKERS`]) that
-//! every worker shares, with explicit acks, `+WPI` progress acks while a proof runs (so a
+//! **work-queue stream** ([`TASK_STREAM`]), published by memory class (the memory a task is
+//! predicted to need, rounded up to a power of two: subject `zkroll.task.m<MiB>.<kind>.<job>`)
+//! and taken through one durable pull consumer per class ([`WORKERS`]`-m<MiB>`) that every
+//! worker with that much memory shares, with explicit acks, `+WPI` progress acks while a proof runs (so a
 //! live task is not redelivered after the ack wait) and at most `max_deliver` deliveries.
 //! Inputs and outputs (traces, proof files) are objects of a JetStream **object store**
 //! ([`BLOB_BUCKET`]), named after what they are made from (a trace by its id, a chunk proof by
@@ -27,8 +29,21 @@ pub const TASK_STREAM: &str = "ZKROLL_TASKS";
 pub const RESULT_STREAM: &str = "ZKROLL_RESULTS";
 /// The dead-letter stream (subjects `zkroll.dead.<job>`).
 pub const DEAD_STREAM: &str = "ZKROLL_DEAD";
-/// The durable pull consumer every worker takes tasks from.
+/// The durable pull consumers workers take tasks from: `workers-m<MiB>`, one per memory class.
 pub const WORKERS: &str = "workers";
+/// The smallest memory class, MiB.
+pub const MIN_CLASS_MIB: u64 = 256;
+
+/// The memory class of a task predicted to need `bytes`: that many MiB rounded up to a power
+/// of two, at least [`MIN_CLASS_MIB`]. A worker takes the tasks of the classes that fit in its
+/// memory.
+pub fn memory_class(bytes: u64) -> u64 {
+    bytes
+        .div_ceil(1 << 20)
+        .max(MIN_CLASS_MIB)
+        .checked_next_power_of_two()
+        .unwrap_or(u64::MAX)
+}
 /// The object store of traces and proof files.
 pub const BLOB_BUCKET: &str = "zkroll-blobs";
 /// How long the server drops a task published again with the same message id.
@@ -102,6 +117,9 @@ pub struct ChunkTask {
     pub chunk_size: usize,
     /// The chunk.
     pub index: usize,
+    /// Memory its proof is predicted to need, bytes.
+    #[serde(default)]
+    pub memory: u64,
 }
 
 /// The aggregation tree a node task belongs to (fixed per deployment: the L1 verifier
@@ -194,6 +212,9 @@ pub struct NodeTask {
     pub inputs: Vec<NodeInput>,
     /// The name of the file it writes (`layer<L>-<i>.json`, `final.json`).
     pub output: String,
+    /// Memory its proof is predicted to need, bytes.
+    #[serde(default)]
+    pub memory: u64,
 }
 
 /// The object name of the proof file `file` (`chunk-<i>.json`, `layer<L>-<i>.json`,
@@ -244,11 +265,20 @@ impl Task {
         }
     }
 
-    /// The subject it is published on.
-    pub fn subject(&self) -> String {
+    /// Memory its proof is predicted to need, bytes.
+    pub fn memory(&self) -> u64 {
         match self {
-            Task::Chunk(t) => format!("zkroll.task.chunk.{}", t.job),
-            Task::Node(t) => format!("zkroll.task.node.{}", t.job),
+            Task::Chunk(t) => t.memory,
+            Task::Node(t) => t.memory,
+        }
+    }
+
+    /// The subject it is published on: `zkroll.task.m<memory class>.<chunk|node>.<job>`.
+    pub fn subject(&self) -> String {
+        let class = memory_class(self.memory());
+        match self {
+            Task::Chunk(t) => format!("zkroll.task.m{class}.chunk.{}", t.job),
+            Task::Node(t) => format!("zkroll.task.m{class}.node.{}", t.job),
         }
     }
 
@@ -369,9 +399,7 @@ impl Bus {
                 .await
                 .map_err(|e| js_err(format!("object store {BLOB_BUCKET}"))(&e))?,
         };
-        let bus = Self { js, blobs, config };
-        bus.workers().await?;
-        Ok(bus)
+        Ok(Self { js, blobs, config })
     }
 
     /// The settings this connection asked for.
@@ -379,8 +407,10 @@ impl Bus {
         self.config
     }
 
-    /// The workers' pull consumer (created with this connection's settings if missing).
-    pub async fn workers(&self) -> Result<consumer::PullConsumer, BusError> {
+    /// The pull consumer of memory class `class` (MiB), created with this connection's
+    /// settings if missing.
+    pub async fn class_consumer(&self, class: u64) -> Result<consumer::PullConsumer, BusError> {
+        let name = format!("{WORKERS}-m{class}");
         let stream = self
             .js
             .get_stream(TASK_STREAM)
@@ -388,9 +418,10 @@ impl Bus {
             .map_err(|e| js_err(format!("stream {TASK_STREAM}"))(&e))?;
         stream
             .get_or_create_consumer(
-                WORKERS,
+                &name,
                 consumer::pull::Config {
-                    durable_name: Some(WORKERS.to_string()),
+                    durable_name: Some(name.clone()),
+                    filter_subject: format!("zkroll.task.m{class}.>"),
                     ack_policy: consumer::AckPolicy::Explicit,
                     ack_wait: self.config.ack_wait,
                     max_deliver: self.config.max_deliver,
@@ -398,13 +429,38 @@ impl Bus {
                 },
             )
             .await
-            .map_err(|e| js_err(format!("consumer {WORKERS}"))(&e))
+            .map_err(|e| js_err(format!("consumer {name}"))(&e))
+    }
+
+    /// The memory classes (MiB) that have a consumer: those tasks were published for.
+    pub async fn classes(&self) -> Result<Vec<u64>, BusError> {
+        let stream = self
+            .js
+            .get_stream(TASK_STREAM)
+            .await
+            .map_err(|e| js_err(format!("stream {TASK_STREAM}"))(&e))?;
+        let mut names = stream.consumer_names();
+        let mut classes = Vec::new();
+        while let Some(name) = names.next().await {
+            let name = name.map_err(|e| js_err("listing consumers")(&e))?;
+            let class = name
+                .strip_prefix(WORKERS)
+                .and_then(|rest| rest.strip_prefix("-m"))
+                .and_then(|mib| mib.parse().ok());
+            if let Some(class) = class {
+                classes.push(class);
+            }
+        }
+        classes.sort_unstable();
+        Ok(classes)
     }
 
     /// Publishes `task` (waits for the server's ack: the task is stored). `attempt` (the dead
     /// letters it already has) is part of its message id: the server drops the same task
     /// published again within [`TASK_DEDUP_WINDOW`], but not a retry of a dead one.
     pub async fn publish_task(&self, task: &Task, attempt: usize) -> Result<(), BusError> {
+        // Its class's consumer first: the workers find the class by its consumer.
+        self.class_consumer(memory_class(task.memory())).await?;
         let subject = task.subject();
         let failed = |e: &dyn std::fmt::Display| js_err(format!("publishing on {subject}"))(e);
         let payload = serde_json::to_vec(task).map_err(|e| failed(&e))?;
@@ -530,5 +586,27 @@ impl Bus {
             out.push(value);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_classes_round_up_to_powers_of_two_from_256_mib() {
+        assert_eq!(memory_class(0), 256);
+        assert_eq!(memory_class(256 << 20), 256);
+        assert_eq!(memory_class((256 << 20) + 1), 512);
+        assert_eq!(memory_class(13 << 30), 16 << 10);
+        assert_eq!(memory_class(u64::MAX), 1 << 44);
+        let task = Task::Chunk(ChunkTask {
+            job: 7,
+            trace_id: "0xab".into(),
+            chunk_size: 4,
+            index: 1,
+            memory: 600 << 20,
+        });
+        assert_eq!(task.subject(), "zkroll.task.m1024.chunk.7");
     }
 }

@@ -3,8 +3,9 @@
 //! ([`collect_chunk_proofs`], [`collect_node_proofs`]).
 //!
 //! A worker pulls one task at a time per free slot (`--jobs`) from the shared durable
-//! consumer, so tasks spread over however many workers there are and a busy worker takes no
-//! more than it can start. While a proof runs it sends a progress ack every third of the ack
+//! consumers of the memory classes it fits (the largest first), so tasks spread over however
+//! many workers there are, a busy worker takes no more than it can start, and a small machine
+//! never takes a task it has no memory for. While a proof runs it sends a progress ack every third of the ack
 //! wait: a live task is never redelivered, a task whose worker died is, once the ack wait
 //! passes after its last heartbeat. Before proving, a worker looks for the task's proof in
 //! the object store (a redelivered task may have been finished and uploaded by a worker that
@@ -36,7 +37,7 @@ use zkroll_aggregator::batch::{prove_one_node, Event, NodeRequest};
 
 use crate::bus::{
     proof_object, Bus, BusConfig, BusError, ChunkTask, DeadLetter, NodeInput, NodeTask, Task,
-    TaskResult, TreeSpec,
+    TaskResult, TreeSpec, MIN_CLASS_MIB,
 };
 
 /// How a worker runs.
@@ -48,8 +49,9 @@ pub struct FarmConfig {
     pub data_dir: PathBuf,
     /// Tasks proven at once.
     pub jobs: usize,
-    /// Memory a task may need, bytes: a task predicted to need more is given back for a
-    /// worker with more memory (`None`: no limit).
+    /// Memory this worker has for a task, bytes (`None`: the machine's): it takes tasks of the
+    /// memory classes that fit ([`crate::bus::memory_class`]), and an aggregation layer
+    /// predicted to need more is refused.
     pub memory_limit: Option<u64>,
     /// The name in results and logs.
     pub name: String,
@@ -66,12 +68,18 @@ struct Prepared {
     keys: Option<(String, Arc<ChunkKeys>)>,
 }
 
+/// The consumer of one memory class, with its settings.
+struct ClassConsumer {
+    class: u64,
+    consumer: async_nats::jetstream::consumer::PullConsumer,
+    ack_wait: Duration,
+    /// Deliveries after which a failed task is dead.
+    max_deliver: i64,
+}
+
 struct Worker {
     config: FarmConfig,
     bus: Bus,
-    /// Deliveries after which a failed task is dead (the consumer's setting).
-    max_deliver: i64,
-    ack_wait: Duration,
     prepared: Mutex<Prepared>,
     /// The last trace downloaded (tasks of one batch follow each other).
     trace: Mutex<Option<(String, Arc<BatchTrace>)>>,
@@ -81,23 +89,30 @@ struct Worker {
 /// number of tasks it finished.
 pub async fn run(config: FarmConfig, stop: Arc<AtomicBool>) -> Result<u64, BusError> {
     let bus = Bus::connect(&config.nats, config.bus).await?;
-    let mut consumer = bus.workers().await?;
-    let info = consumer
-        .info()
-        .await
-        .map_err(|e| BusError::JetStream {
-            what: "consumer info".into(),
-            reason: e.to_string(),
-        })?
-        .config
-        .clone();
+    // The classes this worker has memory for, largest first (only big machines can take
+    // those); their consumers are created with this worker's settings when missing.
+    let memory = config.memory_limit.unwrap_or_else(|| {
+        zkroll_prover::memory::machine_memory().map_or(64 << 30, |(total, _)| total)
+    });
+    let mut consumers = Vec::new();
+    let mut class = MIN_CLASS_MIB;
+    while class.saturating_mul(1 << 20) <= memory {
+        let consumer = bus.class_consumer(class).await?;
+        let info = consumer.cached_info().config.clone();
+        consumers.push(ClassConsumer {
+            class,
+            consumer,
+            ack_wait: info.ack_wait,
+            max_deliver: if info.max_deliver > 0 {
+                info.max_deliver
+            } else {
+                i64::MAX
+            },
+        });
+        class *= 2;
+    }
+    consumers.reverse();
     let worker = Arc::new(Worker {
-        max_deliver: if info.max_deliver > 0 {
-            info.max_deliver
-        } else {
-            i64::MAX
-        },
-        ack_wait: info.ack_wait,
         config,
         bus,
         prepared: Mutex::new(Prepared::default()),
@@ -107,41 +122,69 @@ pub async fn run(config: FarmConfig, stop: Arc<AtomicBool>) -> Result<u64, BusEr
     let slots = Arc::new(Semaphore::new(jobs));
     let finished = Arc::new(std::sync::atomic::AtomicU64::new(0));
     eprintln!(
-        "zkroll worker {}: taking tasks from {} ({} at once; ack wait {:?}, {} deliveries)",
-        worker.config.name, worker.config.nats, jobs, worker.ack_wait, worker.max_deliver
+        "zkroll worker {}: taking tasks from {} ({} at once; {})",
+        worker.config.name,
+        worker.config.nats,
+        jobs,
+        match (consumers.first(), consumers.last()) {
+            (Some(big), Some(small)) => format!(
+                "memory classes {} to {} MiB of {:.1} GiB; ack wait {:?}, {} deliveries",
+                small.class,
+                big.class,
+                memory as f64 / f64::from(1 << 30),
+                big.ack_wait,
+                big.max_deliver
+            ),
+            _ => format!(
+                "no memory class fits in {:.2} GiB: it will take nothing",
+                memory as f64 / f64::from(1 << 30)
+            ),
+        }
     );
+    // Each class is asked in turn, about a second a round when there is nothing to do.
+    let wait =
+        Duration::from_millis(1000 / consumers.len().max(1) as u64).max(Duration::from_millis(100));
     while !stop.load(Ordering::SeqCst) {
         let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
             break;
         };
-        let mut batch = match consumer
-            .fetch()
-            .max_messages(1)
-            .expires(Duration::from_secs(1))
-            .messages()
-            .await
-        {
-            Ok(batch) => batch,
-            Err(e) => {
-                eprintln!("zkroll worker {}: fetching: {e}", worker.config.name);
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        let Some(message) = batch.next().await else {
+        if consumers.is_empty() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
-        };
-        let message = match message {
-            Ok(message) => message,
-            Err(e) => {
-                eprintln!("zkroll worker {}: fetching: {e}", worker.config.name);
-                continue;
+        }
+        let mut taken = None;
+        for class in &consumers {
+            let mut batch = match class
+                .consumer
+                .fetch()
+                .max_messages(1)
+                .expires(wait)
+                .messages()
+                .await
+            {
+                Ok(batch) => batch,
+                Err(e) => {
+                    eprintln!("zkroll worker {}: fetching: {e}", worker.config.name);
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            };
+            match batch.next().await {
+                Some(Ok(message)) => {
+                    taken = Some((message, class.ack_wait, class.max_deliver));
+                    break;
+                }
+                Some(Err(e)) => eprintln!("zkroll worker {}: fetching: {e}", worker.config.name),
+                None => {}
             }
+        }
+        let Some((message, ack_wait, max_deliver)) = taken else {
+            continue;
         };
         let worker = Arc::clone(&worker);
         let finished = Arc::clone(&finished);
         tokio::spawn(async move {
-            if worker.handle(message).await {
+            if worker.handle(message, ack_wait, max_deliver).await {
                 finished.fetch_add(1, Ordering::SeqCst);
             }
             drop(permit);
@@ -153,8 +196,14 @@ pub async fn run(config: FarmConfig, stop: Arc<AtomicBool>) -> Result<u64, BusEr
 }
 
 impl Worker {
-    /// Handles one delivery; whether the task was finished (proven or found proven).
-    async fn handle(self: &Arc<Self>, message: async_nats::jetstream::Message) -> bool {
+    /// Handles one delivery from a consumer with `ack_wait` and `max_deliver`; whether the
+    /// task was finished (proven or found proven).
+    async fn handle(
+        self: &Arc<Self>,
+        message: async_nats::jetstream::Message,
+        ack_wait: Duration,
+        max_deliver: i64,
+    ) -> bool {
         let delivered = message.info().map_or(1, |i| i.delivered);
         let (message, acker) = message.split();
         let acker = Arc::new(acker);
@@ -176,7 +225,7 @@ impl Worker {
         };
         let heartbeat = {
             let acker = Arc::clone(&acker);
-            let every = self.ack_wait / 3;
+            let every = ack_wait / 3;
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
@@ -201,7 +250,7 @@ impl Worker {
                 }
                 true
             }
-            Err(reason) if delivered >= self.max_deliver => {
+            Err(reason) if delivered >= max_deliver => {
                 eprintln!(
                     "zkroll worker {name}: {} failed on its last delivery ({delivered}): {reason}",
                     task.describe()
@@ -624,6 +673,8 @@ pub async fn collect_chunk_proofs(
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<Collected, CollectError> {
     let trace_id = zkroll_prover::proof_file::trace_id(chunks.trace);
+    let memory =
+        chunk_stats(chunks.chunk_size, chunks.trace.header.config, None).estimated_peak_bytes;
     let tasks: Vec<Task> = chunks
         .missing
         .iter()
@@ -633,6 +684,7 @@ pub async fn collect_chunk_proofs(
                 trace_id: trace_id.clone(),
                 chunk_size: chunks.chunk_size,
                 index,
+                memory,
             })
         })
         .collect();
@@ -710,6 +762,7 @@ pub async fn collect_node_proofs(
                     })
                     .collect(),
                 output: name(&r.output),
+                memory: r.memory,
             })
         })
         .collect();

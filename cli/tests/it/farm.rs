@@ -305,6 +305,40 @@ fn a_task_failing_every_time_is_a_dead_letter_with_its_reason() {
     assert!(!log.contains("panicked"), "{log}");
 }
 
+/// Tasks go by memory class: a worker whose --memory-limit fits no class of the batch's tasks
+/// takes none of them (a task it took and gave back would count as a delivery, and end as a
+/// dead letter), and a worker with the memory proves them all.
+#[test]
+fn a_worker_takes_only_the_tasks_it_has_memory_for() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    batch(root, 4, 1);
+    let nats = Nats::start(root);
+    // 0.1 GiB: below the smallest class (256 MiB).
+    let small = Worker::start(root, &nats, "small", &["--memory-limit", "0.1"]);
+    assert!(
+        small.log().contains("no memory class fits"),
+        "{}",
+        small.log()
+    );
+    let mut prover = prove(root, &nats, 1);
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        prover.try_wait().expect("wait").is_none(),
+        "the coordinator stopped: {}",
+        std::fs::read_to_string(root.join("prove.log")).unwrap_or_default()
+    );
+    let big = Worker::start(root, &nats, "big", &[]);
+    let (ok, log) = finish(root, prover, Duration::from_secs(120));
+    assert!(ok, "{log}\n{}", big.log());
+    assert!(
+        !small.log().contains("chunk") && proven_chunks(&big.log()).len() >= 2,
+        "small: {}\nbig: {}",
+        small.log(),
+        big.log()
+    );
+}
+
 /// The chunks a worker's log says it proved (not found proven), in order.
 fn proven_chunks(log: &str) -> Vec<String> {
     log.lines()
