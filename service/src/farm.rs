@@ -307,33 +307,7 @@ impl Worker {
             tokio::task::spawn_blocking(move || worker.prove_chunk(&trace, &chunk, stored))
                 .await
                 .map_err(|e| format!("the proving thread: {e}"))??;
-        if !reused {
-            retried(|| self.bus.put_blob(&proof_blob, &bytes))
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        let seconds = if reused {
-            0.0
-        } else {
-            started.elapsed().as_secs_f64()
-        };
-        eprintln!(
-            "zkroll worker {}: {} {} ({seconds:.1} s)",
-            self.config.name,
-            task.describe(),
-            if reused {
-                "was proven already"
-            } else {
-                "proven"
-            }
-        );
-        Ok(TaskResult {
-            task: task.clone(),
-            proof_blob,
-            worker: self.config.name.clone(),
-            seconds,
-            reused,
-        })
+        self.result(task, proof_blob, &bytes, reused, started).await
     }
 
     /// A node task's result: its inputs downloaded into a directory of the tree's, the proof
@@ -396,8 +370,21 @@ impl Worker {
         .await
         .map_err(|e| format!("the proving thread: {e}"))??;
         let bytes = std::fs::read(&output).map_err(|e| format!("{}: {e}", output.display()))?;
+        self.result(task, proof_blob, &bytes, reused, started).await
+    }
+
+    /// The result of `task` whose proof is `bytes`: uploaded as `proof_blob` unless it was
+    /// found there (`reused`), and logged.
+    async fn result(
+        &self,
+        task: &Task,
+        proof_blob: String,
+        bytes: &[u8],
+        reused: bool,
+        started: Instant,
+    ) -> Result<TaskResult, String> {
         if !reused {
-            retried(|| self.bus.put_blob(&proof_blob, &bytes))
+            retried(|| self.bus.put_blob(&proof_blob, bytes))
                 .await
                 .map_err(|e| e.to_string())?;
         }
@@ -777,14 +764,8 @@ pub async fn collect_node_proofs(
             inputs.push((input.blob.clone(), bytes));
         }
     }
-    let inputs = std::sync::Mutex::new(Some(inputs));
-    let uploads = || {
-        inputs
-            .lock()
-            .ok()
-            .and_then(|mut i| i.take())
-            .unwrap_or_default()
-    };
+    // Proof files of a few KB: cloned when the tasks are published.
+    let uploads = || inputs.clone();
     let mut seconds = vec![0.0; tasks.len()];
     let mut keep = |at: usize, result: &TaskResult, bytes: &[u8]| {
         let path = &nodes.requests[at].output;
