@@ -29,8 +29,9 @@ ZKROLL_REQUIRE_OPENCL=1 cargo test --release --workspace --locked
 
 # Alone, so that no other proof competes for memory (an aggregation proof peaks at ~13 GiB).
 # Parameters and keys are cached in ~/.cache/zkroll-params (ZKROLL_CACHE) across runs.
-# Then the prover service's: transactions over HTTP, kill -9 after the first aggregation
-# proof, restart, the job completes keeping its finished proofs, final proof on the EVM.
+# Then the prover service's with 3 workers on NATS: 4 chunks over HTTP, kill -9 of the service
+# while a worker proves the aggregation node, restart, the job completes keeping its finished
+# proofs, final proof on the EVM.
 echo "==> end-to-end: transactions -> chunk proofs -> aggregation -> EVM, then the same through"
 echo "    zkroll serve across a kill -9 (one at a time)"
 # `--workspace` (the filters match only these two, in the CLI's test binary): with `-p zkroll`

@@ -223,6 +223,11 @@ pub(crate) fn state_of(job: &Value) -> &str {
 /// `zkroll gen-txs` into `root/w`: the end-to-end tests' workload (3 accounts, depth 6,
 /// seed 9: two L1 deposits and no L2 transaction).
 pub(crate) fn gen_workload(root: &Path) {
+    gen_workload_of(root, 2);
+}
+
+/// As [`gen_workload`], with `count` slots (gen-txs: 4 are 3 L1 deposits and 1 transfer).
+pub(crate) fn gen_workload_of(root: &Path, count: usize) {
     let out = root.join("w").display().to_string();
     run_ok(&[
         "gen-txs",
@@ -231,7 +236,7 @@ pub(crate) fn gen_workload(root: &Path) {
         "--accounts",
         "3",
         "--count",
-        "2",
+        &count.to_string(),
         "--depth",
         "6",
         "--seed",
@@ -614,51 +619,56 @@ fn service_auth_bad_requests_backpressure_cancel_and_restarts() {
 }
 
 /// The operator's path through the service: transactions submitted over HTTP, executed,
-/// proven by two `zkroll worker` processes through NATS JetStream (`serve --nats`: the chunk
-/// proofs, then the aggregation nodes layer by layer, each checked by the service); the
-/// server is killed (-9) right after the first aggregation proof and restarted; the job completes with every finished proof kept; the
-/// final proof is fetched, checked by `zkroll verify` and on the EVM, and the calldata the
-/// service gives is the one for it. Parameters and keys come from the cache the end-to-end
-/// test uses.
+/// proven by three `zkroll worker` processes through NATS JetStream (`serve --nats`): a batch
+/// of 4 chunks, then the node over the 4 chunk proofs (fan-in 4, the final EVM proof at
+/// k = 21), checked by the service. The server is killed (-9) while a worker proves that node
+/// and restarted: the job completes with the chunk proofs kept and the node proven once (the
+/// task published again is the one still on the bus); each worker proved something. The final
+/// proof is fetched, checked by `zkroll verify` and on the EVM, and the calldata the service
+/// gives is the one for it. Parameters and keys come from the cache the end-to-end test uses.
 #[test]
-#[ignore = "aggregation proofs: ~10 min and ~10 GiB; run alone by scripts/test.sh"]
+#[ignore = "an aggregation proof: ~5-10 min and ~10 GiB; run alone by scripts/test.sh"]
 fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let data = fresh_state(dir.path());
+    // 4 slots (3 L1 deposits, 1 transfer): 4 chunks of 1 slot.
+    gen_workload_of(dir.path(), 4);
+    let data = init_state(dir.path());
     link_cached_params(&data);
     let txs: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("w/txs.json")).expect("txs"))
             .expect("json");
     let submission = serde_json::json!({ "transactions": txs["transactions"] }).to_string();
     // The deposits come from L1's queue (exported by gen-txs, and queued on a devnet node),
-    // the transfers over HTTP; each finished batch is submitted to the node.
+    // the transfer over HTTP; each finished batch is submitted to the node.
     let queue = dir.path().join("w/l1-deposits.json");
-    // The wrapped tree (a layer-1 proof, then the final node over it): a finished
-    // aggregation proof to keep across the kill -9 (the end-to-end CLI test runs the default
-    // shape, where the final node is the only one).
-    let args = [
+    // One node over the 4 chunk proofs is the final proof (the end-to-end CLI test runs the
+    // default shape over 2 chunks).
+    let tree = [
+        "--capacity",
+        "4",
+        "--fan-in",
+        "4",
+        "--final-node",
+        "top",
+        "--final-k",
+        "21",
+    ];
+    let mut args = vec![
         "--chunk-size",
         "1",
         "--shutdown-grace",
         "5",
         "--l1-deposits",
         s(&queue),
-        "--final-node",
-        "wrap",
-        "--final-k",
-        "21",
     ];
+    args.extend(tree);
     let p = |n: &str| dir.path().join(n).display().to_string();
-    crate::devnet::gen_test_contracts(
-        s(&data),
-        &p("node-contracts"),
-        &["--final-node", "wrap", "--final-k", "21"],
-    );
+    crate::devnet::gen_test_contracts(s(&data), &p("node-contracts"), &tree);
     let node = crate::devnet::Devnet::start();
-    // Two workers on a NATS server; their keys are the cache's (keys are deterministic: a
+    // Three workers on a NATS server; their keys are the cache's (keys are deterministic: a
     // new machine copies them, or generates them once).
     let nats = crate::farm::Nats::start(dir.path());
-    let workers: Vec<crate::farm::Worker> = ["w1", "w2"]
+    let workers: Vec<crate::farm::Worker> = ["w1", "w2", "w3"]
         .iter()
         .map(|name| {
             std::fs::create_dir_all(dir.path().join(name)).expect("worker dir");
@@ -670,6 +680,7 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
             crate::farm::Worker::start(dir.path(), &nats, name, &[])
         })
         .collect();
+    let logs = || -> String { workers.iter().map(crate::farm::Worker::log).collect() };
     let (operator, user) = (0, 1);
     let dep = p("deployment.json");
     crate::devnet::l1_ok(
@@ -690,7 +701,7 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
         user,
         &["deposit", "--deployment", &dep, "--file", s(&queue)],
     );
-    let mut submitting = args.to_vec();
+    let mut submitting = args.clone();
     submitting.extend([
         "--l1-deployment",
         &dep,
@@ -709,21 +720,31 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
     let (status, job) = server.json("POST", "/v1/jobs", true, Some(&submission));
     assert_eq!(status, 202, "{job}");
     assert_eq!(job["source"]["kind"], "transactions", "{job}");
-    assert_eq!(job["source"]["accepted"], 2, "{job}");
+    assert_eq!(job["source"]["accepted"], 4, "{job}");
     let id = job["id"].as_u64().expect("id");
-    let layer1 = server.wait(id, Duration::from_secs(1800), |j| {
-        j["layers"].get(0).is_some_and(|l| l["proven"] == 1)
-    });
     // The chunks were the workers'.
-    for chunk in layer1["chunks"].as_array().expect("chunks") {
+    let chunks_done = server.wait(id, Duration::from_secs(1800), |j| {
+        j["chunks"]
+            .as_array()
+            .is_some_and(|c| c.len() == 4 && c.iter().all(|c| c["state"] == "proven"))
+    });
+    for chunk in chunks_done["chunks"].as_array().expect("chunks") {
         let worker = chunk["worker"].as_str().unwrap_or_default();
+        assert!(workers.iter().any(|w| w.name == worker), "{chunks_done}");
+    }
+    // Killed while a worker proves the node.
+    let proving = "proving layer 1 node 0 of job";
+    let waiting = Instant::now();
+    while !logs().contains(proving) {
         assert!(
-            chunk["state"] == "proven" && workers.iter().any(|w| w.name == worker),
-            "{layer1}"
+            waiting.elapsed() < Duration::from_secs(1800),
+            "no worker took the node:\n{}",
+            logs()
         );
+        std::thread::sleep(Duration::from_millis(200));
     }
     eprintln!(
-        "first aggregation proof after {:.0} s: {layer1}",
+        "a worker proves the node after {:.0} s: {chunks_done}",
         started.elapsed().as_secs_f64()
     );
     let proofs = zkroll_prover::chunks::proofs_dir(
@@ -736,11 +757,13 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
             .and_then(|m| m.modified())
             .unwrap_or_else(|e| panic!("{name}: {e}"))
     };
-    let before = [
-        mtime("chunk-0.json"),
-        mtime("chunk-1.json"),
-        mtime("layer1-0.json"),
+    let chunk_files = [
+        "chunk-0.json",
+        "chunk-1.json",
+        "chunk-2.json",
+        "chunk-3.json",
     ];
+    let before = chunk_files.map(mtime);
     server.kill9();
 
     let server = Server::start(&data, &submitting);
@@ -761,21 +784,27 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
             .all(|c| c["state"] == "kept"),
         "{done}"
     );
-    assert_eq!(done["layers"][0]["kept"], 1, "{done}");
-    assert_eq!(done["layers"][1]["proven"], 1, "{done}");
-    let after = [
-        mtime("chunk-0.json"),
-        mtime("chunk-1.json"),
-        mtime("layer1-0.json"),
-    ];
-    assert_eq!(before, after, "finished proofs were redone");
-    // Every proof was a worker's: the chunks (above), the layer-1 node and the final node.
-    let logs: String = workers.iter().map(crate::farm::Worker::log).collect();
-    for node in ["layer 1 node 0", "layer 2 node 0"] {
+    assert_eq!(done["layers"][0]["proven"], 1, "{done}");
+    assert_eq!(
+        before,
+        chunk_files.map(mtime),
+        "finished proofs were redone"
+    );
+    // The node was delivered once (the restarted service's task was the same message) and
+    // proven by a worker; each worker proved something.
+    let logs = logs();
+    eprintln!("{logs}");
+    assert_eq!(logs.matches(proving).count(), 1, "{logs}");
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("layer 1 node 0") && l.contains(") proven (")),
+        "the node was not proven by a worker:\n{logs}"
+    );
+    for worker in &workers {
         assert!(
-            logs.lines()
-                .any(|l| l.contains(node) && l.contains(") proven (")),
-            "{node} not proven by a worker:\n{logs}"
+            worker.log().contains(") proven ("),
+            "{} proved nothing:\n{logs}",
+            worker.name
         );
     }
     // On L1: submitted by the service once proven (after the restart).
@@ -786,7 +815,7 @@ fn service_job_survives_kill_9_and_ends_in_a_proof_the_evm_accepts() {
     let status = crate::devnet::l1_ok(&node, operator, &["status", "--deployment", &dep]);
     let status: Value = serde_json::from_str(&status).expect("status");
     assert_eq!(status["batch_number"], "1", "{status}");
-    assert_eq!(status["deposit_head"], "2", "{status}");
+    assert_eq!(status["deposit_head"], "3", "{status}");
 
     // The proof and its calldata, over HTTP.
     let (status, bytes, _) = server.call("GET", &format!("/v1/jobs/{id}/proof"), false, None);
