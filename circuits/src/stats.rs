@@ -9,6 +9,7 @@ use zkroll_engine::ChainConfig;
 
 use crate::chunk::{self, ChunkWitness};
 use crate::eddsa::{AssignedSignature, EddsaChip};
+use crate::gates::table::JobShape;
 use crate::gates::{GateTable, GatedCircuit};
 use crate::merkle::MerkleChip;
 use crate::poseidon::PoseidonChip;
@@ -56,6 +57,11 @@ pub struct ChunkStats {
     pub gate_cells_per_slot: usize,
     /// Advice cells per primitive (halo2-base's plus the region's).
     pub primitives: Vec<(String, usize)>,
+    /// One slot's advice cells by what they check (their sum is `cells_per_slot`): the
+    /// custom gates' Merkle paths, the signature's scalar multiplications and the Poseidon
+    /// hashes of leaves, transactions and commitments, then halo2-base's cells (range checks
+    /// and the rules' arithmetic).
+    pub slot_cells: Vec<(String, usize)>,
     /// Estimated proving key size in bytes.
     pub estimated_pk_bytes: u64,
     /// Estimated peak memory of one proof in bytes.
@@ -156,6 +162,24 @@ struct Layout {
     gate_cells: usize,
     /// halo2-base cells of slot 0.
     slot0: usize,
+    /// The gate region's cells by category ([`SLOT_CATEGORIES`]' first three).
+    gate_by_category: [usize; 3],
+}
+
+/// The categories of [`ChunkStats::slot_cells`], in order.
+pub const SLOT_CATEGORIES: [&str; 4] = [
+    "Merkle paths (custom gates)",
+    "signature: scalar multiplications (custom gates)",
+    "Poseidon hashes (custom gates)",
+    "range checks and rule arithmetic (halo2-base)",
+];
+
+fn category(shape: JobShape) -> usize {
+    match shape {
+        JobShape::Path(_) => 0,
+        JobShape::FixedBase(_) | JobShape::VariableBase(_) => 1,
+        JobShape::Hash(_) => 2,
+    }
 }
 
 fn measure(slots: usize, config: ChainConfig) -> Layout {
@@ -165,7 +189,12 @@ fn measure(slots: usize, config: ChainConfig) -> Layout {
     );
     let sections = chunk::synthesize(&mut circuit, &witness);
     let stats = circuit.builder.statistics();
+    let mut gate_by_category = [0; 3];
+    for (shape, cells) in circuit.table.job_cells() {
+        gate_by_category[category(shape)] += cells;
+    }
     Layout {
+        gate_by_category,
         advice: stats.gate.total_advice_per_phase.iter().sum(),
         lookup: stats.total_lookup_advice_per_phase.iter().sum(),
         constants: stats.gate.total_fixed,
@@ -232,6 +261,17 @@ pub fn chunk_stats(chunk_size: usize, config: ChainConfig, k: Option<u32>) -> Ch
         cells_per_slot: one.slot0 + gate_cells_per_slot,
         gate_cells_per_slot,
         primitives: primitive_costs(config.depth),
+        slot_cells: SLOT_CATEGORIES
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let cells = match i {
+                    3 => one.slot0,
+                    _ => two.gate_by_category[i] - one.gate_by_category[i],
+                };
+                (name.to_string(), cells)
+            })
+            .collect(),
         estimated_pk_bytes: pk,
         estimated_peak_bytes: peak,
     }
@@ -285,8 +325,28 @@ mod tests {
             three.gate_cells,
             one.cells_per_slot
         );
+        // The slot's cells by category add up, and a deeper tree costs Merkle cells (and the
+        // index bit's few halo2-base cells), not signature or hash cells.
+        let sum: usize = one.slot_cells.iter().map(|(_, c)| c).sum();
+        assert_eq!(sum, one.cells_per_slot, "{:?}", one.slot_cells);
+        assert!(
+            one.slot_cells.iter().all(|(_, c)| *c > 0),
+            "{:?}",
+            one.slot_cells
+        );
         let deeper = chunk_stats(1, config(9), None);
         let level = deeper.cells_per_slot - one.cells_per_slot;
+        assert_eq!(
+            (deeper.slot_cells[1].1, deeper.slot_cells[2].1),
+            (one.slot_cells[1].1, one.slot_cells[2].1)
+        );
+        let merkle = deeper.slot_cells[0].1 - one.slot_cells[0].1;
+        assert!(
+            merkle <= level && merkle * 20 >= level * 19,
+            "{:?} vs {:?}",
+            deeper.slot_cells,
+            one.slot_cells
+        );
         // One more level: two updates, each hashing two paths one node higher.
         let merkle_level = one
             .primitives

@@ -115,12 +115,46 @@ pub fn run(
     })
 }
 
+impl EvmOutcome {
+    /// The gas of the verifier and of `submitBatch`, split as [`print_gas`] does, for
+    /// machine readers (`gen-verifier --report` writes it as `gas.json`).
+    pub fn gas_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "verifier": gas_split(&self.verify),
+            "submit_batch": gas_split(&self.submit),
+        })
+    }
+}
+
+/// Gas not spent on the 21,000 base, calldata or the BN254 precompiles.
+fn execution_gas(r: &Receipt) -> u64 {
+    r.gas_used
+        .saturating_sub(21_000 + r.calldata_gas + r.profile.precompiles())
+}
+
+/// A receipt's gas split, as JSON.
+fn gas_split(r: &Receipt) -> serde_json::Value {
+    let p = &r.profile;
+    serde_json::json!({
+        "total": r.gas_used,
+        "base": 21_000,
+        "calldata": r.calldata_gas,
+        "calldata_bytes": r.calldata_bytes,
+        "ec_pairing": p.ec_pairing.gas,
+        "ec_pairing_calls": p.ec_pairing.calls,
+        "ec_mul": p.ec_mul.gas,
+        "ec_mul_calls": p.ec_mul.calls,
+        "ec_add": p.ec_add.gas,
+        "ec_add_calls": p.ec_add.calls,
+        "execution": execution_gas(r),
+        "success": r.success,
+    })
+}
+
 /// Gas of a call split into the 21,000 base, calldata, the BN254 precompiles and the rest.
 pub fn print_gas(what: &str, r: &Receipt) {
     let p = &r.profile;
-    let rest = r
-        .gas_used
-        .saturating_sub(21_000 + r.calldata_gas + p.precompiles());
+    let rest = execution_gas(r);
     eprintln!(
         "{what}: {} gas = 21,000 base + {} calldata ({} bytes) + {} ecPairing ({} calls) + {} \
          ecMul ({} calls) + {} ecAdd ({} calls) + {rest} execution",

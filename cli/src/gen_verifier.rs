@@ -23,7 +23,8 @@ pub struct GenVerifierArgs {
     /// Data directory (parameters, key cache).
     #[arg(long)]
     data_dir: PathBuf,
-    /// Output directory: Verifier.sol, Rollup.sol, their bytecode (hex), verifier.json.
+    /// Output directory: Verifier.sol, Rollup.sol, their bytecode (hex), verifier.json (and
+    /// gas.json with `--report --proof`).
     #[arg(long)]
     out: PathBuf,
     /// Transaction slots per chunk.
@@ -43,7 +44,9 @@ pub struct GenVerifierArgs {
     k: Option<u32>,
     #[command(flatten)]
     tree: TreeArgs,
-    /// Print sizes and, with --proof, the gas of verifying it and submitting its batch.
+    /// Print sizes and, with --proof, the gas of verifying it and submitting its batch (also
+    /// written to gas.json: each call's total, base, calldata, ecPairing, ecMul, ecAdd and
+    /// the rest of the execution).
     #[arg(long)]
     report: bool,
     /// A final proof file to measure gas with (`--report`).
@@ -199,6 +202,10 @@ pub fn run(args: GenVerifierArgs) -> Result<ExitCode> {
                 &file.proof,
             )?;
             outcome.print();
+            write(
+                "gas.json",
+                serde_json::to_string_pretty(&outcome.gas_json())?.as_bytes(),
+            )?;
         }
     }
     outln!(

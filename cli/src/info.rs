@@ -82,6 +82,10 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
         s.cells_per_slot,
         s.gate_cells_per_slot
     );
+    outln!("  one slot by what its cells check:");
+    for (name, cells) in &s.slot_cells {
+        outln!("    {name:<48} {cells:>9}");
+    }
     outln!("  per primitive:");
     for (name, cells) in &s.primitives {
         outln!("    {name:<48} {cells:>9}");

@@ -410,6 +410,14 @@ impl GateTable {
         self.jobs().iter().map(|j| j.work.cells()).sum()
     }
 
+    /// Each recorded job's shape and the advice cells it assigns, in order.
+    pub fn job_cells(&self) -> Vec<(JobShape, usize)> {
+        self.jobs()
+            .iter()
+            .map(|j| (j.work.shape(), j.work.cells()))
+            .collect()
+    }
+
     /// Where each recorded job sits, in order.
     pub fn places(&self) -> Vec<JobPlace> {
         let mut start = 0;

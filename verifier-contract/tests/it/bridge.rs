@@ -682,7 +682,8 @@ fn encoded_signatures_are_declared() {
 /// advice columns at k = 22): everything L1 pays but the verifier's own execution (constant:
 /// `zkroll gen-verifier --report`). Each measured batch is the rollup's second (the first one's
 /// batch counter write from zero is not the steady state). Transfers are random ones between
-/// existing accounts; deposits are queued first, withdrawals go to distinct recipients.
+/// existing accounts; deposits are queued first, withdrawals go to distinct recipients. With
+/// `ZKROLL_REPORT_GAS=<file>` the rows are also written there as JSON (scripts/report.sh).
 #[test]
 fn submit_batch_gas_by_batch_size() {
     use zkroll_engine::workload::Workload;
@@ -695,6 +696,7 @@ fn submit_batch_gas_by_batch_size() {
     let mut traffic = Workload::new(11, 64, 7, 24);
     let _ = traffic.random_batch(64);
     let mut rows = Vec::new();
+    let mut measured = Vec::new();
     for (kind, n) in [
         ("transfer", 8),
         ("transfer", 64),
@@ -741,6 +743,10 @@ fn submit_batch_gas_by_batch_size() {
         let standard = 21_000 + r.calldata_gas + r.profile.frame;
         let estimated = standard + VERIFIER_EXECUTION;
         rows.push((kind, n, standard));
+        measured.push(serde_json::json!({
+            "kind": kind, "count": n, "base": 21_000, "calldata": r.calldata_gas,
+            "calldata_bytes": r.calldata_bytes, "execution": r.profile.frame,
+        }));
         eprintln!(
             "submitBatch, {n} x {kind}, stand-in verifier: {standard} gas (execution {}, \
              calldata {} gas, {} bytes; charged {} with EIP-7623's floor); with the verifier: \
@@ -756,5 +762,10 @@ fn submit_batch_gas_by_batch_size() {
     // the binding wrote four words per record to memory and settled in a second pass).
     let marginal = (rows[2].2 - rows[1].2) / (rows[2].1 - rows[1].1) as u64;
     eprintln!("submitBatch: {marginal} gas per additional transfer (64 -> 256)");
+    // For scripts/report.sh: the rows as JSON.
+    if let Some(path) = std::env::var_os("ZKROLL_REPORT_GAS") {
+        let rows = serde_json::json!({ "proof_bytes": PROOF_BYTES, "batches": measured });
+        std::fs::write(&path, rows.to_string()).expect("ZKROLL_REPORT_GAS: write");
+    }
     assert!(marginal <= 650, "{marginal} gas per additional transfer");
 }
