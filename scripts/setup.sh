@@ -19,6 +19,9 @@
 #   nats-server     nats-server          the task bus of distributed proving (`zkroll worker`),
 #                                        started on loopback by the tests: JetStream's object
 #                                        store needs `nats-server --version` >= 2.6
+#   font            fonts-dejavu-core    the benchmark report's plots (scripts/report.sh, and its
+#                                        rendering test): a TrueType sans-serif font where
+#                                        zkroll-report looks (DejaVu Sans)
 #   solc            (npm ci)             `node verifier-contract/compile.js` compiles a contract
 #                                        with the solc version pinned in package.json
 #   hardhat         (npm ci)             the devnet node of the L1 tests and the demo
@@ -134,6 +137,22 @@ check_nats() {
   echo "nats-server $v"
 }
 
+# The first of zkroll-report's font paths (benches/src/report/plot.rs, FONT_CANDIDATES) that
+# is a TrueType file. FONT_SEARCH replaces the paths in the tests.
+check_font() {
+  local f
+  for f in ${FONT_SEARCH:-/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/TTF/DejaVuSans.ttf \
+    /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf /usr/share/fonts/dejavu/DejaVuSans.ttf}; do
+    # TrueType files start with 00 01 00 00 (or "true").
+    if [ -f "$f" ] && case "$(od -An -tx1 -N4 "$f" | tr -d ' ')" in 00010000 | 74727565) true ;; *) false ;; esac; then
+      echo "$f"
+      return 0
+    fi
+  done
+  echo "no TrueType font where zkroll-report looks (DejaVu Sans)"
+  return 1
+}
+
 SOLC_VERSION=$(sed -n 's/^ *"solc": "\([^"]*\)".*/\1/p' verifier-contract/package.json)
 
 check_solc() {
@@ -185,6 +204,7 @@ REQUIREMENTS=(
   "clinfo|check_clinfo|deb:clinfo"
   "PoCL|check_pocl|deb:pocl-opencl-icd"
   "nats-server|check_nats|deb:nats-server"
+  "font|check_font|deb:fonts-dejavu-core"
   "solc|check_solc|npm"
   "hardhat|check_hardhat|npm"
   "cargo|check_cargo|rustup"

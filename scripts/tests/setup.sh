@@ -95,6 +95,13 @@ expect fail "nats-server: none on PATH" "PATH=$basic; check_nats"
 expect fail "nats-server: 2.2 (no object store)" "PATH=$basic:$tmp/old-nats; check_nats"
 expect pass "nats-server: 2.9.10 (Debian 12's)" "PATH=$basic:$tmp/new-nats; check_nats"
 
+# font: a TrueType file (not a missing path, not another format).
+printf '\x00\x01\x00\x00rest' >"$tmp/font.ttf"
+printf '<svg/>' >"$tmp/not-a-font.ttf"
+expect pass "font: a TrueType file" "FONT_SEARCH='$tmp/missing.ttf $tmp/font.ttf' check_font"
+expect fail "font: none there" "FONT_SEARCH='$tmp/missing.ttf' check_font"
+expect fail "font: not TrueType" "FONT_SEARCH='$tmp/not-a-font.ttf' check_font"
+
 # cargo against the workspace's rust-version.
 fake "$tmp/old-cargo" cargo "cargo 1.80.0 (376290515 2024-07-16)"
 fake "$tmp/new-cargo" cargo "cargo 1.95.0 (f2d3ce0bd 2026-03-21)"
