@@ -271,7 +271,11 @@ fn gas(md: &mut String, report: &Report, plots: &str) {
         md,
         "**Measured** in revm (mainnet rules) with this run's final proof: the verifier alone \
          {} gas ({} ecPairing, {} ecMul, {} ecAdd, {} calldata for {} bytes, {} execution, \
-         21,000 base); `Rollup.submitBatch` of that batch {} gas.\n",
+         21,000 base); `Rollup.submitBatch` of that batch {} gas. The verifier is the one of this run's \
+         final proof (section 4's first batch); its cost depends on the final circuit's \
+         columns, which depend on the tree (docs/benchmarks.md, \"Aggregation v4\": the final \
+         node over two layer-1 proofs, batches of 4 or more chunks, costs less than the one \
+         over two chunk proofs).\n",
         thousands(v.total),
         thousands(v.ec_pairing),
         thousands(v.ec_mul),
@@ -298,9 +302,8 @@ fn gas(md: &mut String, report: &Report, plots: &str) {
         let m = ModelledGas::of(b, v);
         let _ = writeln!(
             md,
-            "| {} {}s | {} | {} | {} ({}) | {} | {} | **{}** | **{}** |",
-            b.count,
-            b.kind,
+            "| {} | {} | {} | {} ({}) | {} | {} | **{}** | **{}** |",
+            b.label(),
             thousands(m.pairing),
             thousands(m.ec_mul),
             thousands(m.calldata),

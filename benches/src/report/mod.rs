@@ -224,6 +224,17 @@ pub struct BatchGas {
     pub execution: u64,
 }
 
+impl BatchGas {
+    /// `8 transfers`, `256 withdrawals`.
+    pub fn label(&self) -> String {
+        let plural = match self.kind.as_str() {
+            "withdraw" => "withdrawals".to_string(),
+            kind => format!("{kind}s"),
+        };
+        format!("{} {plural}", self.count)
+    }
+}
+
 /// A batch's modelled total, split for the plot: ecPairing, ecMul (with ecAdd), calldata,
 /// execution (the rollup's and the verifier's), base.
 #[derive(Debug, Clone, Copy, PartialEq)]

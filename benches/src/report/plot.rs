@@ -541,11 +541,7 @@ fn gas_plot(root: &Area<'_>, gas: &super::GasSection) -> Result<()> {
         .iter()
         .map(|b| ModelledGas::of(b, &gas.verifier))
         .collect();
-    let labels: Vec<String> = gas
-        .batches
-        .iter()
-        .map(|b| format!("{} {}s", b.count, b.kind))
-        .collect();
+    let labels: Vec<String> = gas.batches.iter().map(super::BatchGas::label).collect();
     let part =
         |f: fn(&ModelledGas) -> u64| -> Vec<f64> { modelled.iter().map(|m| f(m) as f64).collect() };
     stacked_bars(
