@@ -121,16 +121,19 @@ zkroll aggregate --data-dir d --proofs d/proofs/<trace> --capacity C --json   # 
 for chunks in $AGG_CHUNKS; do
   w="$WORK/agg-$chunks"
   # C transactions, or C - 1 when the engine appends a fee settlement: C steps, C chunks.
+  found=0
   for count in "$chunks" $((chunks - 1)); do
     rm -rf "$w"
     "$ZK" gen-txs --out "$w" --accounts 3 --count "$count" --depth 6 --seed 9 >/dev/null
     "$ZK" state init --data-dir "$w/d" --genesis "$w/genesis.json" >/dev/null
     "$ZK" execute --data-dir "$w/d" --txs "$w/txs.json" --l1-deposits "$w/l1-deposits.json" \
       --trace "$w/t.json" >/dev/null
-    "$ZK" trace check "$w/t.json" | grep -q "^trace OK: $chunks steps" && break
+    if "$ZK" trace check "$w/t.json" | grep -q "^trace OK: $chunks steps"; then
+      found=1
+      break
+    fi
   done
-  "$ZK" trace check "$w/t.json" | grep -q "^trace OK: $chunks steps" ||
-    { echo "report: no workload of $chunks steps" >&2; exit 1; }
+  [ "$found" -eq 1 ] || { echo "report: no workload of $chunks steps" >&2; exit 1; }
   ln -s "$CACHE/params" "$w/d/params"
   ln -s "$CACHE/keys" "$w/d/keys"
   for k in $("$ZK" info --chunk-size 1 --depth 6 --json | sed -n 's/^  "k": \([0-9]*\),$/\1/p') 21 22; do
