@@ -7,6 +7,9 @@
 #   scripts/report.sh           full sizes: several hours (MSM up to 2^22 points, chunks of up
 #                               to 32 slots, aggregation of 2, 4 and 8 chunks with their keys)
 #
+# Steps: the MSM benchmark (plot 1); the other criterion benchmarks (execute, primitives,
+# prove: tables); zkroll prove, info, aggregate and gen-verifier (plots 2 to 5).
+#
 # Parameters and keys are cached in ZKROLL_CACHE (default ~/.cache/zkroll-params), as the
 # tests and the demo do; the aggregation reuses the end-to-end tests' keys when they are
 # there. The raw output stays in $CARGO_TARGET_DIR/zkroll-report/raw for inspection.
@@ -25,19 +28,21 @@ if [ "$QUICK" -eq 1 ]; then
   MSM_LOGS=10,12,14,16,18
   CHUNK_SIZES="1 2 4 8"
   AGG_CHUNKS="2"
+  PROVE_BENCH_SIZES=1
   CRITERION="--warm-up-time 1 --measurement-time 2"
   echo "==> zkroll benchmark report, --quick: reduced sizes, under 15 minutes on the 2-core reference machine"
 else
   MSM_LOGS=10,11,12,13,14,15,16,17,18,19,20,21,22
   CHUNK_SIZES="1 2 4 8 16 32"
   AGG_CHUNKS="2 4 8"
+  PROVE_BENCH_SIZES=1,2,4,8
   CRITERION=""
   echo "==> zkroll benchmark report, full sizes: this takes SEVERAL HOURS on the 2-core reference"
   echo "    machine (MSM up to 2^22, chunks up to 32 slots, aggregation of 2, 4 and 8 chunks);"
   echo "    scripts/report.sh --quick takes under 15 minutes"
 fi
 DEPTHS="8 16 24 32"
-STEPS=6
+STEPS=7
 
 scripts/setup.sh
 
@@ -79,7 +84,25 @@ ZKROLL_BENCH_MSM_LOGS=$MSM_LOGS ZKROLL_BENCH_OPENCL_MAX_LOG=12 \
 cp -r "$CARGO_TARGET_DIR/criterion/msm" "$RAW/msm/criterion"
 finish msm
 
-echo "==> [3/$STEPS] chunk proofs: slots per chunk $CHUNK_SIZES, tree depth 24, one proof at a time"
+echo "==> [3/$STEPS] the other criterion benchmarks: engine execution, primitives, chunk proving"
+echo "    (slots per chunk $PROVE_BENCH_SIZES, each with zkroll's MSM engine and halo2's msm_best)"
+begin criterion "cargo bench -p zkroll-benches --bench execute -- $CRITERION
+cargo bench -p zkroll-benches --bench primitives -- $CRITERION
+ZKROLL_BENCH_CHUNK_SIZES=$PROVE_BENCH_SIZES cargo bench -p zkroll-benches --bench prove -- $CRITERION"
+for bench in execute primitives prove; do
+  echo "    $bench"
+  # Each target's own criterion directory: nothing stale from earlier runs is collected.
+  # shellcheck disable=SC2086 # criterion's options are words
+  CRITERION_HOME="$RAW/criterion/$bench" ZKROLL_BENCH_CHUNK_SIZES=$PROVE_BENCH_SIZES \
+    cargo bench --locked -p zkroll-benches --bench "$bench" -- $CRITERION \
+    >"$RAW/criterion/$bench.log" 2>&1 || { tail -20 "$RAW/criterion/$bench.log" >&2; exit 1; }
+  grep -E '^[a-z].*/|time:' "$RAW/criterion/$bench.log" | grep -v '^Benchmarking' || true
+  # What the prove target says of peak memory beside criterion's figures.
+  grep -E '^chunk size ' "$RAW/criterion/$bench.log" >"$RAW/criterion/$bench/notes" || true
+done
+finish criterion
+
+echo "==> [4/$STEPS] chunk proofs: slots per chunk $CHUNK_SIZES, tree depth 24, one proof at a time"
 max_size=0
 for size in $CHUNK_SIZES; do max_size=$size; done
 begin chunks "zkroll gen-txs --out w --accounts 8 --count $((max_size - 1)) --seed 5
@@ -104,14 +127,14 @@ for size in $CHUNK_SIZES; do
 done
 finish chunks
 
-echo "==> [4/$STEPS] advice cells per primitive and per slot, tree depths $DEPTHS (zkroll info)"
+echo "==> [5/$STEPS] advice cells per primitive and per slot, tree depths $DEPTHS (zkroll info)"
 begin cells "zkroll info --chunk-size 1 --depth D --json   # D in $DEPTHS"
 for depth in $DEPTHS; do
   "$ZK" info --chunk-size 1 --depth "$depth" --json >"$RAW/cells/info-depth-$depth.json"
 done
 finish cells
 
-echo "==> [5/$STEPS] aggregation of $AGG_CHUNKS chunk proofs (chunks of 1 slot, tree depth 6: the"
+echo "==> [6/$STEPS] aggregation of $AGG_CHUNKS chunk proofs (chunks of 1 slot, tree depth 6: the"
 echo "    end-to-end tests' circuit, whose keys the cache may hold); each takes minutes"
 begin aggregation "zkroll gen-txs --out w --accounts 3 --count C --depth 6 --seed 9   # C - 1 when a fee settlement makes C + 1 steps
 zkroll state init --data-dir d --genesis w/genesis.json
@@ -148,7 +171,7 @@ for chunks in $AGG_CHUNKS; do
 done
 finish aggregation
 
-echo "==> [6/$STEPS] L1 gas: the final proof of ${AGG_CHUNKS%% *} chunks in revm (gen-verifier --report), and"
+echo "==> [7/$STEPS] L1 gas: the final proof of ${AGG_CHUNKS%% *} chunks in revm (gen-verifier --report), and"
 echo "    submitBatch behind a stand-in verifier for batches of 8 to 256 transactions"
 first=${AGG_CHUNKS%% *}
 begin gas "zkroll gen-verifier --data-dir d --out contracts --chunk-size 1 --depth 6 --capacity $first --report --proof d/proofs/<trace>/final.json --allow-unsafe-dev-params

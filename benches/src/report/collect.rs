@@ -11,6 +11,8 @@
 //! aggregation/aggregate-<n>.jsonl  zkroll aggregate --json, per batch of n chunks
 //! gas/gas.json                  zkroll gen-verifier --report --proof's gas.json
 //! gas/batches.json              submitBatch behind the stand-in verifier (ZKROLL_REPORT_GAS)
+//! criterion/<bench>/            CRITERION_HOME of `cargo bench --bench <bench>`, one per target
+//! criterion/<bench>/notes       what the target printed beside criterion (optional)
 //! ```
 //!
 //! A section whose directory is missing is left out (`None`); one that is there but broken
@@ -49,6 +51,7 @@ pub fn collect(raw: &Path) -> Result<Report> {
             .map(|d| aggregation(&d))
             .transpose()?,
         gas: section("gas").map(|d| gas(&d)).transpose()?,
+        criterion: section("criterion").map(|d| criterion(&d)).transpose()?,
     })
 }
 
@@ -159,38 +162,67 @@ fn number<T: TryFrom<u64>>(v: &Value, key: &str, path: &Path) -> Result<T> {
         .ok_or_else(|| anyhow!("{}: no number \"{key}\" in {v}", path.display()))
 }
 
+/// One criterion measurement: its `benchmark.json` and the mean of its `estimates.json`.
+struct Measurement {
+    bench: Value,
+    path: PathBuf,
+    mean_nanos: f64,
+    interval_nanos: (f64, f64),
+}
+
+/// Every measurement under a criterion output directory (each `.../new/benchmark.json`; the
+/// `base` copies and the HTML reports are skipped).
+fn measurements(dir: &Path) -> Result<Vec<Measurement>> {
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(dir).with_context(|| format!("{}", dir.display()))?;
+    for entry in entries {
+        let path = entry.with_context(|| format!("{}", dir.display()))?.path();
+        if !path.is_dir() || path.file_name().is_some_and(|n| n == "report") {
+            continue;
+        }
+        let bench = path.join("benchmark.json");
+        if path.file_name().is_some_and(|n| n == "new") && bench.is_file() {
+            let estimates_path = path.join("estimates.json");
+            let estimates = read_json(&estimates_path)?;
+            let mean = &estimates["mean"];
+            let nanos = |v: &Value| {
+                v.as_f64()
+                    .ok_or_else(|| anyhow!("{}: no mean", estimates_path.display()))
+            };
+            let mean_nanos = nanos(&mean["point_estimate"])?;
+            let bounds = &mean["confidence_interval"];
+            out.push(Measurement {
+                bench: read_json(&bench)?,
+                path: bench,
+                mean_nanos,
+                interval_nanos: (
+                    bounds["lower_bound"].as_f64().unwrap_or(mean_nanos),
+                    bounds["upper_bound"].as_f64().unwrap_or(mean_nanos),
+                ),
+            });
+        } else {
+            out.extend(measurements(&path)?);
+        }
+    }
+    Ok(out)
+}
+
 fn msm(dir: &Path) -> Result<MsmSection> {
     let group = dir.join("criterion");
     let mut rows = Vec::new();
-    for engine in std::fs::read_dir(&group).with_context(|| format!("{}", group.display()))? {
-        let engine = engine?.path();
-        if !engine.is_dir() || engine.file_name().is_some_and(|n| n == "report") {
-            continue;
-        }
-        for size in std::fs::read_dir(&engine)? {
-            let new = size?.path().join("new");
-            let (bench, estimates) = (new.join("benchmark.json"), new.join("estimates.json"));
-            if !bench.is_file() {
-                continue;
-            }
-            let b = read_json(&bench)?;
-            let e = read_json(&estimates)?;
-            let engine = b["function_id"]
-                .as_str()
-                .ok_or_else(|| anyhow!("{}: no function_id", bench.display()))?;
-            let log = b["value_str"]
-                .as_str()
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| anyhow!("{}: no size in value_str", bench.display()))?;
-            let nanos = e["mean"]["point_estimate"]
-                .as_f64()
-                .ok_or_else(|| anyhow!("{}: no mean", estimates.display()))?;
-            rows.push(MsmRow {
-                engine: engine.to_string(),
-                log,
-                seconds: nanos * 1e-9,
-            });
-        }
+    for m in measurements(&group)? {
+        let engine = m.bench["function_id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("{}: no function_id", m.path.display()))?;
+        let log = m.bench["value_str"]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| anyhow!("{}: no size in value_str", m.path.display()))?;
+        rows.push(MsmRow {
+            engine: engine.to_string(),
+            log,
+            seconds: m.mean_nanos * 1e-9,
+        });
     }
     if rows.is_empty() {
         bail!("{}: no criterion measurements", group.display());
@@ -366,5 +398,88 @@ fn gas(dir: &Path) -> Result<GasSection> {
         submit_batch: split(&g["submit_batch"], &path)?,
         stand_in_proof_bytes: number(&b, "proof_bytes", &batches_path)?,
         batches,
+    })
+}
+
+/// Orders ids with their numbers compared as numbers (`transfers/4000` before
+/// `transfers/16000`).
+fn natural_key(id: &str) -> Vec<(u64, String)> {
+    let mut key = Vec::new();
+    let mut rest = id;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits > 0 {
+            key.push((rest[..digits].parse().unwrap_or(u64::MAX), String::new()));
+            rest = &rest[digits..];
+        } else {
+            let text = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            key.push((0, rest[..text].to_string()));
+            rest = &rest[text..];
+        }
+    }
+    key
+}
+
+fn criterion(dir: &Path) -> Result<CriterionSection> {
+    let mut benches = Vec::new();
+    let entries = std::fs::read_dir(dir).with_context(|| format!("{}", dir.display()))?;
+    for entry in entries {
+        let path = entry.with_context(|| format!("{}", dir.display()))?.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut rows = measurements(&path)?
+            .into_iter()
+            .map(|m| {
+                let id = m.bench["full_id"]
+                    .as_str()
+                    .ok_or_else(|| anyhow!("{}: no full_id", m.path.display()))?;
+                Ok(CriterionRow {
+                    id: id.to_string(),
+                    mean: m.mean_nanos * 1e-9,
+                    interval: (m.interval_nanos.0 * 1e-9, m.interval_nanos.1 * 1e-9),
+                    elements: m.bench["throughput"]["Elements"].as_u64(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if rows.is_empty() {
+            bail!("{}: no criterion measurements", path.display());
+        }
+        rows.sort_by_key(|r| natural_key(&r.id));
+        let notes_path = path.join("notes");
+        let notes = match std::fs::read_to_string(&notes_path) {
+            Ok(text) => text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => bail!("{}: cannot read: {e}", notes_path.display()),
+        };
+        benches.push(CriterionBench { name, rows, notes });
+    }
+    if benches.is_empty() {
+        bail!("{}: no benchmark directories", dir.display());
+    }
+    // In the order report.sh runs them, any other after them.
+    let rank = |name: &str| match name {
+        "execute" => 0,
+        "primitives" => 1,
+        "prove" => 2,
+        _ => 3,
+    };
+    benches.sort_by(|a, b| (rank(&a.name), &a.name).cmp(&(rank(&b.name), &b.name)));
+    Ok(CriterionSection {
+        provenance: provenance(dir)?,
+        benches,
     })
 }

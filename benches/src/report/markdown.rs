@@ -1,5 +1,6 @@
 //! `report.md`: the machine, then one section per plot with the plot, its data table, whether
-//! the figures are measured or modelled, and the command that reproduces them.
+//! the figures are measured or modelled, and the command that reproduces them; last, the
+//! other criterion benchmarks as tables.
 
 use std::fmt::Write as _;
 
@@ -35,7 +36,9 @@ pub fn render(report: &Report, plots: &str) -> String {
         "{}\n",
         if report.quick {
             "**Every section below comes from `--quick`** (reduced sizes: fewer MSM sizes and \
-             chunk sizes, 2-chunk aggregation only); the full run adds larger sizes."
+             chunk sizes, 2-chunk aggregation only, the chunk proving benchmark at 1 slot, \
+             criterion's shorter warm-up and measurement times); the full run adds larger \
+             sizes."
         } else {
             "Every section below comes from the full run."
         }
@@ -50,6 +53,7 @@ pub fn render(report: &Report, plots: &str) -> String {
     cells(&mut md, report, plots);
     aggregation(&mut md, report, plots);
     gas(&mut md, report, plots);
+    criterion(&mut md, report);
     md
 }
 
@@ -316,4 +320,79 @@ fn gas(md: &mut String, report: &Report, plots: &str) {
     }
     let _ = writeln!(md);
     reproduce(md, &gas.provenance);
+}
+
+/// What a benchmark target measures, and what its elements are.
+fn describe(bench: &str) -> &'static str {
+    match bench {
+        "execute" => {
+            "`benches/benches/execute.rs`: the engine executing batches of random signed \
+             transfers against a RocksDB state of 1,000 funded accounts on disk (tree depth \
+             24): signature checks, rules, three Merkle updates per transfer, the trace, one \
+             synced commit. Elements: transfers."
+        }
+        "primitives" => {
+            "`benches/benches/primitives.rs`: the engine's native Poseidon (at the widths of a \
+             Merkle node, a leaf and the EdDSA challenge) and EdDSA-Poseidon signing and \
+             verification."
+        }
+        "prove" => {
+            "`benches/benches/prove.rs`: one chunk proof at tree depth 24 per chunk size, keys \
+             made beforehand, with zkroll's MSM engine (`msm=cpu`, with fixed-base tables: \
+             `cpu+tables`) and halo2's `msm_best` (`msm=halo2curves`); at the smallest size, \
+             two chunk proofs one after the other and side by side. Elements: slots."
+        }
+        _ => "",
+    }
+}
+
+fn criterion(md: &mut String, report: &Report) {
+    let _ = writeln!(
+        md,
+        "## 6. Engine, primitives and chunk proving (criterion)\n"
+    );
+    let Some(criterion) = &report.criterion else {
+        return missing(md, "criterion's execute, primitives and prove benchmarks");
+    };
+    let _ = writeln!(
+        md,
+        "**Measured** (criterion: the mean of its samples and the 95% confidence interval of \
+         the mean; per second: the benchmark's elements divided by the mean).\n"
+    );
+    for bench in &criterion.benches {
+        let _ = writeln!(md, "### {}\n", bench.name);
+        let about = describe(&bench.name);
+        if !about.is_empty() {
+            let _ = writeln!(md, "{about}\n");
+        }
+        let _ = writeln!(
+            md,
+            "| benchmark | mean | 95% interval | per second |\n|---|---|---|---|"
+        );
+        for r in &bench.rows {
+            let rate = r.per_second().map_or("".into(), |v| {
+                if v >= 100.0 {
+                    thousands(v.round() as u64)
+                } else {
+                    format!("{v:.2}")
+                }
+            });
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} – {} | {rate} |",
+                r.id,
+                seconds(r.mean),
+                seconds(r.interval.0),
+                seconds(r.interval.1)
+            );
+        }
+        let _ = writeln!(md);
+        for note in &bench.notes {
+            let _ = writeln!(md, "- {note}");
+        }
+        if !bench.notes.is_empty() {
+            let _ = writeln!(md);
+        }
+    }
+    reproduce(md, &criterion.provenance);
 }

@@ -32,6 +32,10 @@ pub struct Report {
     pub aggregation: Option<AggregationSection>,
     /// L1 gas by batch size.
     pub gas: Option<GasSection>,
+    /// The other criterion benchmarks (engine execution, primitives, chunk proving), as
+    /// tables. Reports written before this section existed read as `None`.
+    #[serde(default)]
+    pub criterion: Option<CriterionSection>,
 }
 
 /// The machine and the code.
@@ -232,6 +236,46 @@ impl BatchGas {
             kind => format!("{kind}s"),
         };
         format!("{} {plural}", self.count)
+    }
+}
+
+/// The criterion benchmarks other than `msm`: one table per benchmark target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriterionSection {
+    /// How it was made.
+    pub provenance: Provenance,
+    /// One entry per benchmark target (`execute`, `primitives`, `prove`), in the order run.
+    pub benches: Vec<CriterionBench>,
+}
+
+/// One benchmark target's measurements.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriterionBench {
+    /// The target's name under `benches/benches/`.
+    pub name: String,
+    /// Its measurements, by id (numbers in ids compared as numbers).
+    pub rows: Vec<CriterionRow>,
+    /// What the target printed beside criterion's output (the prove bench's peak RSS lines).
+    pub notes: Vec<String>,
+}
+
+/// One criterion measurement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriterionRow {
+    /// Criterion's full id (`execute/transfers/1000`).
+    pub id: String,
+    /// Mean seconds per iteration.
+    pub mean: f64,
+    /// The 95% confidence interval of the mean, seconds.
+    pub interval: (f64, f64),
+    /// Elements one iteration processes (transfers, slots), when the benchmark declares them.
+    pub elements: Option<u64>,
+}
+
+impl CriterionRow {
+    /// Elements per second at the mean, when the benchmark declares elements.
+    pub fn per_second(&self) -> Option<f64> {
+        self.elements.map(|n| n as f64 / self.mean)
     }
 }
 

@@ -85,6 +85,15 @@ fn the_report_renders_its_plots_and_tables_from_a_fixed_json() {
         "**402,790** | **50,348** |",
         "**Modelled**",
         "(took 600 s here)",
+        "## 6. Engine, primitives and chunk proving (criterion)",
+        "### execute",
+        // 4,000 transfers in 1.6 s; numbers in ids ordered as numbers.
+        "| execute/transfers/4000 | 1.60 s | 1.50 s – 1.70 s | 2,500 |\n\
+         | execute/transfers/16000 | 6.40 s |",
+        "| poseidon/2 inputs (Merkle node) | 11.0 µs | 10.0 µs – 12.0 µs |  |",
+        "| chunk_prove/k13/1_transfers/msm=cpu | 1.25 s | 1.20 s – 1.30 s | 0.80 |",
+        "- chunk size 1 (k=13, 1 advice columns): peak RSS one proof 0.09 GiB",
+        "--bench execute --bench primitives --bench prove",
     ] {
         assert!(md.contains(needle), "report.md lacks {needle:?}:\n{md}");
     }
@@ -99,11 +108,12 @@ fn a_run_without_measurements_says_so_and_draws_nothing() {
     empty.cells = None;
     empty.aggregation = None;
     empty.gas = None;
+    empty.criterion = None;
     let dir = tempfile::tempdir().expect("temp dir");
     let rendered = report::render(&empty, dir.path(), &font()).expect("render");
     assert!(rendered.plots.is_empty());
     let md = std::fs::read_to_string(&rendered.markdown).expect("report.md");
-    assert_eq!(md.matches("_Not measured in this run").count(), 5, "{md}");
+    assert_eq!(md.matches("_Not measured in this run").count(), 6, "{md}");
     assert!(md.contains("from the full run"), "{md}");
 }
 
@@ -165,6 +175,51 @@ fn a_raw_directory_is_collected_into_a_report() {
          {\"event\":\"layer_done\",\"layer\":1,\"seconds\":300.0,\"peak_rss_bytes\":5}\n\
          {\"event\":\"done\",\"seconds\":301.0}\n",
     );
+    // Two criterion targets' CRITERION_HOME, one with notes; a `base` copy is not a row.
+    for (bench, dir_name, id, nanos, elements) in [
+        (
+            "prove",
+            "two_chunks_1/parallel",
+            "two_chunks/1/parallel",
+            2e9,
+            "2",
+        ),
+        (
+            "execute",
+            "execute/transfers_16000",
+            "execute/transfers/16000",
+            6e9,
+            "16000",
+        ),
+        (
+            "execute",
+            "execute/transfers_4000",
+            "execute/transfers/4000",
+            1.5e9,
+            "4000",
+        ),
+    ] {
+        for copy in ["new", "base"] {
+            write(
+                &format!("criterion/{bench}/{dir_name}/{copy}/benchmark.json"),
+                &format!(r#"{{"full_id": "{id}", "throughput": {{"Elements": {elements}}}}}"#),
+            );
+            write(
+                &format!("criterion/{bench}/{dir_name}/{copy}/estimates.json"),
+                &format!(
+                    r#"{{"mean": {{"point_estimate": {nanos}, "confidence_interval":
+                    {{"lower_bound": {}, "upper_bound": {}}}}}}}"#,
+                    nanos * 0.9,
+                    nanos * 1.1
+                ),
+            );
+        }
+    }
+    write(
+        "criterion/prove/notes",
+        "chunk size 1: peak RSS 0.09 GiB\n\n",
+    );
+    write("criterion/command", "cargo bench");
     let report = report::collect::collect(raw).expect("collect");
     assert!(report.quick);
     assert_eq!(report.machine.commit, "abc");
@@ -186,6 +241,21 @@ fn a_raw_directory_is_collected_into_a_report() {
         (1, 1, true)
     );
     assert!(report.cells.is_none() && report.gas.is_none());
+    let criterion = report.criterion.expect("criterion");
+    let names: Vec<&str> = criterion.benches.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["execute", "prove"]);
+    let execute = &criterion.benches[0];
+    let ids: Vec<&str> = execute.rows.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["execute/transfers/4000", "execute/transfers/16000"]);
+    let row = &execute.rows[0];
+    assert!((row.mean - 1.5).abs() < 1e-12);
+    assert!((row.interval.0 - 1.35).abs() < 1e-9 && (row.interval.1 - 1.65).abs() < 1e-9);
+    assert_eq!(row.elements, Some(4000));
+    assert!(execute.notes.is_empty());
+    assert_eq!(
+        criterion.benches[1].notes,
+        ["chunk size 1: peak RSS 0.09 GiB"]
+    );
 
     // A section that is there but unfinished is an error naming its file.
     write(
